@@ -1,0 +1,254 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace SecureFed.Identity.Internal;
+
+/// <summary>
+/// The checks behind <see cref="PeerCertificateValidator"/>: chain to the one consortium root, validity at the
+/// injected clock, role (EKU, not a CA) and, for silos, the silo id from the SAN URI.
+/// Immutable; safe to use from many threads (each call builds its own chain and root instance).
+/// </summary>
+internal sealed class PeerCertificateChecker
+{
+    // Chain statuses that mean "not issued by our root". Anything else non-zero (apart from time, checked
+    // separately with a clearer message) is reported as Other.
+    private const X509ChainStatusFlags UntrustedFlags =
+        X509ChainStatusFlags.UntrustedRoot
+        | X509ChainStatusFlags.PartialChain
+        | X509ChainStatusFlags.NotSignatureValid
+        | X509ChainStatusFlags.Cyclic
+        | X509ChainStatusFlags.InvalidBasicConstraints
+        | X509ChainStatusFlags.ExplicitDistrust;
+
+    private const X509ChainStatusFlags TimeFlags = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
+
+    private readonly byte[] _rootDer;
+    private readonly TimeProvider _time;
+
+    public PeerCertificateChecker(X509Certificate2 consortiumRoot, TimeProvider time)
+    {
+        var constraints = consortiumRoot.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (constraints is not { CertificateAuthority: true })
+        {
+            throw new ArgumentException(
+                $"The trust anchor '{consortiumRoot.Subject}' is not a CA certificate; pass the consortium root (ca.pem).",
+                nameof(consortiumRoot));
+        }
+
+        // Only the public encoding is kept: a root passed with its private key does not leave the key here,
+        // and the caller may dispose its instance.
+        _rootDer = consortiumRoot.RawData;
+        _time = time;
+    }
+
+    public PeerValidationResult Check(X509Certificate2? certificate, PeerRole role)
+    {
+        string what = role == PeerRole.Silo ? "silo" : "coordinator";
+        if (certificate is null)
+        {
+            return PeerValidationResult.Refused(PeerValidationFailure.NoCertificate, $"The {what} presented no certificate.");
+        }
+
+        string subject = certificate.Subject;
+        string fingerprint = CertificateFingerprint.Sha256Hex(certificate);
+        string described = $"The {what} certificate '{subject}' (sha256 {fingerprint})";
+
+        PeerValidationResult Refuse(PeerValidationFailure failure, string reason) =>
+            PeerValidationResult.Refused(failure, $"{described} {reason}", subject, fingerprint);
+
+        if (certificate.RawDataMemory.Span.SequenceEqual(_rootDer))
+        {
+            return Refuse(PeerValidationFailure.WrongUsage, "is the consortium root itself, which is not a peer certificate.");
+        }
+
+        DateTime at = _time.GetUtcNow().UtcDateTime;
+        PeerValidationResult? refusal = CheckChain(certificate, at, Refuse);
+        refusal ??= CheckTime(certificate, at, Refuse);
+        refusal ??= CheckUsage(certificate, role, Refuse);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (role == PeerRole.Coordinator)
+        {
+            return PeerValidationResult.Accepted($"{described} is valid.", subject, fingerprint, siloId: null);
+        }
+
+        return ExtractSiloId(certificate, Refuse, out SiloId? siloId) is { } missing
+            ? missing
+            : PeerValidationResult.Accepted($"{described} identifies silo '{siloId}'.", subject, fingerprint, siloId);
+    }
+
+    private PeerValidationResult? CheckChain(
+        X509Certificate2 certificate, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+    {
+        using X509Certificate2 root = X509CertificateLoader.LoadCertificate(_rootDer);
+        using var chain = new X509Chain();
+        X509ChainPolicy policy = chain.ChainPolicy;
+        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        policy.CustomTrustStore.Add(root);
+        // No CRL or OCSP in this version: the consortium revokes by re-issuing its CA (see docs).
+        policy.RevocationMode = X509RevocationMode.NoCheck;
+        policy.DisableCertificateDownloads = true;
+        policy.VerificationTime = at;
+        policy.VerificationTimeIgnored = false;
+
+        try
+        {
+            chain.Build(certificate);
+            X509ChainStatusFlags flags = X509ChainStatusFlags.NoError;
+            foreach (X509ChainStatus status in chain.ChainStatus)
+            {
+                flags |= status.Status;
+            }
+
+            foreach (X509ChainElement element in chain.ChainElements)
+            {
+                foreach (X509ChainStatus status in element.ChainElementStatus)
+                {
+                    flags |= status.Status;
+                }
+            }
+
+            // Path length 0: the only acceptable chain is leaf -> our root, whatever the platform found.
+            bool endsAtRoot = chain.ChainElements.Count == 2
+                && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(_rootDer);
+            if ((flags & UntrustedFlags) != 0 || !endsAtRoot)
+            {
+                return refuse(
+                    PeerValidationFailure.UntrustedIssuer,
+                    $"was not issued by the consortium CA (issuer '{certificate.Issuer}'; chain status: {flags}).");
+            }
+
+            X509ChainStatusFlags other = flags & ~TimeFlags;
+            if (other != X509ChainStatusFlags.NoError)
+            {
+                return refuse(PeerValidationFailure.Other, $"failed chain validation: {other}.");
+            }
+
+            X509Certificate2 chainRoot = chain.ChainElements[1].Certificate;
+            if (at > chainRoot.NotAfter.ToUniversalTime())
+            {
+                return refuse(PeerValidationFailure.Expired, $"chains to a consortium CA that expired at {chainRoot.NotAfter.ToUniversalTime():O}.");
+            }
+
+            if (at < chainRoot.NotBefore.ToUniversalTime())
+            {
+                return refuse(
+                    PeerValidationFailure.NotYetValid, $"chains to a consortium CA that is valid only from {chainRoot.NotBefore.ToUniversalTime():O}.");
+            }
+
+            return null;
+        }
+        catch (CryptographicException ex)
+        {
+            return refuse(PeerValidationFailure.Other, $"could not be checked: {ex.Message}");
+        }
+        finally
+        {
+            foreach (X509ChainElement element in chain.ChainElements)
+            {
+                if (!ReferenceEquals(element.Certificate, certificate))
+                {
+                    element.Certificate.Dispose();
+                }
+            }
+        }
+    }
+
+    private static PeerValidationResult? CheckTime(
+        X509Certificate2 certificate, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+    {
+        DateTime notBefore = certificate.NotBefore.ToUniversalTime();
+        DateTime notAfter = certificate.NotAfter.ToUniversalTime();
+        if (at > notAfter)
+        {
+            return refuse(PeerValidationFailure.Expired, $"expired at {notAfter:O} (validator clock {at:O}).");
+        }
+
+        if (at < notBefore)
+        {
+            return refuse(PeerValidationFailure.NotYetValid, $"is valid only from {notBefore:O} (validator clock {at:O}).");
+        }
+
+        return null;
+    }
+
+    private static PeerValidationResult? CheckUsage(
+        X509Certificate2 certificate, PeerRole role, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+    {
+        if (certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is { CertificateAuthority: true })
+        {
+            return refuse(PeerValidationFailure.WrongUsage, "is a CA certificate, not a peer certificate.");
+        }
+
+        if (certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } keyUsage
+            && !keyUsage.KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature))
+        {
+            return refuse(PeerValidationFailure.WrongUsage, $"has key usage {keyUsage.KeyUsages} without digitalSignature, which TLS needs.");
+        }
+
+        (string required, string requiredName, string forbidden, string forbiddenName) = role == PeerRole.Silo
+            ? (IdentityOids.ClientAuth, "clientAuth", IdentityOids.ServerAuth, "serverAuth")
+            : (IdentityOids.ServerAuth, "serverAuth", IdentityOids.ClientAuth, "clientAuth");
+
+        // A certificate without an EKU extension is valid for every purpose under RFC 5280, so the chain engine
+        // would accept it; the consortium requires the extension and the role's purpose explicitly.
+        if (certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } eku)
+        {
+            return refuse(PeerValidationFailure.WrongUsage, $"has no extended key usage extension; it needs {requiredName}.");
+        }
+
+        var usages = eku.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
+        if (!usages.Contains(required))
+        {
+            return refuse(PeerValidationFailure.WrongUsage, $"lacks the {requiredName} extended key usage.");
+        }
+
+        // Role separation: one certificate must not be able to act both as a silo and as the coordinator.
+        if (usages.Contains(forbidden) || usages.Contains(IdentityOids.AnyExtendedKeyUsage))
+        {
+            return refuse(
+                PeerValidationFailure.WrongUsage,
+                $"also allows {(usages.Contains(forbidden) ? forbiddenName : "anyExtendedKeyUsage")}; a {(role == PeerRole.Silo ? "silo" : "coordinator")} certificate must carry {requiredName} only.");
+        }
+
+        return null;
+    }
+
+    private static PeerValidationResult? ExtractSiloId(
+        X509Certificate2 certificate, Func<PeerValidationFailure, string, PeerValidationResult> refuse, out SiloId? siloId)
+    {
+        siloId = null;
+        IReadOnlyList<string> uris;
+        try
+        {
+            uris = SubjectAltNames.ReadUris(certificate);
+        }
+        catch (CryptographicException)
+        {
+            return refuse(PeerValidationFailure.MissingSiloId, "has a malformed subject alternative name extension.");
+        }
+
+        // The silo id comes from the SAN URI only; the CN is informational and never used as a fallback, so a
+        // certificate minted for another purpose cannot be read as a silo identity.
+        var candidates = uris.Where(u => u.StartsWith(SiloId.SanUriPrefix, StringComparison.Ordinal)).ToList();
+        if (candidates.Count == 0)
+        {
+            return refuse(PeerValidationFailure.MissingSiloId, $"has no '{SiloId.SanUriPrefix}<id>' subject alternative name URI.");
+        }
+
+        if (candidates.Count > 1)
+        {
+            return refuse(PeerValidationFailure.MissingSiloId, $"carries {candidates.Count} silo id URIs; exactly one is required.");
+        }
+
+        if (!SiloId.TryParse(candidates[0][SiloId.SanUriPrefix.Length..], out siloId))
+        {
+            return refuse(PeerValidationFailure.MissingSiloId, "carries a malformed silo id in its subject alternative name URI.");
+        }
+
+        return null;
+    }
+}

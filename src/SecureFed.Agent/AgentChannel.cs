@@ -1,0 +1,55 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Net.Client;
+using SecureFed.Identity;
+
+namespace SecureFed.Agent;
+
+/// <summary>
+/// Builds the agent's outbound gRPC channel: HTTP/2 over TLS 1.3, presenting the silo certificate and
+/// trusting only a coordinator certificate issued by the consortium CA (the system trust store is ignored).
+/// </summary>
+public static class AgentChannel
+{
+    /// <summary>Creates the channel. The caller disposes it.</summary>
+    public static GrpcChannel Create(Uri coordinator, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, int maxMessageBytes, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(coordinator);
+        ArgumentNullException.ThrowIfNull(siloCertificate);
+        var validator = new PeerCertificateValidator(consortiumRoot, time ?? TimeProvider.System);
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [siloCertificate],
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    // Chain errors are expected (the consortium root is not in the system store); our validator
+                    // decides. A name mismatch is never acceptable.
+                    if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
+                    {
+                        return false;
+                    }
+
+                    using var cert = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    return validator.ValidateCoordinator(cert).IsValid;
+                },
+            },
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+        };
+        return GrpcChannel.ForAddress(coordinator, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = maxMessageBytes,
+            MaxSendMessageSize = maxMessageBytes,
+        });
+    }
+}

@@ -1,0 +1,54 @@
+namespace SecureFed.Agent;
+
+/// <summary>Validated, immutable agent settings.</summary>
+public sealed record AgentOptions
+{
+    /// <summary>The coordinator's address, e.g. https://coordinator.example:7443.</summary>
+    public required Uri Coordinator { get; init; }
+
+    /// <summary>The federation this silo joins.</summary>
+    public required string FederationId { get; init; }
+
+    /// <summary>First reconnect delay.</summary>
+    public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Largest reconnect delay (exponential backoff with jitter up to this).</summary>
+    public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Consecutive failed connection attempts after which the agent gives up (0: never).</summary>
+    public int MaxReconnectAttempts { get; init; }
+
+    /// <summary>Largest gRPC message in bytes.</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Checks every option; throws naming option, value and limit.</summary>
+    public AgentOptions Validate()
+    {
+        if (Coordinator is null || Coordinator.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"option Coordinator = {Coordinator} is invalid: must be an https:// address");
+        }
+
+        if (string.IsNullOrWhiteSpace(FederationId))
+        {
+            throw new ArgumentException("option FederationId is empty: must be set");
+        }
+
+        if (ReconnectMin <= TimeSpan.Zero || ReconnectMax < ReconnectMin)
+        {
+            throw new ArgumentException($"options ReconnectMin = {ReconnectMin}, ReconnectMax = {ReconnectMax} are invalid: need 0 < min <= max");
+        }
+
+        if (MaxReconnectAttempts < 0)
+        {
+            throw new ArgumentException($"option MaxReconnectAttempts = {MaxReconnectAttempts} is invalid: must be >= 0");
+        }
+
+        if (MaxMessageBytes < 64 * 1024)
+        {
+            throw new ArgumentException($"option MaxMessageBytes = {MaxMessageBytes} is invalid: must be at least 65536");
+        }
+
+        return this;
+    }
+}

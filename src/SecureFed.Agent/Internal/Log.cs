@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace SecureFed.Agent.Internal;
+
+/// <summary>Agent log events with stable ids. Never log vectors, keys, shares or data.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2001, LogLevel.Information, "Silo {SiloId} connected to {Coordinator}")]
+    public static partial void Connected(ILogger logger, string siloId, Uri coordinator);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Connection to the coordinator failed ({Status}): {Detail}; retrying in {Delay}")]
+    public static partial void ConnectionFailed(ILogger logger, string status, string detail, TimeSpan delay);
+
+    [LoggerMessage(2003, LogLevel.Information, "Round {Round}: plan {PlanHash} accepted, training")]
+    public static partial void PlanAccepted(ILogger logger, long round, string planHash);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Round {Round}: plan refused by local policy: {Reason}")]
+    public static partial void PlanRefused(ILogger logger, long round, string reason);
+
+    [LoggerMessage(2005, LogLevel.Information, "Round {Round}: update uploaded ({Examples} examples)")]
+    public static partial void Uploaded(ILogger logger, long round, long examples);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Coordinator notice: {Message}")]
+    public static partial void Notice(ILogger logger, string message);
+
+    [LoggerMessage(2007, LogLevel.Information, "Federation complete after {Rounds} rounds, final model {ModelHash}")]
+    public static partial void Complete(ILogger logger, ulong rounds, string modelHash);
+
+    [LoggerMessage(2008, LogLevel.Error, "Round {Round}: the coordinator broke the protocol: {Reason}")]
+    public static partial void CoordinatorViolation(ILogger logger, long round, string reason);
+}

@@ -1,0 +1,252 @@
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureFed.Agent.Internal;
+using SecureFed.Contracts;
+using SecureFed.Contracts.V1;
+using SecureFed.Identity;
+using SecureFed.Protocol;
+using Stage = SecureFed.Protocol.Stage;
+
+namespace SecureFed.Agent;
+
+/// <summary>
+/// A silo's agent. Dials out to the coordinator (a silo opens no inbound port), reconnects with exponential
+/// backoff, checks every plan against the silo's own policy, trains on local data and uploads the update.
+/// <see cref="RunAsync"/> returns when the federation is complete. One run at a time.
+/// </summary>
+public sealed class SiloAgent
+{
+    private readonly AgentOptions _options;
+    private readonly X509Certificate2 _certificate;
+    private readonly X509Certificate2 _root;
+    private readonly ILocalTrainer _trainer;
+    private readonly LocalPolicy _policy;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the agent; fails fast when the silo certificate is not a valid consortium silo certificate.</summary>
+    public SiloAgent(
+        AgentOptions options, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, ILocalTrainer trainer,
+        LocalPolicy? policy = null, ILogger? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(siloCertificate);
+        ArgumentNullException.ThrowIfNull(consortiumRoot);
+        _options = options.Validate();
+        _certificate = siloCertificate;
+        _root = consortiumRoot;
+        _trainer = trainer ?? throw new ArgumentNullException(nameof(trainer));
+        _policy = policy ?? new LocalPolicy();
+        _logger = logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+        var own = new PeerCertificateValidator(consortiumRoot, _time).ValidateSilo(siloCertificate);
+        if (!own.IsValid)
+        {
+            throw new ArgumentException($"the silo certificate is not usable: {own.Message}", nameof(siloCertificate));
+        }
+
+        if (!siloCertificate.HasPrivateKey)
+        {
+            throw new ArgumentException("the silo certificate has no private key", nameof(siloCertificate));
+        }
+
+        SiloId = own.SiloId!.ToString();
+    }
+
+    /// <summary>This silo's id, as written in its certificate.</summary>
+    public string SiloId { get; }
+
+    /// <summary>Raised when local training of a round starts (after the plan passed policy and the model hash checked).</summary>
+    public event Action<long>? TrainingStarted;
+
+    /// <summary>Raised when a round's result arrives.</summary>
+    public event Action<long, RoundResult>? RoundResultReceived;
+
+    /// <summary>Runs until the federation completes. Throws <see cref="RpcException"/> when the coordinator refuses this silo's identity.</summary>
+    public async Task<AgentOutcome> RunAsync(CancellationToken cancellationToken)
+    {
+        using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time);
+        var client = new Federation.FederationClient(channel);
+        var failures = 0;
+        var participated = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var outcome = await RunSessionAsync(client, () => failures = 0, r => participated++, cancellationToken);
+                if (outcome is not null)
+                {
+                    return outcome with { RoundsParticipated = participated };
+                }
+
+                failures++;
+                await BackoffAsync(failures, "stream ended", "the coordinator closed the stream", cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+            {
+                // Identity problems do not heal by retrying.
+                throw;
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures++;
+                await BackoffAsync(failures, ex.StatusCode.ToString(), ex.Status.Detail, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failures++;
+                await BackoffAsync(failures, "transport", ex.Message, cancellationToken);
+            }
+        }
+    }
+
+    private async Task BackoffAsync(int failures, string status, string detail, CancellationToken ct)
+    {
+        if (_options.MaxReconnectAttempts > 0 && failures > _options.MaxReconnectAttempts)
+        {
+            throw new TimeoutException($"could not reach the coordinator after {_options.MaxReconnectAttempts} attempts (last: {status}: {detail})");
+        }
+
+        var exp = Math.Min(_options.ReconnectMax.TotalMilliseconds, _options.ReconnectMin.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20)));
+        var delay = TimeSpan.FromMilliseconds(exp * (0.5 + (Random.Shared.NextDouble() * 0.5)));
+        Log.ConnectionFailed(_logger, status, detail, delay);
+        await Task.Delay(delay, _time, ct);
+    }
+
+    private async Task<AgentOutcome?> RunSessionAsync(
+        Federation.FederationClient client, Action onConnected, Action<long> onParticipated, CancellationToken ct)
+    {
+        using var call = client.Connect(cancellationToken: ct);
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Header = DomainMapping.Header(_options.FederationId, 0, Stage.Hello),
+            Hello = new Hello { ClaimedSiloId = SiloId, AgentVersion = typeof(SiloAgent).Assembly.GetName().Version?.ToString() ?? "0" },
+        }, ct);
+
+        Protocol.RoundPlan? plan = null;
+        VectorAssembler? model = null;
+        var maxChunk = 1024;
+        await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
+        {
+            if (message.Header is null || !string.Equals(message.Header.FederationId, _options.FederationId, StringComparison.Ordinal))
+            {
+                Log.CoordinatorViolation(_logger, 0, "message without header or for another federation");
+                continue;
+            }
+
+            switch (message.BodyCase)
+            {
+                case CoordinatorMessage.BodyOneofCase.Welcome:
+                    if (!string.Equals(message.Welcome.SiloId, SiloId, StringComparison.Ordinal))
+                    {
+                        throw new RpcException(new Status(StatusCode.PermissionDenied, "the coordinator names this silo differently from its certificate"));
+                    }
+
+                    maxChunk = (int)Math.Clamp(message.Welcome.MaxChunkFloats, 1u, (uint)((_options.MaxMessageBytes - 4096) / 4));
+                    onConnected();
+                    Log.Connected(_logger, SiloId, _options.Coordinator);
+                    break;
+
+                case CoordinatorMessage.BodyOneofCase.RoundPlan:
+                    plan = null;
+                    model = null;
+                    try
+                    {
+                        var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
+                        _policy.Check(candidate, _trainer.Dataset);
+                        plan = candidate;
+                        model = new VectorAssembler(candidate.ParameterCount, int.MaxValue);
+                        await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct);
+                    }
+                    catch (SecureFedException ex)
+                    {
+                        var round = checked((long)message.Header.Round);
+                        Log.PlanRefused(_logger, round, ex.Message);
+                        await SendDecisionAsync(call, round, false, ex.Message, ct);
+                    }
+
+                    break;
+
+                case CoordinatorMessage.BodyOneofCase.ModelChunk:
+                    if (plan is null || model is null || (long)message.Header.Round != plan.Round)
+                    {
+                        break; // a model for a plan this silo refused or never saw
+                    }
+
+                    try
+                    {
+                        model.Add(message.ModelChunk.Offset, message.ModelChunk.TotalLength, message.ModelChunk.Values);
+                        if (model.IsComplete)
+                        {
+                            var global = model.ToArray();
+                            model = null;
+                            if (!string.Equals(ModelHash.Compute(global), plan.ModelVersionHash, StringComparison.Ordinal))
+                            {
+                                throw new ProtocolViolationException(FaultKind.InvalidArgument, "the global model does not match the plan's model hash");
+                            }
+
+                            Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
+                            TrainingStarted?.Invoke(plan.Round);
+                            var update = await _trainer.TrainAsync(plan, global, ct);
+                            await UploadAsync(call, plan, update, maxChunk, ct);
+                            onParticipated(plan.Round);
+                            Log.Uploaded(_logger, plan.Round, update.ExampleCount);
+                            plan = null;
+                        }
+                    }
+                    catch (SecureFedException ex)
+                    {
+                        Log.CoordinatorViolation(_logger, checked((long)message.Header.Round), ex.Message);
+                        plan = null;
+                        model = null;
+                    }
+
+                    break;
+
+                case CoordinatorMessage.BodyOneofCase.RoundResult:
+                    RoundResultReceived?.Invoke(checked((long)message.Header.Round), message.RoundResult);
+                    break;
+
+                case CoordinatorMessage.BodyOneofCase.Notice:
+                    Log.Notice(_logger, message.Notice.Message);
+                    break;
+
+                case CoordinatorMessage.BodyOneofCase.FederationComplete:
+                    Log.Complete(_logger, message.FederationComplete.RoundsCompleted, message.FederationComplete.FinalModelVersionHash);
+                    await call.RequestStream.CompleteAsync();
+                    return new AgentOutcome(SiloId, checked((int)message.FederationComplete.RoundsCompleted), 0, message.FederationComplete.FinalModelVersionHash);
+
+                case CoordinatorMessage.BodyOneofCase.None:
+                default:
+                    Log.CoordinatorViolation(_logger, 0, $"unexpected message {message.BodyCase}");
+                    break;
+            }
+        }
+
+        return null;
+    }
+
+    private Task SendDecisionAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct) =>
+        call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Header = DomainMapping.Header(_options.FederationId, round, Stage.Plan),
+            PlanDecision = new PlanDecision { Accepted = accepted, Reason = reason },
+        }, ct);
+
+    private async Task UploadAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, LocalUpdate update, int maxChunk, CancellationToken ct)
+    {
+        foreach (var (offset, values) in VectorAssembler.Chunk(update.Delta, maxChunk))
+        {
+            var last = offset + values.Length >= update.Delta.Length;
+            var chunk = new UpdateChunk { Offset = (uint)offset, TotalLength = (uint)update.Delta.Length, Last = last, ExampleCount = last ? (ulong)update.ExampleCount : 0 };
+            chunk.Values.AddRange(values.ToArray());
+            await call.RequestStream.WriteAsync(new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
+        }
+    }
+}
+
+/// <summary>How an agent's run ended.</summary>
+public sealed record AgentOutcome(string SiloId, int RoundsCompleted, int RoundsParticipated, string FinalModelHash);

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using SecureFed.Coordinator;
+using SecureFed.Hosting;
+using Spectre.Console;
+
+namespace SecureFed.Cli.Commands;
+
+/// <summary><c>securefed simulate</c>: a whole federation in one process over loopback mutual TLS.</summary>
+internal static class SimulateCommand
+{
+    public static Command Build()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "Bundled dataset: breast-cancer, german-credit or digits.", DefaultValueFactory = _ => "breast-cancer" };
+        dataset.AcceptOnlyFromAmong("breast-cancer", "german-credit", "digits");
+        var silos = new Option<int>("--silos") { Description = "Number of silos (1..200).", DefaultValueFactory = _ => 5 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds to complete.", DefaultValueFactory = _ => 20 };
+        var partition = new Option<string>("--partition") { Description = "How data is split over silos: iid, label-skew:ALPHA (Dirichlet) or feature:NAME (natural split by a feature).", DefaultValueFactory = _ => "iid" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, the initial model and training.", DefaultValueFactory = _ => 42 };
+        var model = new Option<string?>("--model") { Description = "Model: logreg or mlp (default: logreg for tabular data, mlp for digits)." };
+        model.AcceptOnlyFromAmong("logreg", "mlp");
+        var output = new Option<string>("--out") { Description = "Output folder for the store, log and summary.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets (default: the nearest data/ folder)." };
+        var json = new Option<bool>("--json") { Description = "Print only the summary JSON to stdout (no progress display)." };
+
+        var command = new Command("simulate", "Run a federation in one process: a coordinator and N silo agents over real loopback mutual TLS, with certificates minted for this run.")
+        {
+            dataset, silos, rounds, partition, seed, model, output, dataDir, json,
+        };
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            var options = new SimulationOptions
+            {
+                Dataset = parse.GetValue(dataset)!,
+                Silos = parse.GetValue(silos),
+                Rounds = parse.GetValue(rounds),
+                Partition = parse.GetValue(partition)!,
+                Seed = parse.GetValue(seed),
+                Model = parse.GetValue(model),
+                OutputDirectory = parse.GetValue(output)!,
+                DataDirectory = parse.GetValue(dataDir),
+            }.Validate();
+            var quiet = parse.GetValue(json);
+            SimulationResult result;
+            if (quiet)
+            {
+                result = await FederationSimulation.RunAsync(options, null, ct);
+                Console.Out.WriteLine(result.ToJson());
+                return 0;
+            }
+
+            AnsiConsole.MarkupLine($"[bold]SecureFed simulation[/]: {options.Silos} silos, {Markup.Escape(options.Dataset)}, {options.Rounds} rounds, partition {Markup.Escape(options.Partition)}, seed {options.Seed}");
+            result = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var bar = ctx.AddTask("rounds", maxValue: options.Rounds);
+                    var progress = new SynchronousProgress<RoundReport>(r =>
+                    {
+                        if (r.Completed)
+                        {
+                            bar.Increment(1);
+                        }
+
+                        var status = r.Completed
+                            ? $"acc {r.Accuracy:F4}  loss {r.Loss:F4}"
+                            : $"[yellow]aborted[/]: {Markup.Escape(r.AbortReason ?? "")}";
+                        bar.Description = $"round {r.Round}/{options.Rounds}";
+                        AnsiConsole.MarkupLine(
+                            $"round {r.Round,3}  {status}  silos {r.Contributors}/{r.Participants.Count}  dropouts {r.Dropouts}  refused {r.Refused}  rejected {r.Rejected}  {r.Duration.TotalMilliseconds,6:F0} ms");
+                    });
+                    return await FederationSimulation.RunAsync(options, progress, ct);
+                });
+            var table = new Table().AddColumn("result").AddColumn("value");
+            table.AddRow("rounds completed", result.Outcome.RoundsCompleted.ToString(CultureInfo.InvariantCulture));
+            table.AddRow("final accuracy", result.Outcome.FinalAccuracy.ToString("F4", CultureInfo.InvariantCulture));
+            table.AddRow("final model", result.Outcome.FinalModelHash[..16] + "…");
+            table.AddRow("output", Markup.Escape(Path.GetFullPath(options.OutputDirectory)));
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    private sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
+    {
+        public void Report(T value) => handler(value);
+    }
+}

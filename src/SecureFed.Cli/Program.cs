@@ -1,0 +1,24 @@
+using System.CommandLine;
+using SecureFed.Cli.Commands;
+
+namespace SecureFed.Cli;
+
+/// <summary>Entry point of the <c>securefed</c> command.</summary>
+public static class Program
+{
+    /// <summary>Parses the arguments and runs the chosen command.</summary>
+    public static Task<int> Main(string[] args) => BuildRoot().Parse(args).InvokeAsync();
+
+    /// <summary>The command tree (exposed for tests of help text and parsing).</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "SecureFed: privacy-hardened federated learning for regulated consortia. " +
+            "Silos train locally; the coordinator, reached over mutual TLS, aggregates their updates.");
+        root.Subcommands.Add(SimulateCommand.Build());
+        root.Subcommands.Add(CertsCommand.Build());
+        root.Subcommands.Add(ServeCommands.BuildCoordinator());
+        root.Subcommands.Add(ServeCommands.BuildAgent());
+        return root;
+    }
+}

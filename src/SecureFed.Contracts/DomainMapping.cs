@@ -1,0 +1,85 @@
+using SecureFed.Contracts.V1;
+using SecureFed.Protocol;
+
+namespace SecureFed.Contracts;
+
+/// <summary>Conversions between wire messages and domain records. Validation of values happens in the domain.</summary>
+public static class DomainMapping
+{
+    /// <summary>Wire stage for a domain stage.</summary>
+    public static V1.Stage ToWire(Protocol.Stage stage) => stage switch
+    {
+        Protocol.Stage.Hello => V1.Stage.Hello,
+        Protocol.Stage.Plan => V1.Stage.Plan,
+        Protocol.Stage.Train => V1.Stage.Train,
+        Protocol.Stage.Result => V1.Stage.Result,
+        Protocol.Stage.Aborted => V1.Stage.Result,
+        _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "unknown stage"),
+    };
+
+    /// <summary>Header for a message of one federation, round and stage.</summary>
+    public static Header Header(string federationId, long round, Protocol.Stage stage) => new()
+    {
+        FederationId = federationId,
+        Round = checked((ulong)round),
+        Stage = ToWire(stage),
+    };
+
+    /// <summary>Wire form of a round plan.</summary>
+    public static V1.RoundPlan ToWire(Protocol.RoundPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var wire = new V1.RoundPlan
+        {
+            Dataset = plan.Dataset,
+            Model = new V1.ModelSpec
+            {
+                Kind = plan.Model.Kind,
+                InputDim = checked((uint)plan.Model.InputDim),
+                ClassCount = checked((uint)plan.Model.ClassCount),
+                Hidden = checked((uint)plan.Model.Hidden),
+            },
+            Training = new V1.TrainingSettings
+            {
+                Epochs = checked((uint)plan.Training.Epochs),
+                BatchSize = checked((uint)plan.Training.BatchSize),
+                LearningRate = plan.Training.LearningRate,
+                Seed = unchecked((ulong)plan.Training.Seed),
+            },
+            ModelVersionHash = plan.ModelVersionHash,
+            ParameterCount = checked((uint)plan.ParameterCount),
+            StageDeadlineUnixMs = plan.StageDeadline.ToUnixTimeMilliseconds(),
+            PlanHash = plan.ComputeHash(),
+        };
+        wire.Participants.AddRange(plan.Participants);
+        return wire;
+    }
+
+    /// <summary>Domain form of a wire round plan; throws <see cref="ProtocolViolationException"/> when incomplete.</summary>
+    public static Protocol.RoundPlan FromWire(Header header, V1.RoundPlan wire)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(wire);
+        if (wire.Model is null || wire.Training is null)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "round plan without model or training settings");
+        }
+
+        var plan = new Protocol.RoundPlan(
+            header.FederationId,
+            checked((long)header.Round),
+            wire.Dataset,
+            new ModelDescriptor(wire.Model.Kind, checked((int)wire.Model.InputDim), checked((int)wire.Model.ClassCount), checked((int)wire.Model.Hidden)),
+            new TrainingParameters(checked((int)wire.Training.Epochs), checked((int)wire.Training.BatchSize), wire.Training.LearningRate, unchecked((long)wire.Training.Seed)),
+            wire.ModelVersionHash,
+            checked((int)wire.ParameterCount),
+            [.. wire.Participants],
+            DateTimeOffset.FromUnixTimeMilliseconds(wire.StageDeadlineUnixMs));
+        if (!string.Equals(plan.ComputeHash(), wire.PlanHash, StringComparison.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "round plan hash does not match its contents");
+        }
+
+        return plan;
+    }
+}

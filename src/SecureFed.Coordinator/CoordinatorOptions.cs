@@ -1,0 +1,95 @@
+using System.Net;
+using SecureFed.Protocol;
+
+namespace SecureFed.Coordinator;
+
+/// <summary>
+/// Validated, immutable coordinator settings. Build with <see cref="Validate"/>, which names the option, its
+/// value and the limit in every error.
+/// </summary>
+public sealed record CoordinatorOptions
+{
+    /// <summary>Identifies the federation; every message carries it.</summary>
+    public required string FederationId { get; init; }
+
+    /// <summary>Address Kestrel binds to. Default 127.0.0.1.</summary>
+    public IPAddress ListenAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>TCP port; 0 picks a free port (tests, simulate).</summary>
+    public int Port { get; init; } = 7443;
+
+    /// <summary>Number of rounds to complete.</summary>
+    public int Rounds { get; init; } = 20;
+
+    /// <summary>Fewest contributing silos for a round to release an aggregate.</summary>
+    public int MinSilos { get; init; } = 2;
+
+    /// <summary>Silos the coordinator waits for (up to <see cref="JoinTimeout"/>) before a round starts; 0 means <see cref="MinSilos"/>.</summary>
+    public int TargetSilos { get; init; }
+
+    /// <summary>How long a round waits for silos to connect before it starts with those present (at least <see cref="MinSilos"/>).</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the federation may wait for <see cref="MinSilos"/> silos in total before it gives up.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Deadline for silos to accept or refuse a plan.</summary>
+    public TimeSpan PlanTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deadline for silos to upload their update once the plan stage closed.</summary>
+    public TimeSpan TrainTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Consecutive aborted rounds after which the federation stops with an error.</summary>
+    public int MaxConsecutiveAborts { get; init; } = 3;
+
+    /// <summary>Silo ids admitted to the federation; empty admits any silo holding a consortium certificate.</summary>
+    public IReadOnlyList<string> Members { get; init; } = [];
+
+    /// <summary>Dataset name the silos train on (each on its own data).</summary>
+    public required string Dataset { get; init; }
+
+    /// <summary>Model the federation trains.</summary>
+    public required ModelDescriptor Model { get; init; }
+
+    /// <summary>Local training settings proposed to silos.</summary>
+    public required TrainingParameters Training { get; init; }
+
+    /// <summary>SQLite database file holding federation state, rounds and model versions.</summary>
+    public required string StorePath { get; init; }
+
+    /// <summary>Largest number of floats in one vector chunk.</summary>
+    public int MaxChunkFloats { get; init; } = 65536;
+
+    /// <summary>Largest gRPC message in bytes, both directions.</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Checks every option; throws <see cref="ArgumentException"/> naming option, value and limit.</summary>
+    public CoordinatorOptions Validate()
+    {
+        static void Require(bool ok, string option, object value, string limit)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"option {option} = {value} is invalid: {limit}");
+            }
+        }
+
+        Require(!string.IsNullOrWhiteSpace(FederationId) && FederationId.Length <= 128, nameof(FederationId), $"'{FederationId}'", "must be 1..128 characters");
+        Require(Port is >= 0 and <= 65535, nameof(Port), Port, "must be within 0..65535");
+        Require(Rounds is >= 1 and <= 100_000, nameof(Rounds), Rounds, "must be within 1..100000");
+        Require(MinSilos is >= 1 and <= 10_000, nameof(MinSilos), MinSilos, "must be within 1..10000");
+        Require(TargetSilos == 0 || TargetSilos >= MinSilos, nameof(TargetSilos), TargetSilos, $"must be 0 or at least MinSilos ({MinSilos})");
+        Require(JoinTimeout > TimeSpan.Zero, nameof(JoinTimeout), JoinTimeout, "must be positive");
+        Require(IdleTimeout >= JoinTimeout, nameof(IdleTimeout), IdleTimeout, $"must be at least JoinTimeout ({JoinTimeout})");
+        Require(PlanTimeout > TimeSpan.Zero, nameof(PlanTimeout), PlanTimeout, "must be positive");
+        Require(TrainTimeout > TimeSpan.Zero, nameof(TrainTimeout), TrainTimeout, "must be positive");
+        Require(MaxConsecutiveAborts >= 1, nameof(MaxConsecutiveAborts), MaxConsecutiveAborts, "must be at least 1");
+        Require(!string.IsNullOrWhiteSpace(Dataset), nameof(Dataset), $"'{Dataset}'", "must be set");
+        Require(Model is { InputDim: >= 1, ClassCount: >= 2, Hidden: >= 1 } && Model.Kind is "logreg" or "mlp", nameof(Model), Model, "kind logreg|mlp, input >= 1, classes >= 2, hidden >= 1");
+        Require(Training is { Epochs: >= 1 and <= 1000, BatchSize: >= 1 } && Training.LearningRate > 0 && double.IsFinite(Training.LearningRate), nameof(Training), Training, "epochs 1..1000, batch >= 1, learning rate > 0");
+        Require(!string.IsNullOrWhiteSpace(StorePath), nameof(StorePath), $"'{StorePath}'", "must be set");
+        Require(MaxChunkFloats is >= 1 and <= 1 << 20, nameof(MaxChunkFloats), MaxChunkFloats, "must be within 1..1048576");
+        Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");
+        return this;
+    }
+}

@@ -1,0 +1,257 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using SecureFed.Protocol;
+
+namespace SecureFed.Coordinator;
+
+/// <summary>
+/// The coordinator's durable state in one SQLite file: the federation's identity, every round's outcome and
+/// every global model version. A round's completion (its row and the new model) is written in one transaction,
+/// so a crash leaves either the old state or the new one. Thread-safe: each call opens its own connection.
+/// </summary>
+public sealed class FederationStore
+{
+    private readonly string _connectionString;
+
+    private FederationStore(string connectionString)
+    {
+        _connectionString = connectionString;
+    }
+
+    /// <summary>A stored model version.</summary>
+    public sealed record ModelVersion(long Version, long Round, string Hash, float[] Parameters);
+
+    /// <summary>A stored round.</summary>
+    public sealed record RoundRow(
+        long Round, int Attempt, string Status, string? PlanHash, int Contributors, int Dropouts, int Refused, int Rejected,
+        double? Accuracy, double? Loss, string? ModelHashBefore, string? ModelHashAfter, IReadOnlyList<string> Participants, string? AbortReason);
+
+    /// <summary>
+    /// Opens (creating if needed) the store for <paramref name="federationId"/>. Refuses a file that belongs to
+    /// another federation. Rounds left running by a crash are marked interrupted.
+    /// </summary>
+    public static FederationStore Open(string path, string federationId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var cs = new SqliteConnectionStringBuilder { DataSource = full, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        var store = new FederationStore(cs);
+        using var c = store.Connect();
+        Exec(c, "PRAGMA journal_mode=WAL;");
+        Exec(c, """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS model_versions (
+                version INTEGER PRIMARY KEY, round INTEGER NOT NULL, hash TEXT NOT NULL,
+                created_at TEXT NOT NULL, parameters BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS rounds (
+                round INTEGER NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL, plan_hash TEXT, started_at TEXT NOT NULL, ended_at TEXT,
+                participants TEXT NOT NULL, contributors INTEGER NOT NULL DEFAULT 0, dropouts INTEGER NOT NULL DEFAULT 0,
+                refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, accuracy REAL, loss REAL,
+                model_hash_before TEXT, model_hash_after TEXT, abort_reason TEXT,
+                PRIMARY KEY (round, attempt));
+            """);
+        using var tx = c.BeginTransaction();
+        var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
+        if (existing is null)
+        {
+            Exec(c, tx, "INSERT INTO meta(key, value) VALUES ('federation_id', $v), ('schema', '1')", ("$v", federationId));
+        }
+        else if (!string.Equals((string)existing, federationId, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"store {full} belongs to federation '{existing}', not '{federationId}'; use another StorePath");
+        }
+
+        Exec(c, tx, "UPDATE rounds SET status = 'interrupted', ended_at = $t WHERE status = 'running'", ("$t", Now()));
+        tx.Commit();
+        return store;
+    }
+
+    /// <summary>The newest model version, or null for a new federation.</summary>
+    public ModelVersion? LatestModel()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT version, round, hash, parameters FROM model_versions ORDER BY version DESC LIMIT 1";
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return null;
+        }
+
+        var blob = (byte[])r.GetValue(3);
+        var parameters = MemoryMarshal.Cast<byte, float>(blob).ToArray();
+        var hash = r.GetString(2);
+        if (!string.Equals(ModelHash.Compute(parameters), hash, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"stored model version {r.GetInt64(0)} does not match its hash; the store is corrupt");
+        }
+
+        return new ModelVersion(r.GetInt64(0), r.GetInt64(1), hash, parameters);
+    }
+
+    /// <summary>Stores the initial model (version 0, round 0) if the federation has none.</summary>
+    public ModelVersion EnsureInitialModel(float[] parameters)
+    {
+        var latest = LatestModel();
+        if (latest is not null)
+        {
+            return latest;
+        }
+
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        InsertModel(c, tx, 0, 0, parameters);
+        tx.Commit();
+        return new ModelVersion(0, 0, ModelHash.Compute(parameters), parameters);
+    }
+
+    /// <summary>
+    /// The number of the next round: one past the last completed round. A round that was aborted or interrupted
+    /// is run again under the same number (as a new attempt), so round numbers count model versions.
+    /// </summary>
+    public long NextRoundNumber()
+    {
+        using var c = Connect();
+        return Convert.ToInt64(Scalar(c, null, "SELECT COALESCE(MAX(round), 0) + 1 FROM rounds WHERE status = 'completed'"), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Number of completed rounds.</summary>
+    public int CompletedRounds()
+    {
+        using var c = Connect();
+        return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM rounds WHERE status = 'completed'"), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Records that a round started.</summary>
+    public void BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore)
+    {
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        Exec(c, tx, """
+            INSERT INTO rounds(round, attempt, status, plan_hash, started_at, participants, model_hash_before)
+            VALUES ($r, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM rounds WHERE round = $r), 'running', $p, $t, $u, $m)
+            """,
+            ("$r", round), ("$p", planHash), ("$t", Now()), ("$u", JsonSerializer.Serialize(participants)), ("$m", modelHashBefore));
+        tx.Commit();
+    }
+
+    /// <summary>Atomically stores a completed round and its new model version.</summary>
+    public ModelVersion CompleteRound(RoundReport report, float[] newParameters)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        var version = Convert.ToInt64(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions"), System.Globalization.CultureInfo.InvariantCulture);
+        var hash = InsertModel(c, tx, version, report.Round, newParameters);
+        FinishRound(c, tx, report with { ModelHash = hash }, "completed");
+        tx.Commit();
+        return new ModelVersion(version, report.Round, hash, newParameters);
+    }
+
+    /// <summary>Stores an aborted round (no model change).</summary>
+    public void AbortRound(RoundReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        FinishRound(c, tx, report, "aborted");
+        tx.Commit();
+    }
+
+    /// <summary>All rounds in order.</summary>
+    public IReadOnlyList<RoundRow> Rounds()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT round, attempt, status, plan_hash, contributors, dropouts, refused, rejected, accuracy, loss, model_hash_before, model_hash_after, participants, abort_reason FROM rounds ORDER BY round, attempt";
+        using var r = cmd.ExecuteReader();
+        var rows = new List<RoundRow>();
+        while (r.Read())
+        {
+            rows.Add(new RoundRow(
+                r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7),
+                r.IsDBNull(8) ? null : r.GetDouble(8), r.IsDBNull(9) ? null : r.GetDouble(9),
+                r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11),
+                JsonSerializer.Deserialize<List<string>>(r.GetString(12)) ?? [], r.IsDBNull(13) ? null : r.GetString(13)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every model hash stored, by version.</summary>
+    public IReadOnlyList<(long Version, long Round, string Hash)> ModelHistory()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT version, round, hash FROM model_versions ORDER BY version";
+        using var r = cmd.ExecuteReader();
+        var list = new List<(long, long, string)>();
+        while (r.Read())
+        {
+            list.Add((r.GetInt64(0), r.GetInt64(1), r.GetString(2)));
+        }
+
+        return list;
+    }
+
+    private static string InsertModel(SqliteConnection c, SqliteTransaction tx, long version, long round, float[] parameters)
+    {
+        var hash = ModelHash.Compute(parameters);
+        Exec(c, tx, "INSERT INTO model_versions(version, round, hash, created_at, parameters) VALUES ($v, $r, $h, $t, $p)",
+            ("$v", version), ("$r", round), ("$h", hash), ("$t", Now()), ("$p", MemoryMarshal.AsBytes(parameters.AsSpan()).ToArray()));
+        return hash;
+    }
+
+    private static void FinishRound(SqliteConnection c, SqliteTransaction tx, RoundReport report, string status)
+    {
+        var changed = Exec(c, tx, """
+            UPDATE rounds SET status = $s, ended_at = $t, contributors = $c, dropouts = $d, refused = $f, rejected = $j,
+                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why
+            WHERE round = $r AND status = 'running'
+            """,
+            ("$s", status), ("$t", Now()), ("$c", report.Contributors), ("$d", report.Dropouts), ("$f", report.Refused), ("$j", report.Rejected),
+            ("$a", double.IsFinite(report.Accuracy) ? report.Accuracy : DBNull.Value), ("$l", double.IsFinite(report.Loss) ? report.Loss : DBNull.Value),
+            ("$h", report.ModelHash), ("$why", (object?)report.AbortReason ?? DBNull.Value), ("$r", report.Round));
+        if (changed != 1)
+        {
+            throw new InvalidOperationException($"round {report.Round} is not running in the store; refusing to overwrite it");
+        }
+    }
+
+    private SqliteConnection Connect()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        Exec(c, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
+        return c;
+    }
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static void Exec(SqliteConnection c, string sql) => Exec(c, null, sql);
+
+    private static int Exec(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object Value)[] args)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        var v = cmd.ExecuteScalar();
+        return v is DBNull ? null : v;
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace SecureFed.Coordinator.Internal;
+
+/// <summary>Coordinator log events with stable ids. Never log vectors, keys, shares or data.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Silo {SiloId} connected (certificate {Fingerprint})")]
+    public static partial void SiloConnected(ILogger logger, string siloId, string fingerprint);
+
+    [LoggerMessage(1002, LogLevel.Information, "Silo {SiloId} disconnected")]
+    public static partial void SiloDisconnected(ILogger logger, string siloId);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Refused a connection: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string reason);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Silo {SiloId} broke the protocol ({Kind}): {Reason}")]
+    public static partial void ProtocolViolation(ILogger logger, string siloId, string kind, string reason);
+
+    [LoggerMessage(1005, LogLevel.Information, "Round {Round} started with {Participants} silos, plan {PlanHash}")]
+    public static partial void RoundStarted(ILogger logger, long round, int participants, string planHash);
+
+    [LoggerMessage(1006, LogLevel.Information, "Round {Round} completed: {Contributors} contributors, {Dropouts} dropouts, accuracy {Accuracy:F4}, model {ModelHash}")]
+    public static partial void RoundCompleted(ILogger logger, long round, int contributors, int dropouts, double accuracy, string modelHash);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Round {Round} aborted: {Reason}")]
+    public static partial void RoundAborted(ILogger logger, long round, string reason);
+
+    [LoggerMessage(1008, LogLevel.Information, "Federation {FederationId} resumes after round {Round} (model {ModelHash}, {Completed} rounds completed)")]
+    public static partial void Resumed(ILogger logger, string federationId, long round, string modelHash, int completed);
+
+    [LoggerMessage(1009, LogLevel.Information, "Federation {FederationId} complete after {Completed} rounds")]
+    public static partial void FederationComplete(ILogger logger, string federationId, int completed);
+
+    [LoggerMessage(1010, LogLevel.Information, "Waiting for silos: {Connected} connected, {Needed} needed")]
+    public static partial void WaitingForSilos(ILogger logger, int connected, int needed);
+
+    [LoggerMessage(1011, LogLevel.Debug, "Ignored a late message from silo {SiloId} for round {Round}")]
+    public static partial void LateMessage(ILogger logger, string siloId, long round);
+
+    [LoggerMessage(1012, LogLevel.Information, "Silo {SiloId} refused the plan of round {Round}: {Reason}")]
+    public static partial void PlanRefused(ILogger logger, string siloId, long round, string reason);
+}

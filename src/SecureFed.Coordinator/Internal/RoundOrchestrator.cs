@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using SecureFed.Contracts;
+using SecureFed.Contracts.V1;
+using SecureFed.Protocol;
+using Stage = SecureFed.Protocol.Stage;
+
+namespace SecureFed.Coordinator.Internal;
+
+/// <summary>
+/// Drives the federation round by round: waits for silos, sends the plan and the global model, collects
+/// updates within each stage's deadline, aggregates over those that answered, evaluates and stores the new
+/// model. Incoming agent messages are routed here by the gRPC service; <see cref="Handle"/> is thread-safe.
+/// </summary>
+internal sealed class RoundOrchestrator
+{
+    private readonly CoordinatorOptions _options;
+    private readonly FederationStore _store;
+    private readonly SessionRegistry _registry;
+    private readonly IModelEvaluator _evaluator;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private RoundState? _current;
+
+    public RoundOrchestrator(
+        CoordinatorOptions options, FederationStore store, SessionRegistry registry, IModelEvaluator evaluator, TimeProvider time, ILogger logger)
+    {
+        _options = options;
+        _store = store;
+        _registry = registry;
+        _evaluator = evaluator;
+        _time = time;
+        _logger = logger;
+        _registry.Disconnected += OnDisconnected;
+    }
+
+    public event Action<RoundReport>? RoundFinished;
+
+    /// <summary>The round a newly connected silo should expect next.</summary>
+    public long NextRound => _store.NextRoundNumber();
+
+    public async Task<FederationOutcome> RunAsync(CancellationToken cancellationToken)
+    {
+        var model = _store.EnsureInitialModel(_evaluator.InitialParameters());
+        if (model.Parameters.Length == 0)
+        {
+            throw new InvalidOperationException("the initial model has no parameters");
+        }
+
+        var completed = _store.CompletedRounds();
+        if (model.Version > 0 || _store.Rounds().Count > 0)
+        {
+            Log.Resumed(_logger, _options.FederationId, _store.NextRoundNumber() - 1, model.Hash, completed);
+        }
+
+        var reports = new List<RoundReport>();
+        var consecutiveAborts = 0;
+        while (completed < _options.Rounds)
+        {
+            await WaitForSilosAsync(cancellationToken);
+            var report = await RunRoundAsync(model, cancellationToken);
+            reports.Add(report);
+            if (report.Completed)
+            {
+                completed++;
+                consecutiveAborts = 0;
+                model = _store.LatestModel()!;
+            }
+            else if (++consecutiveAborts >= _options.MaxConsecutiveAborts)
+            {
+                throw new InvalidOperationException(
+                    $"{consecutiveAborts} consecutive rounds aborted (last: {report.AbortReason}); stopping the federation");
+            }
+
+            RoundFinished?.Invoke(report);
+        }
+
+        Log.FederationComplete(_logger, _options.FederationId, completed);
+        foreach (var s in _registry.Snapshot())
+        {
+            s.TrySend(new CoordinatorMessage
+            {
+                Header = DomainMapping.Header(_options.FederationId, _store.NextRoundNumber() - 1, Stage.Result),
+                FederationComplete = new FederationComplete { RoundsCompleted = (ulong)completed, FinalModelVersionHash = model.Hash },
+            });
+        }
+
+        _registry.CompleteAll();
+        var last = _store.Rounds().LastOrDefault(r => r.Status == "completed");
+        return new FederationOutcome(completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports);
+    }
+
+    /// <summary>Routes one message from an authenticated agent. Throws <see cref="SecureFedException"/> on a violation.</summary>
+    public void Handle(AgentSession session, AgentMessage message)
+    {
+        if (message.Header is null)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "message without header");
+        }
+
+        if (!string.Equals(message.Header.FederationId, _options.FederationId, StringComparison.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, "message for another federation");
+        }
+
+        var (expectedStage, what) = message.BodyCase switch
+        {
+            AgentMessage.BodyOneofCase.PlanDecision => (Contracts.V1.Stage.Plan, "plan decision"),
+            AgentMessage.BodyOneofCase.UpdateChunk => (Contracts.V1.Stage.Train, "update"),
+            AgentMessage.BodyOneofCase.Hello => throw new ProtocolViolationException(FaultKind.FailedPrecondition, "hello already received on this stream"),
+            AgentMessage.BodyOneofCase.None => throw new ProtocolViolationException(FaultKind.InvalidArgument, "message without body"),
+            _ => throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}"),
+        };
+        if (message.Header.Stage != expectedStage)
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} labelled stage {message.Header.Stage}, expected {expectedStage}");
+        }
+
+        RoundState? state;
+        lock (_gate)
+        {
+            state = _current;
+        }
+
+        var round = checked((long)Math.Min(message.Header.Round, long.MaxValue));
+        if (state is null || round < state.Plan.Round || state.Stage is Stage.Result or Stage.Aborted)
+        {
+            if (state is not null && round > state.Plan.Round)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for round {round}, but round {state.Plan.Round} is running");
+            }
+
+            if (state is null && round >= _store.NextRoundNumber())
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for round {round}, which has not started");
+            }
+
+            // Late: the stage closed before it arrived. Harmless; tell the agent and discard.
+            Log.LateMessage(_logger, session.SiloId, round);
+            session.TrySend(new CoordinatorMessage
+            {
+                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
+                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} for round {round} arrived after its stage closed; discarded" },
+            });
+            return;
+        }
+
+        if (round > state.Plan.Round)
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for round {round}, but round {state.Plan.Round} is running");
+        }
+
+        if (!state.IsParticipant(session.SiloId))
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} from a silo that is not a participant of round {round}");
+        }
+
+        try
+        {
+            if (message.BodyCase == AgentMessage.BodyOneofCase.PlanDecision)
+            {
+                state.OnDecision(session.SiloId, message.PlanDecision);
+                if (!message.PlanDecision.Accepted)
+                {
+                    Log.PlanRefused(_logger, session.SiloId, round, message.PlanDecision.Reason);
+                }
+            }
+            else
+            {
+                state.OnUpdateChunk(session.SiloId, message.UpdateChunk);
+            }
+        }
+        catch (SecureFedException)
+        {
+            state.Reject(session.SiloId);
+            throw;
+        }
+    }
+
+    private void OnDisconnected(AgentSession session)
+    {
+        RoundState? state;
+        lock (_gate)
+        {
+            state = _current;
+        }
+
+        state?.OnDisconnect(session.SiloId);
+    }
+
+    private async Task WaitForSilosAsync(CancellationToken cancellationToken)
+    {
+        var target = Math.Max(_options.TargetSilos, _options.MinSilos);
+        var start = _time.GetTimestamp();
+        var logged = -1;
+        while (true)
+        {
+            var changed = _registry.NextChange();
+            var count = _registry.Count;
+            var waited = _time.GetElapsedTime(start);
+            if (count >= target || (count >= _options.MinSilos && waited >= _options.JoinTimeout))
+            {
+                return;
+            }
+
+            if (waited >= _options.IdleTimeout)
+            {
+                throw new TimeoutException(
+                    $"only {count} silos connected after {_options.IdleTimeout}; at least {_options.MinSilos} (MinSilos) are needed");
+            }
+
+            if (count != logged)
+            {
+                Log.WaitingForSilos(_logger, count, target);
+                logged = count;
+            }
+
+            var limit = (count >= _options.MinSilos ? _options.JoinTimeout : _options.IdleTimeout) - waited;
+            await Task.WhenAny(changed, Task.Delay(limit > TimeSpan.Zero ? limit : TimeSpan.Zero, _time, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private async Task<RoundReport> RunRoundAsync(FederationStore.ModelVersion model, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var round = _store.NextRoundNumber();
+        var sessions = _registry.Snapshot();
+        var plan = new Protocol.RoundPlan(
+            _options.FederationId, round, _options.Dataset, _options.Model, _options.Training with { Seed = _options.Training.Seed + round },
+            model.Hash, model.Parameters.Length, [.. sessions.Select(s => s.SiloId)],
+            _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout);
+        var state = new RoundState(plan, _options.MaxChunkFloats);
+        var planHash = plan.ComputeHash();
+        _store.BeginRound(round, planHash, plan.Participants, model.Hash);
+        lock (_gate)
+        {
+            _current = state;
+        }
+
+        Log.RoundStarted(_logger, round, sessions.Count, planHash);
+        try
+        {
+            var wirePlan = DomainMapping.ToWire(plan);
+            foreach (var s in sessions)
+            {
+                if (!s.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, round, Stage.Plan), RoundPlan = wirePlan }))
+                {
+                    state.OnDisconnect(s.SiloId);
+                    continue;
+                }
+
+                foreach (var (offset, values) in VectorAssembler.Chunk(model.Parameters, _options.MaxChunkFloats))
+                {
+                    var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)model.Parameters.Length };
+                    chunk.Values.AddRange(values.ToArray());
+                    s.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, round, Stage.Plan), ModelChunk = chunk });
+                }
+            }
+
+            await WaitOrDeadline(state.AllDecided, _options.PlanTimeout, cancellationToken);
+            state.ClosePlanStage();
+            await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, cancellationToken);
+            var tally = state.CloseTrainStage();
+
+            if (tally.Updates.Count < _options.MinSilos)
+            {
+                state.Abort();
+                var reason = $"{tally.Updates.Count} updates received, fewer than MinSilos ({_options.MinSilos})";
+                var aborted = new RoundReport(round, false, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
+                    double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason);
+                _store.AbortRound(aborted);
+                Log.RoundAborted(_logger, round, reason);
+                return aborted;
+            }
+
+            var aggregator = new FedAvgAggregator(model.Parameters.Length);
+            foreach (var u in tally.Updates)
+            {
+                aggregator.Add(u.Delta, u.Examples);
+            }
+
+            var next = aggregator.Apply(model.Parameters);
+            var quality = _evaluator.Evaluate(next);
+            var report = new RoundReport(round, true, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
+                quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null);
+            var stored = _store.CompleteRound(report, next);
+            Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
+            foreach (var s in sessions)
+            {
+                s.TrySend(new CoordinatorMessage
+                {
+                    Header = DomainMapping.Header(plan.FederationId, round, Stage.Result),
+                    RoundResult = new RoundResult
+                    {
+                        NewModelVersionHash = stored.Hash,
+                        Contributors = (uint)report.Contributors,
+                        Dropouts = (uint)report.Dropouts,
+                        Accuracy = quality.Accuracy,
+                        Loss = quality.Loss,
+                    },
+                });
+            }
+
+            return report;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _current = null;
+            }
+        }
+    }
+
+    private async Task WaitOrDeadline(Task condition, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _time, cts.Token);
+        await Task.WhenAny(condition, delay);
+        await cts.CancelAsync();
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+}

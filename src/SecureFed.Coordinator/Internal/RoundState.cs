@@ -1,0 +1,245 @@
+using SecureFed.Contracts.V1;
+using SecureFed.Protocol;
+using Stage = SecureFed.Protocol.Stage;
+
+namespace SecureFed.Coordinator.Internal;
+
+/// <summary>
+/// The coordinator's view of one running round: the round's stage and each participant's progress.
+/// All state changes happen under one lock; waiters are signalled after it is released.
+/// </summary>
+internal sealed class RoundState
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Participant> _participants;
+    private readonly int _maxChunk;
+    private readonly TaskCompletionSource _allDecided = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RoundState(Protocol.RoundPlan plan, int maxChunk)
+    {
+        Plan = plan;
+        _maxChunk = maxChunk;
+        _participants = plan.Participants.ToDictionary(p => p, _ => new Participant(), StringComparer.Ordinal);
+        Stage = Stage.Plan;
+    }
+
+    public enum SiloStatus
+    {
+        Invited,
+        Accepted,
+        Uploading,
+        Done,
+        Refused,
+        Dropped,
+        Rejected,
+    }
+
+    public Protocol.RoundPlan Plan { get; }
+
+    public Stage Stage { get; private set; }
+
+    public Task AllDecided => _allDecided.Task;
+
+    public Task AllUploaded => _allUploaded.Task;
+
+    public bool IsParticipant(string siloId) => _participants.ContainsKey(siloId);
+
+    /// <summary>A silo's answer to the plan.</summary>
+    public void OnDecision(string siloId, PlanDecision decision)
+    {
+        bool decidedAll;
+        lock (_gate)
+        {
+            var p = Get(siloId);
+            if (Stage != Stage.Plan)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {Stage}, received a plan decision");
+            }
+
+            if (p.Status != SiloStatus.Invited)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"duplicate plan decision (silo is {p.Status})");
+            }
+
+            p.Status = decision.Accepted ? SiloStatus.Accepted : SiloStatus.Refused;
+            p.RefusalReason = decision.Accepted ? null : Truncate(decision.Reason);
+            decidedAll = _participants.Values.All(x => x.Status != SiloStatus.Invited);
+        }
+
+        if (decidedAll)
+        {
+            _allDecided.TrySetResult();
+        }
+    }
+
+    /// <summary>One chunk of a silo's update.</summary>
+    public void OnUpdateChunk(string siloId, UpdateChunk chunk)
+    {
+        bool uploadedAll = false;
+        lock (_gate)
+        {
+            var p = Get(siloId);
+            if (Stage is not (Stage.Plan or Stage.Train))
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {Stage}, received an update");
+            }
+
+            if (p.Status is SiloStatus.Done)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, "duplicate update submission for this round");
+            }
+
+            if (p.Status is not (SiloStatus.Accepted or SiloStatus.Uploading))
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"update from a silo that is {p.Status} in this round");
+            }
+
+            p.Assembler ??= new VectorAssembler(Plan.ParameterCount, _maxChunk);
+            p.Status = SiloStatus.Uploading;
+            p.Assembler.Add(chunk.Offset, chunk.TotalLength, chunk.Values);
+            if (chunk.Last)
+            {
+                if (chunk.ExampleCount == 0 || chunk.ExampleCount > int.MaxValue)
+                {
+                    throw new ProtocolViolationException(FaultKind.InvalidArgument, $"example count {chunk.ExampleCount} is out of range");
+                }
+
+                p.Delta = p.Assembler.ToArray();
+                p.Examples = (long)chunk.ExampleCount;
+                p.Assembler = null;
+                p.Status = SiloStatus.Done;
+                uploadedAll = Stage == Stage.Train && AllSettled();
+            }
+        }
+
+        if (uploadedAll)
+        {
+            _allUploaded.TrySetResult();
+        }
+    }
+
+    /// <summary>The silo broke the protocol; its contribution is discarded.</summary>
+    public void Reject(string siloId) => Settle(siloId, SiloStatus.Rejected);
+
+    /// <summary>The silo's connection ended.</summary>
+    public void OnDisconnect(string siloId) => Settle(siloId, SiloStatus.Dropped);
+
+    /// <summary>Closes the plan stage: undecided silos count as dropouts.</summary>
+    public void ClosePlanStage()
+    {
+        bool uploadedAll;
+        lock (_gate)
+        {
+            StageTransitions.Require(Stage, Stage.Train);
+            foreach (var p in _participants.Values.Where(p => p.Status == SiloStatus.Invited))
+            {
+                p.Status = SiloStatus.Dropped;
+            }
+
+            Stage = Stage.Train;
+            uploadedAll = AllSettled();
+        }
+
+        if (uploadedAll)
+        {
+            _allUploaded.TrySetResult();
+        }
+    }
+
+    /// <summary>Closes the train stage: unfinished uploads count as dropouts. Returns the complete updates.</summary>
+    public RoundTally CloseTrainStage()
+    {
+        lock (_gate)
+        {
+            StageTransitions.Require(Stage, Stage.Result);
+            foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Accepted or SiloStatus.Uploading))
+            {
+                p.Status = SiloStatus.Dropped;
+                p.Assembler = null;
+            }
+
+            Stage = Stage.Result;
+            return Tally();
+        }
+    }
+
+    /// <summary>Marks the round aborted (no aggregate released).</summary>
+    public void Abort()
+    {
+        lock (_gate)
+        {
+            if (Stage != Stage.Aborted)
+            {
+                StageTransitions.Require(Stage == Stage.Result ? Stage.Train : Stage, Stage.Aborted);
+                Stage = Stage.Aborted;
+            }
+        }
+    }
+
+    public RoundTally Tally()
+    {
+        lock (_gate)
+        {
+            var done = _participants.Where(kv => kv.Value.Status == SiloStatus.Done)
+                .Select(kv => new SiloUpdate(kv.Key, kv.Value.Delta!, kv.Value.Examples)).ToList();
+            int Count(SiloStatus s) => _participants.Values.Count(p => p.Status == s);
+            return new RoundTally(done, Count(SiloStatus.Dropped), Count(SiloStatus.Refused), Count(SiloStatus.Rejected));
+        }
+    }
+
+    private void Settle(string siloId, SiloStatus status)
+    {
+        bool decidedAll;
+        bool uploadedAll;
+        lock (_gate)
+        {
+            if (!_participants.TryGetValue(siloId, out var p) || p.Status is SiloStatus.Done or SiloStatus.Refused or SiloStatus.Dropped or SiloStatus.Rejected)
+            {
+                return;
+            }
+
+            p.Status = status;
+            p.Assembler = null;
+            decidedAll = _participants.Values.All(x => x.Status != SiloStatus.Invited);
+            uploadedAll = Stage == Stage.Train && AllSettled();
+        }
+
+        if (decidedAll)
+        {
+            _allDecided.TrySetResult();
+        }
+
+        if (uploadedAll)
+        {
+            _allUploaded.TrySetResult();
+        }
+    }
+
+    private bool AllSettled() =>
+        _participants.Values.All(p => p.Status is SiloStatus.Done or SiloStatus.Refused or SiloStatus.Dropped or SiloStatus.Rejected);
+
+    private Participant Get(string siloId) =>
+        _participants.TryGetValue(siloId, out var p)
+            ? p
+            : throw new ProtocolViolationException(FaultKind.FailedPrecondition, "silo is not a participant of this round");
+
+    private static string Truncate(string s) => s.Length <= 200 ? s : s[..200];
+
+    private sealed class Participant
+    {
+        public SiloStatus Status { get; set; } = SiloStatus.Invited;
+
+        public VectorAssembler? Assembler { get; set; }
+
+        public float[]? Delta { get; set; }
+
+        public long Examples { get; set; }
+
+        public string? RefusalReason { get; set; }
+    }
+}
+
+internal sealed record SiloUpdate(string SiloId, float[] Delta, long Examples);
+
+internal sealed record RoundTally(IReadOnlyList<SiloUpdate> Updates, int Dropped, int Refused, int Rejected);

@@ -1,0 +1,236 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Configuration;
+using SecureFed.Agent;
+using SecureFed.Coordinator;
+using SecureFed.Identity;
+
+namespace SecureFed.Hosting;
+
+/// <summary>
+/// The coordinator's configuration file (section "Coordinator"), overridable by environment variables
+/// SECUREFED_Coordinator__Name. Relative paths are resolved against the file's folder.
+/// </summary>
+public sealed class CoordinatorConfig
+{
+    /// <summary>Federation id.</summary>
+    public string FederationId { get; set; } = "";
+
+    /// <summary>Listen address.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Listen port.</summary>
+    public int Port { get; set; } = 7443;
+
+    /// <summary>Rounds to complete.</summary>
+    public int Rounds { get; set; } = 20;
+
+    /// <summary>Fewest contributors for a round.</summary>
+    public int MinSilos { get; set; } = 2;
+
+    /// <summary>Silos to wait for before a round.</summary>
+    public int TargetSilos { get; set; }
+
+    /// <summary>Admitted silo ids (empty: any consortium silo).</summary>
+    public List<string> Members { get; set; } = [];
+
+    /// <summary>Dataset name.</summary>
+    public string Dataset { get; set; } = "breast-cancer";
+
+    /// <summary>Model kind; empty: the dataset's default.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>Silos in the demonstration split (for the held-out set).</summary>
+    public int SiloCount { get; set; } = 3;
+
+    /// <summary>Partition of the demonstration split.</summary>
+    public string Partition { get; set; } = "iid";
+
+    /// <summary>Seed.</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>Data folder.</summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>SQLite store.</summary>
+    public string StorePath { get; set; } = "coordinator.db";
+
+    /// <summary>Coordinator certificate (PEM).</summary>
+    public string Certificate { get; set; } = "";
+
+    /// <summary>Coordinator private key (PEM).</summary>
+    public string PrivateKey { get; set; } = "";
+
+    /// <summary>Consortium CA certificate (PEM).</summary>
+    public string CaCertificate { get; set; } = "";
+
+    /// <summary>Seconds to wait for silos before a round.</summary>
+    public double JoinTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Plan stage deadline in seconds.</summary>
+    public double PlanTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Train stage deadline in seconds.</summary>
+    public double TrainTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Loads and binds a configuration file.</summary>
+    public static CoordinatorConfig Load(string path) => ConfigLoader.Load<CoordinatorConfig>(path, "Coordinator", (c, dir) =>
+    {
+        c.StorePath = ConfigLoader.Resolve(dir, c.StorePath);
+        c.Certificate = ConfigLoader.Resolve(dir, c.Certificate);
+        c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
+        c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
+        c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
+    });
+
+    /// <summary>Builds the coordinator host described by this file.</summary>
+    public CoordinatorHost Build(Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
+    {
+        if (!IPAddress.TryParse(ListenAddress, out var address))
+        {
+            throw new ArgumentException($"option ListenAddress = '{ListenAddress}' is invalid: must be an IP address");
+        }
+
+        var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
+        var kind = string.IsNullOrEmpty(Model) ? ModelMapping.DefaultModelKind(data.Dataset) : Model;
+        var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
+        var options = new CoordinatorOptions
+        {
+            FederationId = FederationId,
+            ListenAddress = address,
+            Port = Port,
+            Rounds = Rounds,
+            MinSilos = MinSilos,
+            TargetSilos = TargetSilos,
+            Members = Members,
+            JoinTimeout = TimeSpan.FromSeconds(JoinTimeoutSeconds),
+            IdleTimeout = TimeSpan.FromSeconds(Math.Max(JoinTimeoutSeconds, 600)),
+            PlanTimeout = TimeSpan.FromSeconds(PlanTimeoutSeconds),
+            TrainTimeout = TimeSpan.FromSeconds(TrainTimeoutSeconds),
+            Dataset = data.Dataset,
+            Model = model,
+            Training = ModelMapping.DefaultTraining(data.Dataset, kind, Seed),
+            StorePath = StorePath,
+        }.Validate();
+        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
+        var root = CertificateStore.LoadCertificate(CaCertificate);
+        return CoordinatorHost.Create(options, certificate, root, new TrainingModelEvaluator(model, data.Test, Seed), logging);
+    }
+}
+
+/// <summary>
+/// A silo agent's configuration file (section "Agent"), overridable by SECUREFED_Agent__Name variables.
+/// The silo's data is either its own CSV file (<see cref="DataFile"/>) or its share of a bundled dataset.
+/// </summary>
+public sealed class AgentConfig
+{
+    /// <summary>Coordinator address (https://...).</summary>
+    public string Coordinator { get; set; } = "";
+
+    /// <summary>Federation id.</summary>
+    public string FederationId { get; set; } = "";
+
+    /// <summary>Silo certificate (PEM).</summary>
+    public string Certificate { get; set; } = "";
+
+    /// <summary>Silo private key (PEM).</summary>
+    public string PrivateKey { get; set; } = "";
+
+    /// <summary>Consortium CA certificate (PEM).</summary>
+    public string CaCertificate { get; set; } = "";
+
+    /// <summary>Dataset name.</summary>
+    public string Dataset { get; set; } = "breast-cancer";
+
+    /// <summary>Data folder of the bundled datasets.</summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>Which share of the demonstration split this silo holds (1-based).</summary>
+    public int SiloIndex { get; set; } = 1;
+
+    /// <summary>Silos in the demonstration split.</summary>
+    public int SiloCount { get; set; } = 3;
+
+    /// <summary>Partition of the demonstration split.</summary>
+    public string Partition { get; set; } = "iid";
+
+    /// <summary>Seed of the demonstration split.</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>Local policy.</summary>
+    public PolicyConfig Policy { get; set; } = new();
+
+    /// <summary>Loads and binds a configuration file.</summary>
+    public static AgentConfig Load(string path) => ConfigLoader.Load<AgentConfig>(path, "Agent", (c, dir) =>
+    {
+        c.Certificate = ConfigLoader.Resolve(dir, c.Certificate);
+        c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
+        c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
+        c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
+    });
+
+    /// <summary>Builds the agent described by this file.</summary>
+    public SiloAgent Build(Microsoft.Extensions.Logging.ILogger? logger = null)
+    {
+        if (!Uri.TryCreate(Coordinator, UriKind.Absolute, out var uri))
+        {
+            throw new ArgumentException($"option Coordinator = '{Coordinator}' is invalid: must be an https:// address");
+        }
+
+        if (SiloIndex < 1 || SiloIndex > SiloCount)
+        {
+            throw new ArgumentException($"option SiloIndex = {SiloIndex} is invalid: must be within 1..SiloCount ({SiloCount})");
+        }
+
+        var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
+        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
+        var root = CertificateStore.LoadCertificate(CaCertificate);
+        return new SiloAgent(
+            new AgentOptions { Coordinator = uri, FederationId = FederationId },
+            certificate, root, new TorchLocalTrainer(data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger);
+    }
+}
+
+/// <summary>A silo's local policy as written in its configuration file.</summary>
+public sealed class PolicyConfig
+{
+    /// <summary>Allowed datasets (empty: the silo's own).</summary>
+    public List<string> AllowedDatasets { get; set; } = [];
+
+    /// <summary>Allowed model kinds.</summary>
+    public List<string> AllowedModels { get; set; } = ["logreg", "mlp"];
+
+    /// <summary>Fewest participants.</summary>
+    public int MinCohort { get; set; } = 1;
+
+    /// <summary>Most epochs per round.</summary>
+    public int MaxEpochs { get; set; } = 50;
+
+    /// <summary>The immutable policy.</summary>
+    public LocalPolicy ToPolicy() => new() { AllowedDatasets = AllowedDatasets, AllowedModels = AllowedModels, MinCohort = MinCohort, MaxEpochs = MaxEpochs };
+}
+
+internal static class ConfigLoader
+{
+    public static T Load<T>(string path, string section, Action<T, string> resolve)
+        where T : new()
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"configuration file {full} does not exist", full);
+        }
+
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(full, optional: false)
+            .AddEnvironmentVariables("SECUREFED_")
+            .Build();
+        var value = configuration.GetSection(section).Get<T>(o => o.ErrorOnUnknownConfiguration = true)
+            ?? throw new InvalidDataException($"configuration file {full} has no \"{section}\" section");
+        resolve(value, Path.GetDirectoryName(full)!);
+        return value;
+    }
+
+    public static string Resolve(string directory, string path) =>
+        string.IsNullOrEmpty(path) ? path : Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(directory, path));
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using SecureFed.Agent;
+using SecureFed.Coordinator;
+using SecureFed.Hosting.Internal;
+using SecureFed.Identity;
+using SecureFed.Training;
+
+namespace SecureFed.Hosting;
+
+/// <summary>
+/// Runs a whole federation in one process: a coordinator and N agents talking gRPC over real loopback mutual TLS,
+/// with certificates minted for this run only (kept in memory, never written), and the coordinator's SQLite
+/// store in the output folder. Writes <c>summary.json</c> there.
+/// </summary>
+public static class FederationSimulation
+{
+    /// <summary>Runs the simulation to completion; <paramref name="progress"/> receives each round's report.</summary>
+    public static async Task<SimulationResult> RunAsync(SimulationOptions options, IProgress<RoundReport>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var outDir = Path.GetFullPath(options.OutputDirectory);
+        Directory.CreateDirectory(outDir);
+        var storePath = Path.Combine(outDir, "federation.db");
+        if (File.Exists(storePath))
+        {
+            throw new InvalidOperationException($"{outDir} already holds a federation (federation.db); choose another --out");
+        }
+
+        TorchRuntime.EnsureInitialized();
+        var data = new FederatedData(options.Dataset, options.Silos, options.Partition, options.Seed, DataDirectory: options.DataDirectory).Prepare();
+        var kind = options.Model ?? ModelMapping.DefaultModelKind(data.Dataset);
+        var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
+        var siloIds = Enumerable.Range(1, options.Silos).Select(i => $"silo-{i}").ToArray();
+
+        var time = TimeProvider.System;
+        using var ca = ConsortiumCa.Create("securefed-simulation", time, TimeSpan.FromDays(1));
+        using var coordinatorCert = ca.IssueCoordinator(["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
+        var siloCerts = siloIds.Select(id => ca.IssueSilo(SiloId.Parse(id), TimeSpan.FromDays(1))).ToArray();
+        using var logs = new FileLoggerProvider(Path.Combine(outDir, "federation.log"), LogLevel.Information);
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+
+        var coordinatorOptions = new CoordinatorOptions
+        {
+            FederationId = $"sim-{data.Dataset}-{options.Seed}",
+            Port = 0,
+            Rounds = options.Rounds,
+            MinSilos = Math.Max(1, (options.Silos + 1) / 2),
+            TargetSilos = options.Silos,
+            Members = siloIds,
+            JoinTimeout = TimeSpan.FromSeconds(30),
+            PlanTimeout = options.PlanTimeout,
+            TrainTimeout = options.TrainTimeout,
+            Dataset = data.Dataset,
+            Model = model,
+            Training = ModelMapping.DefaultTraining(data.Dataset, kind, options.Seed),
+            StorePath = storePath,
+        };
+        var started = DateTimeOffset.UtcNow;
+        await using var coordinator = CoordinatorHost.Create(
+            coordinatorOptions, coordinatorCert, ca.Certificate, new TrainingModelEvaluator(model, data.Test, options.Seed),
+            b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information), time);
+        if (progress is not null)
+        {
+            coordinator.RoundFinished += progress.Report;
+        }
+
+        await coordinator.StartAsync(cancellationToken);
+        using var agentsStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var torchGate = new SemaphoreSlim(1, 1);
+        var agentTasks = siloIds.Select((id, i) =>
+        {
+            var agent = new SiloAgent(
+                new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId },
+                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.SiloData[i], torchGate), new LocalPolicy(),
+                loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time);
+            return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
+        }).ToArray();
+
+        FederationOutcome outcome;
+        try
+        {
+            outcome = await coordinator.Completion.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            agentsStop.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await Task.WhenAll(agentTasks);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException)
+            {
+                // agents still reconnecting when the federation ended
+            }
+
+            foreach (var c in siloCerts)
+            {
+                c.Dispose();
+            }
+        }
+
+        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
+        return result;
+    }
+}
+
+/// <summary>What a simulation produced.</summary>
+public sealed record SimulationResult(
+    string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
+    DateTimeOffset StartedAt, DateTimeOffset EndedAt)
+{
+    /// <summary>The machine-readable summary (snake_case keys) written to summary.json.</summary>
+    public string ToJson()
+    {
+        var rounds = new JsonArray();
+        foreach (var r in Outcome.Rounds)
+        {
+            rounds.Add(new JsonObject
+            {
+                ["round"] = r.Round,
+                ["completed"] = r.Completed,
+                ["accuracy"] = double.IsFinite(r.Accuracy) ? r.Accuracy : null,
+                ["loss"] = double.IsFinite(r.Loss) ? r.Loss : null,
+                ["participants"] = r.Participants.Count,
+                ["contributors"] = r.Contributors,
+                ["dropouts"] = r.Dropouts,
+                ["refused"] = r.Refused,
+                ["rejected"] = r.Rejected,
+                ["model_hash"] = r.ModelHash,
+                ["duration_ms"] = Math.Round(r.Duration.TotalMilliseconds, 1),
+                ["abort_reason"] = r.AbortReason,
+            });
+        }
+
+        var json = new JsonObject
+        {
+            ["dataset"] = Dataset,
+            ["model"] = Model,
+            ["silos"] = Silos,
+            ["partition"] = Partition,
+            ["seed"] = Seed,
+            ["rounds_completed"] = Outcome.RoundsCompleted,
+            ["final_accuracy"] = double.IsFinite(Outcome.FinalAccuracy) ? Outcome.FinalAccuracy : null,
+            ["final_loss"] = double.IsFinite(Outcome.FinalLoss) ? Outcome.FinalLoss : null,
+            ["final_model_hash"] = Outcome.FinalModelHash,
+            ["aggregation"] = "fedavg-plain",
+            ["store"] = StorePath,
+            ["started_at"] = StartedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["ended_at"] = EndedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["rounds"] = rounds,
+        };
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+}

@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using SecureFed.Crypto.Internal;
+
+namespace SecureFed.Crypto;
+
+/// <summary>
+/// The set of primitive implementations SecureFed uses, so callers depend on the operation interfaces only.
+/// <see cref="Default"/> is X25519 (BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-256-CTR masks
+/// (AES-NI when present), Shamir over GF(2^8), and ECDSA P-256 signatures. Every member is thread-safe.
+/// </summary>
+public sealed class CryptoProvider
+{
+    private CryptoProvider()
+    {
+        KeyAgreement = new BouncyCastleX25519KeyAgreement();
+        KeyDerivation = new HkdfSha256KeyDerivation();
+        Aead = new ChaCha20Poly1305Aead();
+        MaskGenerator = new AesCtrMaskGenerator();
+        SecretSharing = new ShamirGf256SecretSharing();
+    }
+
+    /// <summary>The default provider.</summary>
+    public static CryptoProvider Default { get; } = new();
+
+    /// <summary>X25519 key agreement.</summary>
+    public IKeyAgreement KeyAgreement { get; }
+
+    /// <summary>HKDF-SHA256 key derivation.</summary>
+    public IKeyDerivation KeyDerivation { get; }
+
+    /// <summary>ChaCha20-Poly1305 authenticated encryption.</summary>
+    public IAead Aead { get; }
+
+    /// <summary>AES-256-CTR mask generator.</summary>
+    public IMaskGenerator MaskGenerator { get; }
+
+    /// <summary>Shamir secret sharing over GF(2^8).</summary>
+    public ISecretSharing SecretSharing { get; }
+
+    /// <summary>A signer over a P-256 private key. The caller keeps ownership of <paramref name="privateKey"/>
+    /// and must keep it alive while the signer is used.</summary>
+    /// <exception cref="ArgumentException">The key is not on P-256.</exception>
+    public ISigner CreateSigner(ECDsa privateKey) => new EcdsaP256Signer(privateKey, ownsKey: false);
+
+    /// <summary>A signer over the P-256 private key of <paramref name="certificate"/>; the signer owns the key
+    /// object it extracts (dispose the signer).</summary>
+    /// <exception cref="ArgumentException">The certificate has no ECDSA private key or it is not on P-256.</exception>
+    public ISigner CreateSigner(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var key = certificate.GetECDsaPrivateKey() ?? throw new ArgumentException(
+            $"Certificate {certificate.Thumbprint} has no ECDSA private key.", nameof(certificate));
+        return Own(key, static k => new EcdsaP256Signer(k, ownsKey: true));
+    }
+
+    /// <summary>A verifier over a P-256 public key. The caller keeps ownership of <paramref name="publicKey"/>.</summary>
+    /// <exception cref="ArgumentException">The key is not on P-256.</exception>
+    public ISignatureVerifier CreateVerifier(ECDsa publicKey) => new EcdsaP256Verifier(publicKey, ownsKey: false);
+
+    /// <summary>A verifier over the P-256 public key of <paramref name="certificate"/>. Validating the certificate
+    /// itself (chain to the consortium CA, EKU, identity) is the caller's job.</summary>
+    /// <exception cref="ArgumentException">The certificate has no ECDSA public key or it is not on P-256.</exception>
+    public ISignatureVerifier CreateVerifier(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var key = certificate.GetECDsaPublicKey() ?? throw new ArgumentException(
+            $"Certificate {certificate.Thumbprint} has no ECDSA public key.", nameof(certificate));
+        return Own(key, static k => new EcdsaP256Verifier(k, ownsKey: true));
+    }
+
+    /// <summary>A verifier over a DER SubjectPublicKeyInfo (as from <see cref="ISigner.ExportSubjectPublicKeyInfo"/>).</summary>
+    /// <exception cref="ArgumentException">The bytes are not a P-256 public key.</exception>
+    public ISignatureVerifier CreateVerifier(ReadOnlySpan<byte> subjectPublicKeyInfo)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out int read);
+            if (read != subjectPublicKeyInfo.Length)
+            {
+                throw new ArgumentException("Trailing bytes after the SubjectPublicKeyInfo.", nameof(subjectPublicKeyInfo));
+            }
+        }
+        catch (CryptographicException ex)
+        {
+            key.Dispose();
+            throw new ArgumentException("The bytes are not an EC SubjectPublicKeyInfo.", nameof(subjectPublicKeyInfo), ex);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+
+        return Own(key, static k => new EcdsaP256Verifier(k, ownsKey: true));
+    }
+
+    // Disposes the key if construction fails, so an exception does not leak it.
+    private static T Own<T>(ECDsa key, Func<ECDsa, T> create)
+    {
+        try
+        {
+            return create(key);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace SecureFed.Crypto.Tests;
+
+public class SecretBytesTests
+{
+    [Fact]
+    public void ToString_AnyContent_IsRedacted()
+    {
+        using var secret = new SecretBytes([1, 2, 3]);
+        Assert.Equal("[redacted]", secret.ToString());
+        Assert.Equal("[redacted]", $"{secret}");
+    }
+
+    [Fact]
+    public void Reveal_AfterConstruction_ReturnsCopyOfInput()
+    {
+        byte[] input = [9, 8, 7];
+        using var secret = new SecretBytes(input);
+        input[0] = 0;
+        Assert.Equal([9, 8, 7], secret.Reveal().ToArray());
+        Assert.Equal(3, secret.Length);
+    }
+
+    [Fact]
+    public void Dispose_NonZeroSecret_ZeroesBuffer()
+    {
+        var secret = new SecretBytes([0xAA, 0xBB, 0xCC, 0xDD]);
+        Assert.False(secret.IsZeroedForTesting());
+        secret.Dispose();
+        Assert.True(secret.IsZeroedForTesting());
+    }
+
+    [Fact]
+    public void Reveal_AfterDispose_ThrowsObjectDisposed()
+    {
+        var secret = new SecretBytes([1]);
+        secret.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => secret.Reveal().ToArray());
+        Assert.Throws<ObjectDisposedException>(() => secret.Length);
+        Assert.Throws<ObjectDisposedException>(() => secret.Equals(new SecretBytes([1])));
+        secret.Dispose();
+        Assert.Equal("[redacted]", secret.ToString());
+    }
+
+    [Fact]
+    public void Equals_SameContent_True_DifferentContentOrLength_False()
+    {
+        using var a = new SecretBytes([1, 2, 3]);
+        using var b = new SecretBytes([1, 2, 3]);
+        using var c = new SecretBytes([1, 2, 4]);
+        using var d = new SecretBytes([1, 2]);
+        Assert.True(a.Equals(b));
+        Assert.True(a.Equals((object)b));
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.False(a.Equals(c));
+        Assert.False(a.Equals(d));
+        Assert.False(a.Equals(null));
+        Assert.False(a.Equals((object)new byte[] { 1, 2, 3 }));
+    }
+
+    [Fact]
+    public void Generate_FromRandomSource_TakesBytesFromSource()
+    {
+        using var secret = SecretBytes.Generate(4, new ScriptedRandomSource([5, 6, 7, 8]));
+        Assert.Equal([5, 6, 7, 8], secret.Reveal().ToArray());
+    }
+
+    [Fact]
+    public void Generate_NegativeLength_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => SecretBytes.Generate(-1, SystemRandomSource.Instance));
+    }
+}

@@ -1,0 +1,44 @@
+using SecureFed.Training.Internal;
+
+namespace SecureFed.Training;
+
+/// <summary>The outcome of one local training run.</summary>
+/// <param name="NewParameters">The locally trained parameters.</param>
+/// <param name="Delta">NewParameters - global parameters, element-wise in float (what a silo clips, noises and masks).</param>
+/// <param name="TrainLoss">Mean cross-entropy over the minibatches of the last local epoch, weighted by batch size,
+/// each measured before that batch's update.</param>
+/// <param name="Examples">Rows in the silo's dataset (the FedAvg weight).</param>
+public sealed record LocalTrainingResult(float[] NewParameters, float[] Delta, double TrainLoss, int Examples);
+
+/// <summary>
+/// A silo's local step: start from the global parameters, run minibatch SGD over the silo's data, return the new
+/// parameters and the delta. Runs on the CPU with TorchSharp; all torch objects live in a dispose scope and are freed
+/// before returning. Deterministic for equal inputs and seed. Calls on different threads are independent (thread-safe);
+/// torch's intra-op thread count is process-wide (<see cref="TorchRuntime.EnsureInitialized"/>).
+/// </summary>
+public static class LocalTrainer
+{
+    /// <summary>Trains <paramref name="spec"/> from <paramref name="globalParameters"/> on <paramref name="data"/>.</summary>
+    /// <exception cref="ArgumentException">The vector fails <see cref="ParameterVector.Validate"/>, the data does not match
+    /// the model, the data is empty, or a setting is out of range.</exception>
+    /// <exception cref="ArithmeticException">Training diverged (a non-finite loss or parameter); lower the learning rate.</exception>
+    public static LocalTrainingResult Train(ModelSpec spec, float[] globalParameters, TabularDataset data, TrainingSettings settings)
+    {
+        TorchRuntime.EnsureInitialized();
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(settings);
+        ParameterVector.Validate(globalParameters, spec.ParameterCount, nameof(globalParameters));
+        TorchModel.CheckData(spec, data);
+        settings.Validate();
+
+        var (updated, loss) = TorchModel.Train(spec, globalParameters, data, settings);
+        var delta = new float[updated.Length];
+        for (var i = 0; i < delta.Length; i++)
+        {
+            delta[i] = updated[i] - globalParameters[i];
+        }
+
+        return new LocalTrainingResult(updated, delta, loss, data.RowCount);
+    }
+}

@@ -1,0 +1,31 @@
+namespace SecureFed.Training;
+
+/// <summary>Initial global models. Thread-safe (stateless).</summary>
+public static class ModelFactory
+{
+    /// <summary>
+    /// Deterministic initial parameters for <paramref name="spec"/>: every weight and bias of a layer with fan-in n is drawn
+    /// uniformly from [-1/sqrt(n), 1/sqrt(n)) (PyTorch's default for <c>nn.Linear</c>) by a <see cref="Random"/> seeded with
+    /// <paramref name="seed"/>, so the same seed gives the same vector on every machine and .NET version.
+    /// </summary>
+    public static float[] InitialParameters(ModelSpec spec, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var random = new Random(seed);
+        var result = new float[spec.ParameterCount];
+        var offset = 0;
+        foreach (var (fanIn, fanOut) in spec.Layers)
+        {
+            var bound = 1.0 / Math.Sqrt(fanIn);
+            var layerSize = (fanIn * fanOut) + fanOut;
+            for (var i = 0; i < layerSize; i++)
+            {
+                result[offset + i] = (float)(((2.0 * random.NextDouble()) - 1.0) * bound);
+            }
+
+            offset += layerSize;
+        }
+
+        return result;
+    }
+}

@@ -36,7 +36,10 @@ public sealed record CertificateIssueOptions
     /// </summary>
     public DateTimeOffset? NotBefore { get; init; }
 
-    /// <summary>The validity end; default: the CA's clock plus <see cref="Validity"/>.</summary>
+    /// <summary>
+    /// The validity end; default: the CA's clock plus <see cref="Validity"/>, cut at the CA's own end. An explicit
+    /// value after the CA's end is refused.
+    /// </summary>
     public DateTimeOffset? NotAfter { get; init; }
 
     /// <summary>The lifetime used when <see cref="NotAfter"/> is not set; default one day.</summary>

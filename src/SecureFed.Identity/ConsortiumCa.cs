@@ -15,7 +15,8 @@ namespace SecureFed.Identity;
 /// basic constraints CA=false, key usage digitalSignature, subject and authority key identifiers, and the
 /// subject <c>CN=&lt;name&gt;, O=&lt;consortium name&gt;</c>. Validity starts
 /// <see cref="ClockSkewAllowance"/> before the injected clock's "now" (so a peer whose clock runs a little
-/// behind still accepts it), never before the CA's own start, and must end no later than the CA's end.</para>
+/// behind still accepts it), never before the CA's own start; a lifetime that would outlast the CA is cut at
+/// the CA's end (an explicit <see cref="CertificateIssueOptions.NotAfter"/> beyond it is refused instead).</para>
 /// <para>Issued certificates come back WITH their private key, ready for Kestrel or SslStream; the caller
 /// owns and disposes them. This version publishes no CRL: revocation means re-issuing the consortium.</para>
 /// <para>Thread-safety: all members are safe to call concurrently; signing is serialized under a lock.
@@ -152,7 +153,7 @@ public sealed class ConsortiumCa : IDisposable
     /// </summary>
     /// <param name="dnsNames">Extra host names; lower-cased, duplicates dropped, wildcards refused.</param>
     /// <param name="ipAddresses">Extra IP addresses; duplicates dropped.</param>
-    /// <param name="validity">The lifetime; positive and ending no later than the root.</param>
+    /// <param name="validity">The lifetime; positive; cut at the root's end.</param>
     /// <returns>A certificate with its private key; the caller disposes it.</returns>
     public X509Certificate2 IssueCoordinator(IEnumerable<string> dnsNames, IEnumerable<IPAddress> ipAddresses, TimeSpan validity)
     {
@@ -195,7 +196,7 @@ public sealed class ConsortiumCa : IDisposable
     /// <c>securefed://silo/&lt;id&gt;</c> (the only place validators read the silo id from).
     /// </summary>
     /// <param name="id">The silo id.</param>
-    /// <param name="validity">The lifetime; positive and ending no later than the root.</param>
+    /// <param name="validity">The lifetime; positive; cut at the root's end.</param>
     /// <returns>A certificate with its private key; the caller disposes it.</returns>
     public X509Certificate2 IssueSilo(SiloId id, TimeSpan validity)
     {
@@ -217,7 +218,8 @@ public sealed class ConsortiumCa : IDisposable
     /// <param name="options">What to put in the certificate.</param>
     /// <returns>A certificate with its private key; the caller disposes it.</returns>
     /// <exception cref="ArgumentException">The common name is empty or an OID is malformed.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The validity is empty, inverted or outside the root's validity.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The validity is not positive, the window is inverted, or an explicit
+    /// window lies outside the root's validity.</exception>
     public X509Certificate2 IssueCustom(CertificateIssueOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -423,6 +425,13 @@ public sealed class ConsortiumCa : IDisposable
         {
             ThrowIfNotPositive(options.Validity, nameof(options.Validity));
             notAfter = now + options.Validity;
+
+            // A leaf cannot be valid after its root anyway; asking for the CA's full lifetime (the same validity
+            // for both, issued a moment later) is common and must not fail on a second boundary.
+            if (notAfter > caNotAfter)
+            {
+                notAfter = caNotAfter;
+            }
         }
 
         if (notAfter <= notBefore)

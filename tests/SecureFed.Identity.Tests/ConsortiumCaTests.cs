@@ -126,11 +126,26 @@ public class ConsortiumCaTests
     }
 
     [Fact]
-    public void IssueSilo_ValidityBeyondCa_ThrowsNamingCaValidity()
+    public void IssueSilo_ValidityBeyondCa_IsCutAtCaNotAfter()
+    {
+        using ConsortiumCa ca = ConsortiumCa.Create("short-lived", _time, TimeSpan.FromDays(10));
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        using X509Certificate2 cert = ca.IssueSilo(SiloId.Parse("silo-1"), TimeSpan.FromDays(10));
+
+        Assert.Equal(ca.Certificate.NotAfter, cert.NotAfter);
+    }
+
+    [Fact]
+    public void IssueCustom_ExplicitNotAfterBeyondCa_ThrowsNamingCaValidity()
     {
         using ConsortiumCa ca = ConsortiumCa.Create("short-lived", _time, TimeSpan.FromDays(10));
 
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ca.IssueSilo(SiloId.Parse("silo-1"), TimeSpan.FromDays(11)));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ca.IssueCustom(new CertificateIssueOptions
+        {
+            CommonName = "too-long",
+            NotAfter = Pki.Epoch.AddDays(11),
+        }));
 
         Assert.Contains("consortium CA's validity", ex.Message, StringComparison.Ordinal);
     }

@@ -8,8 +8,9 @@ namespace SecureFed.Crypto;
 /// <remarks>
 /// <para>Guarantees: any <c>threshold</c> distinct shares reconstruct the secret; any <c>threshold - 1</c> or fewer
 /// shares are distributed identically whatever the secret is (information-theoretic secrecy), provided the
-/// random source is uniform. Field multiplication is a fixed sequence of shifts, xors and masks with no
-/// secret-dependent branch or table lookup. Shares are NOT authenticated: a wrong share makes
+/// random source is uniform. Every multiplication that touches secret bytes is a fixed sequence of shifts, xors
+/// and masks (vectorised), with no secret-dependent branch or table lookup; log/exp tables are used only on the
+/// public share indices (Lagrange coefficients). Shares are NOT authenticated: a wrong share makes
 /// <see cref="Combine"/> return a wrong secret unless more than <c>threshold</c> shares are supplied, in which case
 /// the surplus ones are checked for consistency. Encrypt and authenticate shares in transit (<see cref="IAead"/>).
 /// With <c>threshold = 1</c> every share equals the secret.</para>

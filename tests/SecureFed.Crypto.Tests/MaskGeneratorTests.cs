@@ -302,7 +302,7 @@ public class MaskGeneratorTests
         byte[] seed = Seed(5);
         Masks.AddExpand(seed, v.AsSpan(0, 100));
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int peer = 0; peer < 10; peer++)
+        for (int peer = 0; peer < 3; peer++)
         {
             Masks.AddExpand(seed, v);
         }
@@ -324,7 +324,7 @@ public class MaskGeneratorTests
     [Fact]
     public void MeasureGigabytesPerSecond_SmallRun_ReturnsPositiveThroughput()
     {
-        Assert.True(MaskGeneratorBenchmark.MeasureGigabytesPerSecond(4, MaskBenchmarkOperation.Expand, passes: 1) > 0);
-        Assert.True(MaskGeneratorBenchmark.MeasureGigabytesPerSecond(4, MaskBenchmarkOperation.AddExpand, passes: 1) > 0);
+        Assert.True(MaskGeneratorBenchmark.MeasureGigabytesPerSecond(1, MaskBenchmarkOperation.Expand, passes: 1) > 0);
+        Assert.True(MaskGeneratorBenchmark.MeasureGigabytesPerSecond(1, MaskBenchmarkOperation.AddExpand, passes: 1) > 0);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -25,8 +26,9 @@ internal sealed class AesCtrKeystream : IDisposable
     public const int KeySize = 32;
     private const int Rounds = 14;
 
-    // Blocks per chunk in the BCL fallback: 1 KiB on the stack.
-    private const int FallbackChunkBlocks = 64;
+    // Blocks per chunk in the BCL fallback (16 KiB): each EncryptEcb call sets up a native cipher context, so
+    // small chunks are dominated by that fixed cost.
+    private const int FallbackChunkBlocks = 1024;
 
     private readonly Vector128<byte>[]? _roundKeys;
     private readonly BclAes? _bcl;
@@ -139,32 +141,42 @@ internal sealed class AesCtrKeystream : IDisposable
     private void ApplyBlocksFallback<TOp>(ulong firstBlock, Span<byte> data)
         where TOp : struct, IKeystreamOp
     {
-        Span<byte> counters = stackalloc byte[FallbackChunkBlocks * BlockSize];
-        Span<byte> keystream = stackalloc byte[FallbackChunkBlocks * BlockSize];
-        ulong block = firstBlock;
-        while (!data.IsEmpty)
+        byte[] counterBuffer = ArrayPool<byte>.Shared.Rent(FallbackChunkBlocks * BlockSize);
+        byte[] keystreamBuffer = ArrayPool<byte>.Shared.Rent(FallbackChunkBlocks * BlockSize);
+        try
         {
-            int blocks = Math.Min(FallbackChunkBlocks, data.Length / BlockSize);
-            int bytes = blocks * BlockSize;
-            for (int i = 0; i < blocks; i++)
+            ulong block = firstBlock;
+            while (!data.IsEmpty)
             {
-                (ulong high, ulong low) = CounterAt(_ivHigh, _ivLow, unchecked(block + (ulong)i));
-                BinaryPrimitives.WriteUInt64BigEndian(counters.Slice(i * BlockSize, 8), high);
-                BinaryPrimitives.WriteUInt64BigEndian(counters.Slice((i * BlockSize) + 8, 8), low);
-            }
+                int blocks = Math.Min(FallbackChunkBlocks, data.Length / BlockSize);
+                int bytes = blocks * BlockSize;
+                var counters = counterBuffer.AsSpan(0, bytes);
+                var keystream = keystreamBuffer.AsSpan(0, bytes);
+                for (int i = 0; i < blocks; i++)
+                {
+                    (ulong high, ulong low) = CounterAt(_ivHigh, _ivLow, unchecked(block + (ulong)i));
+                    BinaryPrimitives.WriteUInt64BigEndian(counters.Slice(i * BlockSize, 8), high);
+                    BinaryPrimitives.WriteUInt64BigEndian(counters.Slice((i * BlockSize) + 8, 8), low);
+                }
 
-            _bcl!.EncryptEcb(counters[..bytes], keystream[..bytes], PaddingMode.None);
-            for (int offset = 0; offset < bytes; offset += BlockSize)
-            {
-                var existing = TOp.ReadsData ? Vector128.Create<byte>(data.Slice(offset, BlockSize)) : default;
-                TOp.Combine(existing, Vector128.Create<byte>(keystream.Slice(offset, BlockSize))).CopyTo(data[offset..]);
-            }
+                _bcl!.EncryptEcb(counters, keystream, PaddingMode.None);
+                for (int offset = 0; offset < bytes; offset += BlockSize)
+                {
+                    var existing = TOp.ReadsData ? Vector128.Create<byte>(data.Slice(offset, BlockSize)) : default;
+                    TOp.Combine(existing, Vector128.Create<byte>(keystream.Slice(offset, BlockSize))).CopyTo(data[offset..]);
+                }
 
-            data = data[bytes..];
-            block = unchecked(block + (ulong)blocks);
+                data = data[bytes..];
+                block = unchecked(block + (ulong)blocks);
+            }
         }
-
-        CryptographicOperations.ZeroMemory(keystream);
+        finally
+        {
+            // The pool hands arrays to other code: never return keystream in it.
+            CryptographicOperations.ZeroMemory(keystreamBuffer);
+            ArrayPool<byte>.Shared.Return(keystreamBuffer);
+            ArrayPool<byte>.Shared.Return(counterBuffer);
+        }
     }
 
     private static (ulong High, ulong Low) CounterAt(ulong ivHigh, ulong ivLow, ulong block)

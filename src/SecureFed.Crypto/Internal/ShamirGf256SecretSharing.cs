@@ -28,30 +28,47 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
         int length = secret.Length;
 
         // coefficients[(k - 1) * length + j] is the x^k coefficient of byte j's polynomial (k = 1..threshold-1);
-        // the constant term is the secret byte.
+        // the constant term is the secret byte. All byte positions are evaluated together (Horner, vectorised).
         byte[] coefficients = SecretBytes.AllocatePinned((threshold - 1) * length);
         var shares = new SecretShare[shareCount];
+        int made = 0;
         try
         {
             rng.Fill(coefficients);
-            for (int s = 0; s < shareCount; s++)
+            for (; made < shareCount; made++)
             {
-                byte x = (byte)(s + 1);
+                byte x = (byte)(made + 1);
                 byte[] value = SecretBytes.AllocatePinned(length);
-                for (int j = 0; j < length; j++)
+                var y = value.AsSpan();
+                if (threshold == 1)
                 {
-                    // Horner: (((a_{t-1}·x + a_{t-2})·x + ...)·x + secret).
-                    byte y = 0;
-                    for (int k = threshold - 1; k >= 1; k--)
+                    secret.CopyTo(y);
+                }
+                else
+                {
+                    // y = (((a_{t-1}·x + a_{t-2})·x + ...)·x + secret); x is a public index.
+                    coefficients.AsSpan((threshold - 2) * length, length).CopyTo(y);
+                    for (int k = threshold - 2; k >= 1; k--)
                     {
-                        y = (byte)(Gf256.Multiply(y, x) ^ coefficients[((k - 1) * length) + j]);
+                        Gf256.MultiplyInPlace(y, x);
+                        Gf256.Xor(y, coefficients.AsSpan((k - 1) * length, length));
                     }
 
-                    value[j] = (byte)(Gf256.Multiply(y, x) ^ secret[j]);
+                    Gf256.MultiplyInPlace(y, x);
+                    Gf256.Xor(y, secret);
                 }
 
-                shares[s] = new SecretShare(s + 1, SecretBytes.Adopt(value));
+                shares[made] = new SecretShare(made + 1, SecretBytes.Adopt(value));
             }
+        }
+        catch
+        {
+            for (int i = 0; i < made; i++)
+            {
+                shares[i].Dispose();
+            }
+
+            throw;
         }
         finally
         {
@@ -153,7 +170,8 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
         }
     }
 
-    // basis[i] = l_i(at) = prod_{m != i} (at - x_m) / (x_i - x_m); subtraction is xor in GF(2^8).
+    // basis[i] = l_i(at) = prod_{m != i} (at - x_m) / (x_i - x_m); subtraction is xor in GF(2^8). Indices and
+    // evaluation points are public, so the fast table arithmetic is safe here.
     private static void LagrangeBasisAt(byte at, ReadOnlySpan<byte> xs, Span<byte> basis)
     {
         for (int i = 0; i < xs.Length; i++)
@@ -164,27 +182,22 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
             {
                 if (m != i)
                 {
-                    numerator = Gf256.Multiply(numerator, (byte)(at ^ xs[m]));
-                    denominator = Gf256.Multiply(denominator, (byte)(xs[i] ^ xs[m]));
+                    numerator = Gf256.MultiplyPublic(numerator, (byte)(at ^ xs[m]));
+                    denominator = Gf256.MultiplyPublic(denominator, (byte)(xs[i] ^ xs[m]));
                 }
             }
 
-            basis[i] = Gf256.Multiply(numerator, Gf256.Inverse(denominator));
+            basis[i] = Gf256.MultiplyPublic(numerator, Gf256.InversePublic(denominator));
         }
     }
 
-    // output[j] = sum_i basis[i] · y_i[j] over the first basis.Length shares.
+    // output[j] = sum_i basis[i] · y_i[j] over the first basis.Length shares (basis public, y secret).
     private static void Interpolate(IReadOnlyList<SecretShare> shares, ReadOnlySpan<byte> basis, Span<byte> output)
     {
         output.Clear();
         for (int i = 0; i < basis.Length; i++)
         {
-            var y = shares[i].Value.Reveal();
-            byte l = basis[i];
-            for (int j = 0; j < output.Length; j++)
-            {
-                output[j] ^= Gf256.Multiply(l, y[j]);
-            }
+            Gf256.MultiplyAccumulate(basis[i], shares[i].Value.Reveal(), output);
         }
     }
 }

@@ -80,17 +80,6 @@ public sealed class SecureFedTorchSharpGlibcxxFix : Task
                 libstdcxx ?? "libstdc++.so.6 (not found)", RequiredVersion);
         }
 
-        string compiler = ResolveCompiler(Compiler);
-        if (compiler == null)
-        {
-            Log.LogError(
-                "SecureFed TorchSharp fix: the system libstdc++ lacks {0}, which TorchSharp's libLibTorchSharp.so needs, and the C++ compiler '{1}' " +
-                "was not found on PATH to build the compatibility shim. Install g++ (apt-get install g++), point SecureFedCxx at a compiler, " +
-                "or set SecureFedTorchSharpFix=never if this machine only builds and never runs torch code. See build/torchsharp-debian12/README.md.",
-                RequiredVersion, Compiler);
-            return false;
-        }
-
         try
         {
             foreach (ITaskItem item in Libraries)
@@ -109,7 +98,7 @@ public sealed class SecureFedTorchSharpGlibcxxFix : Task
                 }
             }
 
-            if (!BuildShim(compiler))
+            if (!BuildShim())
             {
                 return false;
             }
@@ -139,7 +128,7 @@ public sealed class SecureFedTorchSharpGlibcxxFix : Task
         }
     }
 
-    private bool BuildShim(string compiler)
+    private bool BuildShim()
     {
         string output = Path.GetFullPath(ShimIntermediatePath);
         if (File.Exists(output)
@@ -147,6 +136,18 @@ public sealed class SecureFedTorchSharpGlibcxxFix : Task
             && File.GetLastWriteTimeUtc(output) >= File.GetLastWriteTimeUtc(ShimVersionScript))
         {
             return true;
+        }
+
+        // The compiler is only needed when the shim is missing or stale.
+        string compiler = ResolveCompiler(Compiler);
+        if (compiler == null)
+        {
+            Log.LogError(
+                "SecureFed TorchSharp fix: the system libstdc++ lacks {0}, which TorchSharp's libLibTorchSharp.so needs, and the C++ compiler '{1}' " +
+                "was not found on PATH to build the compatibility shim. Install g++ (apt-get install g++), point SecureFedCxx at a compiler, " +
+                "or set SecureFedTorchSharpFix=never if this machine only builds and never runs torch code. See build/torchsharp-debian12/README.md.",
+                RequiredVersion, Compiler);
+            return false;
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(output));

@@ -18,7 +18,7 @@ public sealed class RdpAccountant : IPrivacyAccountant
     private readonly StepHistory _history = new();
 
     /// <summary>
-    /// Opacus' default orders: 1 + x/10 for x = 1..99, then the integers 12..63 (150 orders).
+    /// Opacus' default orders: 1 + x/10 for x = 1..99, then the integers 12..63 (151 orders).
     /// </summary>
     public static IReadOnlyList<double> DefaultOrders { get; } = new ReadOnlyCollection<double>(DefaultOrdersArray);
 
@@ -165,7 +165,7 @@ public sealed class RdpAccountant : IPrivacyAccountant
 
     private static double[] BuildDefaultOrders()
     {
-        var orders = new List<double>(150);
+        var orders = new List<double>(151);
         for (int x = 1; x < 100; x++)
         {
             // Same expression as Opacus (1 + x / 10.0) so the orders are the same doubles.

@@ -7,8 +7,11 @@ namespace SecureFed.Training;
 /// (Debian 12), TorchSharp 0.107.0's libLibTorchSharp.so only loads after the build has marked that version
 /// requirement weak and a small shim defining <c>std::ios_base_library_init</c> has been loaded with
 /// RTLD_NOW | RTLD_GLOBAL (see <c>build/torchsharp-debian12/README.md</c>); this type loads that shim, then the
-/// torch backend. Every entry point of this library that reaches torch calls <see cref="EnsureInitialized"/>
-/// first. Thread-safe and idempotent.
+/// torch backend. Every entry point of this library that reaches torch (<see cref="LocalTrainer.Train"/>,
+/// <see cref="Evaluator.Evaluate"/>) calls <see cref="EnsureInitialized"/> first. Data loading, splitting, partitioning,
+/// standardization, <see cref="ModelFactory"/> and <see cref="ParameterVector"/> are plain managed code and deliberately
+/// do not load libtorch, so a coordinator or aggregation code can use them without the native runtime.
+/// Thread-safe and idempotent.
 /// </summary>
 public static class TorchRuntime
 {

@@ -64,6 +64,25 @@ public sealed class TrainingTests
     }
 
     [Fact]
+    public void Train_FiveSilosOnParallelThreads_MatchesSequentialResults()
+    {
+        var (spec, data, initial) = BreastCancerSetup(ModelSpec.Mlp);
+        var silos = Partitioner.Partition(data, 5, PartitionSpec.Iid, seed: 2);
+        var settings = new TrainingSettings { Epochs = 2, LearningRate = 0.1, Momentum = 0.5 };
+
+        var sequential = silos.Select((s, i) => LocalTrainer.Train(spec, initial, s, settings with { Seed = i })).ToArray();
+        var parallel = new LocalTrainingResult[silos.Count];
+        Parallel.For(0, silos.Count, new ParallelOptions { MaxDegreeOfParallelism = 5 }, i =>
+            parallel[i] = LocalTrainer.Train(spec, initial, silos[i], settings with { Seed = i }));
+
+        for (var i = 0; i < silos.Count; i++)
+        {
+            Assert.Equal(sequential[i].NewParameters, parallel[i].NewParameters);
+            Assert.Equal(sequential[i].TrainLoss, parallel[i].TrainLoss);
+        }
+    }
+
+    [Fact]
     public void Train_NaNInGlobalParameters_ThrowsWithoutTraining()
     {
         var (spec, data, initial) = BreastCancerSetup();

@@ -78,10 +78,19 @@ public class MaskGeneratorTests
     [Fact]
     public void ExpandBytes_FixedSeed_MatchesAes256CtrFromZeroCounter()
     {
-        // Pins the public stream layout: AES-256-CTR, key = seed, counter block starting at zero.
-        byte[] output = new byte[48];
+        // Pins the public stream layout: AES-256-CTR, key = seed, counter block starting at zero. Ten blocks, so
+        // the 8-block pipelined loop and the single-block tail both run. Reference: OpenSSL via Python.
+        const string Expected =
+            "f29000b62a499fd0a9f39a6add2e7780f05d76ae4ab99fe5a6f69b3148c2363d0ebcb5deb52c83bd08a8a935182c9199" +
+            "d24356532881602f809eb383c5ff5d564e5fe6bc2af2b80633c371f5c1ce694ea90741e6797146a550b63f264a604ee4" +
+            "e96f3e0a91d150e2d389d3c7162448995d15369920a8454134a61443fe5fd1b0d7514e072c5feca9197966348324ba5d" +
+            "2cbd526be87c119cd01227fa64243b82";
+        byte[] output = new byte[160];
         Masks.ExpandBytes(Range(0, 32), output);
-        Assert.Equal("f29000b62a499fd0a9f39a6add2e7780f05d76ae4ab99fe5a6f69b3148c2363d0ebcb5deb52c83bd08a8a935182c9199", ToHex(output));
+        Assert.Equal(Expected, ToHex(output));
+        byte[] fallback = new byte[160];
+        new AesCtrMaskGenerator(allowHardware: false).ExpandBytes(Range(0, 32), fallback);
+        Assert.Equal(Expected, ToHex(fallback));
     }
 
     [Fact]

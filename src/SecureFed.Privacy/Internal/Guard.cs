@@ -62,6 +62,14 @@ internal static class Guard
         for (int i = 0; i < history.Count; i++)
         {
             var (z, q, steps) = history[i];
+            bool zOk = z > 0.0 && !double.IsInfinity(z);
+            bool qOk = q > 0.0 && q <= 1.0;
+            if (zOk && qOk && steps >= 1)
+            {
+                continue;
+            }
+
+            // Only a bad entry pays for formatting its name.
             string at = string.Create(CultureInfo.InvariantCulture, $"{name}[{i}]");
             NoiseMultiplier(z, at + ".z");
             SamplingRate(q, at + ".q");

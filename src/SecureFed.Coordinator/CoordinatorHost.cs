@@ -23,12 +23,14 @@ public sealed class CoordinatorHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly RoundOrchestrator _orchestrator;
+    private readonly SessionRegistry _registry;
     private readonly CancellationTokenSource _stopping = new();
     private Task<FederationOutcome>? _completion;
 
-    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, FederationStore store)
+    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store)
     {
         _app = app;
+        _registry = registry;
         _orchestrator = orchestrator;
         Store = store;
     }
@@ -121,7 +123,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds")));
         var app = builder.Build();
         app.MapGrpcService<FederationService>();
-        return new CoordinatorHost(app, app.Services.GetRequiredService<RoundOrchestrator>(), store);
+        return new CoordinatorHost(app, app.Services.GetRequiredService<RoundOrchestrator>(), registry, store);
     }
 
     /// <summary>Starts listening and begins the federation.</summary>
@@ -149,6 +151,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             }
         }
 
+        _registry.ShutDown();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(timeout.Token);
     }

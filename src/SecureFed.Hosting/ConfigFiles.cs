@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
@@ -120,7 +119,7 @@ public sealed class CoordinatorConfig
 
 /// <summary>
 /// A silo agent's configuration file (section "Agent"), overridable by SECUREFED_Agent__Name variables.
-/// The silo's data is either its own CSV file (<see cref="DataFile"/>) or its share of a bundled dataset.
+/// The silo's data is its share of a bundled dataset (a demonstration split derived from the same seed as the coordinator's).
 /// </summary>
 public sealed class AgentConfig
 {
@@ -187,7 +186,7 @@ public sealed class AgentConfig
         var root = CertificateStore.LoadCertificate(CaCertificate);
         return new SiloAgent(
             new AgentOptions { Coordinator = uri, FederationId = FederationId },
-            certificate, root, new TorchLocalTrainer(data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger);
+            certificate, root, new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger);
     }
 }
 

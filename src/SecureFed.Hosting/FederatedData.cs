@@ -34,7 +34,7 @@ public sealed record FederatedData(string Dataset, int Silos, string Partition, 
         var (train, test) = DatasetSplitter.TrainTest(all, TestFraction, Seed);
         var parts = Partitioner.Partition(train, Silos, spec, Seed);
         return new PreparedData(
-            all.Name, all.FeatureNames.Count, all.ClassCount,
+            all.Name, all.FeatureCount, all.ClassCount,
             Standardizer.Fit(test).Apply(test),
             [.. parts.Select(p => Standardizer.Fit(p).Apply(p))]);
     }

@@ -76,7 +76,7 @@ public static class FederationSimulation
         {
             var agent = new SiloAgent(
                 new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId },
-                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.SiloData[i], torchGate), new LocalPolicy(),
+                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.Dataset, data.SiloData[i], torchGate), new LocalPolicy(),
                 loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time);
             return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
         }).ToArray();

@@ -68,24 +68,28 @@ public sealed class TorchLocalTrainer : ILocalTrainer
     private readonly TabularDataset _data;
     private readonly SemaphoreSlim _torch;
 
-    /// <summary>Creates the trainer. <paramref name="torchGate"/> serialises torch work shared by agents in one process.</summary>
-    public TorchLocalTrainer(TabularDataset data, SemaphoreSlim? torchGate = null)
+    /// <summary>
+    /// Creates the trainer for a silo holding <paramref name="data"/> of the dataset named <paramref name="dataset"/>.
+    /// <paramref name="torchGate"/> serialises torch work shared by agents in one process.
+    /// </summary>
+    public TorchLocalTrainer(string dataset, TabularDataset data, SemaphoreSlim? torchGate = null)
     {
+        Dataset = dataset;
         _data = data;
         _torch = torchGate ?? new SemaphoreSlim(1, 1);
     }
 
     /// <inheritdoc />
-    public string Dataset => _data.Name;
+    public string Dataset { get; }
 
     /// <inheritdoc />
     public async Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var spec = ModelMapping.ToSpec(plan.Model);
-        if (spec.InputDim != _data.FeatureNames.Count)
+        if (spec.InputDim != _data.FeatureCount)
         {
-            throw new PolicyRefusedException($"the plan's model takes {spec.InputDim} features, this silo's data has {_data.FeatureNames.Count}");
+            throw new PolicyRefusedException($"the plan's model takes {spec.InputDim} features, this silo's data has {_data.FeatureCount}");
         }
 
         await _torch.WaitAsync(cancellationToken);

@@ -27,7 +27,7 @@ internal static class CertsCommand
             table.AddRow("coordinator", manifest.Coordinator.Sha256Fingerprint[..16] + "…", manifest.Coordinator.NotAfter.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             foreach (var s in manifest.Silos)
             {
-                table.AddRow(Markup.Escape(s.Name), s.Sha256Fingerprint[..16] + "…", s.NotAfter.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
+                table.AddRow(Markup.Escape(s.SiloId ?? s.File), s.Sha256Fingerprint[..16] + "…", s.NotAfter.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             }
 
             AnsiConsole.Write(table);

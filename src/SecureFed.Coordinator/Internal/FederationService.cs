@@ -47,13 +47,18 @@ internal sealed class FederationService : Federation.FederationBase
         CheckHello(requestStream.Current, siloId);
         var session = new AgentSession(siloId, fingerprint);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Aborted);
-        _registry.Open(session);
-        Log.SiloConnected(_logger, siloId, fingerprint);
+        // Welcome goes into the outbox before the session is visible to the orchestrator, so it precedes any plan.
         session.TrySend(new CoordinatorMessage
         {
             Header = DomainMapping.Header(_options.FederationId, 0, Stage.Hello),
             Welcome = new Welcome { SiloId = siloId, NextRound = (ulong)_orchestrator.NextRound, MaxChunkFloats = (uint)_options.MaxChunkFloats },
         });
+        if (!_registry.Open(session))
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down"));
+        }
+
+        Log.SiloConnected(_logger, siloId, fingerprint);
         var writer = session.RunWriterAsync(responseStream, linked.Token);
         try
         {
@@ -73,7 +78,9 @@ internal sealed class FederationService : Federation.FederationBase
         }
         catch (OperationCanceledException) when (session.Aborted.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Aborted, "session replaced by a newer connection of the same silo"));
+            throw _registry.IsShuttingDown
+                ? new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down"))
+                : new RpcException(new Status(StatusCode.Aborted, "session replaced by a newer connection of the same silo"));
         }
         finally
         {

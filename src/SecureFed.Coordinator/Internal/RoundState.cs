@@ -119,8 +119,25 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>The silo broke the protocol; its contribution is discarded.</summary>
-    public void Reject(string siloId) => Settle(siloId, SiloStatus.Rejected);
+    /// <summary>
+    /// The silo broke the protocol; its contribution is discarded, even a complete upload made earlier in the
+    /// round (a peer that misbehaves is not trusted for the rest of the round), unless the aggregate is already
+    /// being computed.
+    /// </summary>
+    public void Reject(string siloId)
+    {
+        lock (_gate)
+        {
+            if (Stage is not (Stage.Result or Stage.Aborted) && _participants.TryGetValue(siloId, out var p) && p.Status == SiloStatus.Done)
+            {
+                p.Status = SiloStatus.Rejected;
+                p.Delta = null;
+                return;
+            }
+        }
+
+        Settle(siloId, SiloStatus.Rejected);
+    }
 
     /// <summary>The silo's connection ended.</summary>
     public void OnDisconnect(string siloId) => Settle(siloId, SiloStatus.Dropped);

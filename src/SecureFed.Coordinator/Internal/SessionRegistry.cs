@@ -16,8 +16,16 @@ internal sealed class SessionRegistry
 
     public int Count => _sessions.Count;
 
-    public void Open(AgentSession session)
+    public bool IsShuttingDown { get; private set; }
+
+    /// <summary>Registers a session, replacing the silo's older one. False once shutdown began.</summary>
+    public bool Open(AgentSession session)
     {
+        if (IsShuttingDown)
+        {
+            return false;
+        }
+
         AgentSession? replaced = null;
         _sessions.AddOrUpdate(session.SiloId, session, (_, old) =>
         {
@@ -31,6 +39,17 @@ internal sealed class SessionRegistry
         }
 
         Pulse();
+        return true;
+    }
+
+    /// <summary>Refuses new sessions and ends the current ones (their agents see UNAVAILABLE and reconnect later).</summary>
+    public void ShutDown()
+    {
+        IsShuttingDown = true;
+        foreach (var s in _sessions.Values)
+        {
+            s.Abort();
+        }
     }
 
     public void Close(AgentSession session)

@@ -1,0 +1,104 @@
+using System.Net;
+using Grpc.Core;
+using SecureFed.Identity;
+
+namespace SecureFed.Federation.Tests;
+
+/// <summary>Each identity refusal over a real TLS connection to a running coordinator.</summary>
+public sealed class IdentityRefusalTests
+{
+    private static async Task<Status> ConnectAsync(TestFederation fed, System.Security.Cryptography.X509Certificates.X509Certificate2? cert, string claimedId)
+    {
+        await using var peer = new ScriptedPeer(fed, cert);
+        try
+        {
+            await peer.SendAsync(ScriptedPeer.Hello(claimedId));
+        }
+        catch (RpcException ex)
+        {
+            return ex.Status;
+        }
+
+        return await peer.ReadToEndAsync();
+    }
+
+    [Fact]
+    public async Task Connect_NoClientCertificate_PermissionDenied()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        var status = await ConnectAsync(fed, null, "silo-1");
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+        Assert.Contains("certificate", status.Detail, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Connect_CertificateFromAnotherCa_PermissionDenied()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        using var foreign = fed.Pki.Foreign.IssueSilo(SiloId.Parse("silo-1"), TimeSpan.FromDays(1));
+        var status = await ConnectAsync(fed, foreign, "silo-1");
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+    }
+
+    [Fact]
+    public async Task Connect_ServerAuthOnlyCertificate_PermissionDenied()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        using var serverOnly = fed.Pki.Ca.IssueCustom(new CertificateIssueOptions
+        {
+            CommonName = "silo-1",
+            ExtendedKeyUsages = [IdentityOids.ServerAuth],
+            Uris = [new Uri("securefed://silo/silo-1")],
+            DnsNames = ["localhost"],
+            IpAddresses = [IPAddress.Loopback],
+        });
+        var status = await ConnectAsync(fed, serverOnly, "silo-1");
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+    }
+
+    [Fact]
+    public async Task Hello_ClaimsAnotherSilosId_PermissionDenied()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        var status = await ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-2");
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+        Assert.Contains("silo-2", status.Detail, StringComparison.Ordinal);
+        Assert.Contains("silo-1", status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connect_ConsortiumSiloNotAMember_PermissionDenied()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        using var outsider = fed.Pki.Ca.IssueSilo(SiloId.Parse("silo-99"), TimeSpan.FromDays(1));
+        var status = await ConnectAsync(fed, outsider, "silo-99");
+        Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
+        Assert.Contains("not a member", status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Federation_RefusedPeersDuringRounds_CompletesWithTheOthers()
+    {
+        await using var fed = new TestFederation(2);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 2));
+        using var foreign = fed.Pki.Foreign.IssueSilo(SiloId.Parse("silo-1"), TimeSpan.FromDays(1));
+        fed.StartAgent("silo-1", new FakeTrainer(1f, delay: TimeSpan.FromMilliseconds(100)));
+        fed.StartAgent("silo-2", new FakeTrainer(3f, delay: TimeSpan.FromMilliseconds(100)));
+        var refusals = new List<StatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            refusals.Add((await ConnectAsync(fed, foreign, "silo-1")).StatusCode);
+            refusals.Add((await ConnectAsync(fed, null, "silo-2")).StatusCode);
+        }
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+        Assert.All(refusals, s => Assert.Equal(StatusCode.PermissionDenied, s));
+        Assert.Equal(3, outcome.RoundsCompleted);
+        Assert.All(outcome.Rounds, r => Assert.Equal(2, r.Contributors));
+    }
+}

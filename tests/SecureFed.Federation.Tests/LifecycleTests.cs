@@ -1,0 +1,131 @@
+using SecureFed.Agent;
+
+namespace SecureFed.Federation.Tests;
+
+/// <summary>Rounds over real loopback mTLS with scripted trainers: completion, dropout, policy refusal, restart.</summary>
+public sealed class LifecycleTests
+{
+    [Fact]
+    public async Task Federation_ThreeSilos_CompletesEveryRoundWithWeightedMean()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 3));
+        fed.StartAgent("silo-1", new FakeTrainer(1f, examples: 10));
+        fed.StartAgent("silo-2", new FakeTrainer(2f, examples: 20));
+        fed.StartAgent("silo-3", new FakeTrainer(6f, examples: 10));
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+        var agents = await Task.WhenAll(fed.AgentRuns).WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(3, outcome.RoundsCompleted);
+        // weighted mean per round: (1*10 + 2*20 + 6*10) / 40 = 2.75
+        Assert.Equal(3 * 2.75, outcome.FinalLoss, 5);
+        Assert.All(agents, a => Assert.Equal(outcome.FinalModelHash, a.FinalModelHash));
+        Assert.All(agents, a => Assert.Equal(3, a.RoundsParticipated));
+        var rows = coordinator.Store.Rounds();
+        Assert.Equal([1L, 2L, 3L], rows.Select(r => r.Round));
+        Assert.All(rows, r => Assert.Equal("completed", r.Status));
+        Assert.Equal(4, coordinator.Store.ModelHistory().Count); // initial + one per round
+    }
+
+    [Fact]
+    public async Task Round_AgentKilledMidRound_CompletesWithOthersAndCountsDropout()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 2));
+        fed.StartAgent("silo-1", new FakeTrainer(1f));
+        fed.StartAgent("silo-2", new FakeTrainer(3f));
+        var kill = new CancellationTokenSource();
+        var victim = fed.StartAgent("silo-3", new FakeTrainer(100f, delay: TimeSpan.FromSeconds(2)), stop: kill);
+        victim.TrainingStarted += round =>
+        {
+            if (round == 2)
+            {
+                kill.Cancel();
+            }
+        };
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(3, outcome.RoundsCompleted);
+        var round2 = outcome.Rounds.Single(r => r.Round == 2);
+        Assert.True(round2.Completed);
+        Assert.Equal(2, round2.Contributors);
+        Assert.Equal(1, round2.Dropouts);
+        Assert.Equal(2, outcome.Rounds.Single(r => r.Round == 3).Participants.Count);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fed.AgentRuns[2].WaitAsync(TestFederation.Timeout));
+    }
+
+    [Fact]
+    public async Task Round_SiloPolicyRefusesPlan_RoundGoesOnWithoutIt()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 2));
+        fed.StartAgent("silo-1", new FakeTrainer(1f));
+        fed.StartAgent("silo-2", new FakeTrainer(3f));
+        var strict = new FakeTrainer(100f);
+        fed.StartAgent("silo-3", strict, new LocalPolicy { AllowedDatasets = ["fake"], AllowedModels = ["mlp"] });
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(2, outcome.RoundsCompleted);
+        Assert.All(outcome.Rounds, r => Assert.Equal(1, r.Refused));
+        Assert.Equal(0, strict.Calls);
+        Assert.Equal(2 * 2.0, outcome.FinalLoss, 5);
+    }
+
+    [Fact]
+    public async Task Round_TooFewSurvivors_AbortsWithoutChangingTheModel()
+    {
+        await using var fed = new TestFederation(2);
+        var options = fed.Options(rounds: 1, minSilos: 2) with { MaxConsecutiveAborts = 1, TrainTimeout = TimeSpan.FromSeconds(1) };
+        var coordinator = await fed.StartCoordinatorAsync(options);
+        fed.StartAgent("silo-1", new FakeTrainer(1f));
+        fed.StartAgent("silo-2", new FakeTrainer(3f, delay: TimeSpan.FromSeconds(30)));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => coordinator.Completion.WaitAsync(TestFederation.Timeout));
+
+        Assert.Contains("aborted", error.Message, StringComparison.Ordinal);
+        var row = Assert.Single(coordinator.Store.Rounds());
+        Assert.Equal("aborted", row.Status);
+        Assert.Equal(row.ModelHashBefore, row.ModelHashAfter);
+        Assert.Single(coordinator.Store.ModelHistory());
+    }
+
+    [Fact]
+    public async Task Restart_AfterRoundTwo_ContinuesAtRoundThreeFromStoredModel()
+    {
+        await using var fed = new TestFederation(3);
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3));
+        var port = first.Address.Port;
+        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.RoundFinished += r =>
+        {
+            if (r.Round == 2)
+            {
+                roundTwo.TrySetResult();
+            }
+        };
+        var trainers = new[] { new FakeTrainer(1f), new FakeTrainer(2f), new FakeTrainer(3f) };
+        for (var i = 0; i < 3; i++)
+        {
+            fed.StartAgent($"silo-{i + 1}", trainers[i]);
+        }
+
+        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await first.DisposeAsync();
+        var storedAfterTwo = fed.Coordinator!.Store.ModelHistory().Single(m => m.Round == 2).Hash;
+
+        // Same store, same port: the running agents reconnect by themselves.
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port));
+        var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(4, outcome.RoundsCompleted);
+        Assert.Equal(3, outcome.Rounds[0].Round);
+        var completed = second.Store.Rounds().Where(r => r.Status == "completed").ToList();
+        Assert.Equal([1L, 2L, 3L, 4L], completed.Select(r => r.Round));
+        Assert.Equal(storedAfterTwo, completed.Single(r => r.Round == 3).ModelHashBefore);
+        Assert.All(trainers, t => Assert.Contains(storedAfterTwo, t.ModelHashesSeen));
+        Assert.Equal(4 * 2.0, outcome.FinalLoss, 5); // four rounds of mean(1, 2, 3): nothing lost, nothing repeated
+    }
+}

@@ -87,7 +87,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
         }
         else
         {
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
+                .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>

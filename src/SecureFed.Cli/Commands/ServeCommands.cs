@@ -45,5 +45,7 @@ internal static class ServeCommands
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
-        }).SetMinimumLevel(LogLevel.Information);
+        }).SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Grpc", LogLevel.Warning);
 }

@@ -67,8 +67,9 @@ internal static class SimulateCommand
                             ? $"acc {r.Accuracy:F4}  loss {r.Loss:F4}"
                             : $"[yellow]aborted[/]: {Markup.Escape(r.AbortReason ?? "")}";
                         bar.Description = $"round {r.Round}/{options.Rounds}";
+                        var faults = r.Refused + r.Rejected > 0 ? $"  refused {r.Refused}  rejected {r.Rejected}" : "";
                         AnsiConsole.MarkupLine(
-                            $"round {r.Round,3}  {status}  silos {r.Contributors}/{r.Participants.Count}  dropouts {r.Dropouts}  refused {r.Refused}  rejected {r.Rejected}  {r.Duration.TotalMilliseconds,6:F0} ms");
+                            $"round {r.Round,3}  {status}  silos {r.Contributors}/{r.Participants.Count}  dropouts {r.Dropouts}{faults}  {r.Duration.TotalMilliseconds:F0} ms");
                     });
                     return await FederationSimulation.RunAsync(options, progress, ct);
                 });

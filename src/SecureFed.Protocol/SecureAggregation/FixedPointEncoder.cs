@@ -1,0 +1,168 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Numerics;
+using SecureFed.Crypto;
+
+namespace SecureFed.Protocol.SecureAggregation;
+
+/// <summary>
+/// Encodes real values into the ring Z/2^k as fixed-point integers q = round(x · 2^f) with unbiased stochastic
+/// rounding (round up with probability equal to the fractional part, so E[q] = x · 2^f), and decodes a sum of
+/// such encodings back (DESIGN.md section 3, "Fixed point").
+/// </summary>
+/// <remarks>
+/// <para>Guarantees: every encoded coordinate satisfies |q/2^f - x| &lt; 2^-f, so rounding grows an update's L2
+/// norm by less than sqrt(d)·2^-f for d coordinates; |q| ≤ ceil(B · 2^f) for the configured bound B, which is
+/// what <see cref="OverflowGuard"/> checks. Values that are not finite or exceed B in absolute value are refused
+/// (clip first, and account for noise in B). Decoding interprets ring elements as two's-complement signed
+/// integers, so a sum decodes exactly as long as the plan passed <see cref="OverflowGuard.Check"/>.</para>
+/// <para>Thread-safe (immutable); the randomness comes from the <see cref="IRandomSource"/> passed to
+/// <see cref="Encode"/>.</para>
+/// </remarks>
+public sealed class FixedPointEncoder
+{
+    private const int RandomBatch = 1024;
+
+    /// <summary>Creates an encoder.</summary>
+    /// <param name="scaleBits">f: values are scaled by 2^f (0..52).</param>
+    /// <param name="ringBits">k: 32 or 64.</param>
+    /// <param name="maxAbsValue">B: the largest |x| accepted (for example the clip norm).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter is out of range, or a single value of size B
+    /// does not fit in [-2^(k-1), 2^(k-1)).</exception>
+    public FixedPointEncoder(int scaleBits, int ringBits, double maxAbsValue)
+    {
+        if (!ModularArithmetic.IsSupportedRingBits(ringBits))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ringBits), ringBits, "ring bits must be 32 or 64");
+        }
+
+        if (scaleBits is < 0 or > 52)
+        {
+            throw new ArgumentOutOfRangeException(nameof(scaleBits), scaleBits, "scale bits must be in 0..52");
+        }
+
+        if (!double.IsFinite(maxAbsValue) || maxAbsValue <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxAbsValue), maxAbsValue, "the value bound must be finite and positive");
+        }
+
+        OverflowGuard.Check(1, maxAbsValue, scaleBits, ringBits);
+        ScaleBits = scaleBits;
+        RingBits = ringBits;
+        MaxAbsValue = maxAbsValue;
+    }
+
+    /// <summary>f: the scale is 2^f.</summary>
+    public int ScaleBits { get; }
+
+    /// <summary>k: the ring is Z/2^k.</summary>
+    public int RingBits { get; }
+
+    /// <summary>B: the largest accepted |x|.</summary>
+    public double MaxAbsValue { get; }
+
+    /// <summary>Encodes <paramref name="values"/> with stochastic rounding driven by <paramref name="rng"/>.</summary>
+    /// <exception cref="ArgumentException">A value is not finite or exceeds the bound (the message names the
+    /// index and the bound, never the value).</exception>
+    public RingVector Encode(ReadOnlySpan<float> values, IRandomSource rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        double scale = Math.ScaleB(1.0, ScaleBits);
+        var result = new ulong[values.Length];
+        Span<byte> random = stackalloc byte[RandomBatch * sizeof(ulong)];
+        for (int start = 0; start < values.Length; start += RandomBatch)
+        {
+            int count = Math.Min(RandomBatch, values.Length - start);
+            rng.Fill(random[..(count * sizeof(ulong))]);
+            for (int j = 0; j < count; j++)
+            {
+                int i = start + j;
+                double x = values[i];
+                if (!double.IsFinite(x) || Math.Abs(x) > MaxAbsValue)
+                {
+                    throw new ArgumentException(
+                        string.Create(CultureInfo.InvariantCulture, $"value at index {i} is not finite or exceeds the bound {MaxAbsValue}"),
+                        nameof(values));
+                }
+
+                // x·2^f is exact in double for a float x and f ≤ 52 (only the exponent changes).
+                double scaled = x * scale;
+                double floor = Math.Floor(scaled);
+                double fraction = scaled - floor;
+                double uniform = (BinaryPrimitives.ReadUInt64LittleEndian(random[(j * 8)..]) >> 11) * (1.0 / (1UL << 53));
+                long q = checked((long)floor + (uniform < fraction ? 1 : 0));
+                result[i] = ModularArithmetic.FromSigned(q, RingBits);
+            }
+        }
+
+        random.Clear();
+        return RingVector.Adopt(RingBits, result);
+    }
+
+    /// <summary>Decodes a ring vector (one encoding or a sum of encodings) to real values q / 2^f.</summary>
+    /// <exception cref="ArgumentException">The vector is over a different ring.</exception>
+    public double[] Decode(RingVector encoded)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        if (encoded.RingBits != RingBits)
+        {
+            throw new ArgumentException($"the vector is over Z/2^{encoded.RingBits}, the encoder over Z/2^{RingBits}", nameof(encoded));
+        }
+
+        var result = new double[encoded.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = Math.ScaleB(ModularArithmetic.ToSigned(encoded[i], RingBits), -ScaleBits);
+        }
+
+        return result;
+    }
+}
+
+/// <summary>
+/// Refuses a plan whose fixed-point sum could wrap around the ring (DESIGN.md section 3): with |U| participants,
+/// per-coordinate bound B and scale 2^f, each encoded coordinate is at most ceil(B·2^f) in absolute value
+/// (stochastic rounding rounds up by less than one unit), so the sum stays decodable iff
+/// |U| · ceil(B·2^f) &lt; 2^(k-1). Stateless and thread-safe.
+/// </summary>
+public static class OverflowGuard
+{
+    /// <summary>The largest |q| an encoding of a value bounded by <paramref name="maxAbsValue"/> can have.</summary>
+    public static BigInteger MaxEncodedMagnitude(double maxAbsValue, int scaleBits)
+    {
+        if (!double.IsFinite(maxAbsValue) || maxAbsValue < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxAbsValue), maxAbsValue, "the value bound must be finite and non-negative");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(scaleBits);
+        return new BigInteger(Math.Ceiling(Math.ScaleB(maxAbsValue, scaleBits)));
+    }
+
+    /// <summary>Whether |U| · ceil(B·2^f) &lt; 2^(k-1).</summary>
+    public static bool IsSafe(int participants, double maxAbsValue, int scaleBits, int ringBits)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(participants, 1);
+        if (!ModularArithmetic.IsSupportedRingBits(ringBits))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ringBits), ringBits, "ring bits must be 32 or 64");
+        }
+
+        return participants * MaxEncodedMagnitude(maxAbsValue, scaleBits) < BigInteger.One << (ringBits - 1);
+    }
+
+    /// <summary>Throws unless |U| · ceil(B·2^f) &lt; 2^(k-1); the message names every number.</summary>
+    /// <exception cref="ProtocolViolationException">The plan can wrap around (FailedPrecondition).</exception>
+    public static void Check(int participants, double maxAbsValue, int scaleBits, int ringBits)
+    {
+        if (!IsSafe(participants, maxAbsValue, scaleBits, ringBits))
+        {
+            var maxQ = MaxEncodedMagnitude(maxAbsValue, scaleBits);
+            throw new ProtocolViolationException(
+                FaultKind.FailedPrecondition,
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the sum can wrap around: participants {participants} x max |q| {maxQ} (bound {maxAbsValue} at scale 2^{scaleBits}) = {participants * maxQ} is not below 2^{ringBits - 1} = {BigInteger.One << (ringBits - 1)} (ring bits {ringBits}); lower the scale bits or the bound, or use 64 ring bits"));
+        }
+    }
+}

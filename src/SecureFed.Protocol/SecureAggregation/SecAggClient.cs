@@ -1,0 +1,476 @@
+using SecureFed.Crypto;
+
+namespace SecureFed.Protocol.SecureAggregation;
+
+/// <summary>
+/// One honest client of a secure aggregation round (Bonawitz et al., CCS 2017, figure 4, with the
+/// active-adversary additions of section 6: signed key advertisements and the consistency check), as an explicit
+/// state machine over <see cref="SecAggStage"/>. Transport-free: each method takes the server's message for the
+/// current stage and returns the client's answer.
+/// </summary>
+/// <remarks>
+/// <para>Every method first checks "expected stage X, received Y" and the round id, then validates the message.
+/// Any violation (wrong stage, another round's message, a forged advertisement, a tampered share ciphertext, a
+/// survivor set that is not a subset of U2 or differs from the one signed, fewer than t valid consistency
+/// signatures, a request for both the mask-key share and the self-mask share of one peer) and any survivor count
+/// below t aborts the client: it zeroes its secrets, moves to <see cref="SecAggStage.Aborted"/>, reveals nothing
+/// more and throws a <see cref="SecureFedException"/> (<see cref="ProtocolViolationException"/> for misbehaviour,
+/// <see cref="SecAggAbortedException"/> below threshold).</para>
+/// <para>Thread-safe: calls are serialised by a lock. Dispose zeroes every secret (key pairs, self-mask seed,
+/// shares held for peers).</para>
+/// </remarks>
+public sealed class SecAggClient : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly SecAggParameters _parameters;
+    private readonly ISigner _signer;
+    private readonly IReadOnlyDictionary<string, ISignatureVerifier> _verifiers;
+    private readonly IRandomSource _rng;
+    private readonly CryptoProvider _crypto;
+    private readonly Dictionary<string, (SecretBytes MaskKey, SecretBytes SelfMask)> _heldShares = new(StringComparer.Ordinal);
+    private X25519KeyPair? _cipherKeys;
+    private X25519KeyPair? _maskKeys;
+    private SecretBytes? _selfMaskSeed;
+    private Dictionary<string, KeyAdvertisement>? _u1;
+    private string[]? _u2;
+    private string[]? _u3;
+
+    /// <summary>Creates the client for participant <paramref name="id"/>.</summary>
+    /// <param name="parameters">The round parameters (agreed with the server out of band, e.g. in the round plan).</param>
+    /// <param name="id">This client's participant id.</param>
+    /// <param name="signer">Signs with this client's certificate key.</param>
+    /// <param name="peerVerifiers">For each participant id, the verifier of its certificate key (the caller has
+    /// already validated the certificates against the consortium CA). A peer without a verifier is refused.</param>
+    /// <param name="rng">Randomness for keys, the self-mask seed and the Shamir polynomials.</param>
+    /// <param name="crypto">The primitives; null means <see cref="CryptoProvider.Default"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is not a participant.</exception>
+    public SecAggClient(
+        SecAggParameters parameters,
+        string id,
+        ISigner signer,
+        IReadOnlyDictionary<string, ISignatureVerifier> peerVerifiers,
+        IRandomSource rng,
+        CryptoProvider? crypto = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(signer);
+        ArgumentNullException.ThrowIfNull(peerVerifiers);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!parameters.IsParticipant(id))
+        {
+            throw new ArgumentException($"'{id}' is not a participant of round {parameters.RoundId}", nameof(id));
+        }
+
+        _parameters = parameters;
+        Id = id;
+        _signer = signer;
+        _verifiers = peerVerifiers;
+        _rng = rng;
+        _crypto = crypto ?? CryptoProvider.Default;
+    }
+
+    /// <summary>This client's participant id.</summary>
+    public string Id { get; }
+
+    /// <summary>The stage whose server message the client expects next, or a terminal stage.</summary>
+    public SecAggStage Stage { get; private set; } = SecAggStage.AdvertiseKeys;
+
+    /// <summary>Why the client aborted (no secrets in it), or null.</summary>
+    public string? AbortReason { get; private set; }
+
+    /// <summary>Stage 0: makes the two X25519 key pairs and signs (context, round, id, c_pk, s_pk).</summary>
+    public KeyAdvertisement AdvertiseKeys(AdvertiseKeysRequest request) => Step(request, () =>
+    {
+        _cipherKeys = _crypto.KeyAgreement.Generate(_rng);
+        _maskKeys = _crypto.KeyAgreement.Generate(_rng);
+        byte[] cpk = _cipherKeys.PublicKey.ToArray();
+        byte[] spk = _maskKeys.PublicKey.ToArray();
+        byte[] signature = _signer.Sign(SecAggCrypto.AdvertisementPayload(_parameters, Id, cpk, spk));
+        return new KeyAdvertisement(_parameters.RoundId, Id, cpk, spk, signature);
+    });
+
+    /// <summary>Stage 1: verifies every advertisement, then Shamir-splits s_sk and a fresh self-mask seed b
+    /// t-of-|U| and encrypts each peer's pair of shares to it.</summary>
+    public ShareKeysMessage ShareKeys(AdvertisedKeys message) => Step(message, () =>
+    {
+        var u1 = new Dictionary<string, KeyAdvertisement>(StringComparer.Ordinal);
+        foreach (var ad in message.Advertisements ?? throw Malformed("the advertisement list is missing"))
+        {
+            VerifyAdvertisement(ad);
+            if (!u1.TryAdd(ad.Sender, ad))
+            {
+                throw Malformed($"two advertisements from {ad.Sender}");
+            }
+        }
+
+        if (!u1.TryGetValue(Id, out var own)
+            || !own.CipherPublicKey.AsSpan().SequenceEqual(_cipherKeys!.PublicKey)
+            || !own.MaskPublicKey.AsSpan().SequenceEqual(_maskKeys!.PublicKey))
+        {
+            throw new ProtocolViolationException(
+                FaultKind.FailedPrecondition, $"the advertised key set does not contain {Id}'s own keys unchanged");
+        }
+
+        RequireThreshold(u1.Count, "U1 (advertised keys)");
+        _u1 = u1;
+        _selfMaskSeed = SecretBytes.Generate(_crypto.MaskGenerator.SeedSize, _rng);
+        int n = _parameters.Participants.Count;
+        var maskKeyShares = _crypto.SecretSharing.Split(_maskKeys!.PrivateKey, _parameters.Threshold, n, _rng);
+        var selfMaskShares = _crypto.SecretSharing.Split(_selfMaskSeed, _parameters.Threshold, n, _rng);
+        try
+        {
+            var ciphertexts = new List<EncryptedShare>(u1.Count - 1);
+            foreach (var peer in u1.Keys.Order(StringComparer.Ordinal))
+            {
+                int slot = _parameters.ShareIndexOf(peer) - 1;
+                if (peer == Id)
+                {
+                    // Our own shares stay here; they are revealed at Unmask like any peer's share.
+                    _heldShares[Id] = (new SecretBytes(maskKeyShares[slot].Value.Reveal()), new SecretBytes(selfMaskShares[slot].Value.Reveal()));
+                    continue;
+                }
+
+                using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, u1[peer].CipherPublicKey, Id, peer);
+                byte[] ciphertext = SecAggCrypto.SealShare(
+                    _crypto, _parameters, key, Id, peer, maskKeyShares[slot].Value, selfMaskShares[slot].Value);
+                ciphertexts.Add(new EncryptedShare(Id, peer, ciphertext));
+            }
+
+            return new ShareKeysMessage(_parameters.RoundId, Id, ciphertexts);
+        }
+        finally
+        {
+            DisposeAll(maskKeyShares);
+            DisposeAll(selfMaskShares);
+        }
+    });
+
+    /// <summary>Stage 2: decrypts the shares addressed to this client (their senders form U2), then returns
+    /// y = x + PRG(b) + Σ_{v&gt;u} PRG(s_uv) - Σ_{v&lt;u} PRG(s_uv) mod 2^k over v in U2 \ {u}.</summary>
+    /// <exception cref="ArgumentException"><paramref name="input"/> has the wrong ring or length (the client
+    /// stays in its stage).</exception>
+    public MaskedInputMessage MaskInput(ShareKeysDelivery message, RingVector input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.RingBits != _parameters.RingBits || input.Length != _parameters.VectorLength)
+        {
+            throw new ArgumentException(
+                $"the input is Z/2^{input.RingBits} length {input.Length}; the round needs Z/2^{_parameters.RingBits} length {_parameters.VectorLength}",
+                nameof(input));
+        }
+
+        return Step(message, () =>
+        {
+            if (!string.Equals(message.Recipient, Id, StringComparison.Ordinal))
+            {
+                throw Malformed($"a share delivery for {message.Recipient} was sent to {Id}");
+            }
+
+            foreach (var share in message.Shares ?? throw Malformed("the share list is missing"))
+            {
+                if (share is null || share.Ciphertext is null)
+                {
+                    throw Malformed("a share entry is missing");
+                }
+
+                if (!string.Equals(share.Recipient, Id, StringComparison.Ordinal))
+                {
+                    throw Malformed($"a share for {share.Recipient} was delivered to {Id}");
+                }
+
+                if (share.Sender == Id || share.Sender is null || !_u1!.TryGetValue(share.Sender, out var senderAd))
+                {
+                    throw Malformed($"a share from {share.Sender}, who is not another member of U1");
+                }
+
+                if (_heldShares.ContainsKey(share.Sender))
+                {
+                    throw Malformed($"two shares from {share.Sender}");
+                }
+
+                using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, senderAd.CipherPublicKey, share.Sender, Id);
+                _heldShares.Add(share.Sender, SecAggCrypto.OpenShare(_crypto, _parameters, key, share.Sender, Id, share.Ciphertext));
+            }
+
+            _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();
+            RequireThreshold(_u2.Length, "U2 (shared keys)");
+            var masked = input.ToArray();
+            var prg = _crypto.MaskGenerator;
+            prg.AddExpand(_selfMaskSeed!.Reveal(), masked);
+            foreach (var peer in _u2)
+            {
+                if (peer == Id)
+                {
+                    continue;
+                }
+
+                using var seed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, _maskKeys!.PrivateKey, _u1![peer].MaskPublicKey, Id, peer);
+                if (string.CompareOrdinal(peer, Id) > 0)
+                {
+                    prg.AddExpand(seed.Reveal(), masked);
+                }
+                else
+                {
+                    prg.SubtractExpand(seed.Reveal(), masked);
+                }
+            }
+
+            ModularArithmetic.Reduce(masked, _parameters.RingBits);
+
+            // The mask private key is needed no longer (the server reconstructs it from shares if we drop).
+            _maskKeys!.Dispose();
+            _cipherKeys!.Dispose();
+            return new MaskedInputMessage(_parameters.RoundId, Id, masked);
+        });
+    }
+
+    /// <summary>Stage 3: checks that U3 is a subset of U2 that contains this client and has at least t members,
+    /// and signs (context, U3).</summary>
+    public ConsistencySignature SignConsistency(ConsistencyCheckRequest message) => Step(message, () =>
+    {
+        var u3 = SortedDistinct(message.Survivors, "U3");
+        foreach (var id in u3)
+        {
+            if (Array.BinarySearch(_u2!, id, StringComparer.Ordinal) < 0)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.FailedPrecondition, $"U3 is not a subset of U2: {id} did not share keys with {Id}");
+            }
+        }
+
+        if (Array.BinarySearch(u3, Id, StringComparer.Ordinal) < 0)
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"U3 does not contain {Id}, whose masked input was sent");
+        }
+
+        RequireThreshold(u3.Length, "U3 (masked inputs)");
+        _u3 = u3;
+        return new ConsistencySignature(_parameters.RoundId, Id, _signer.Sign(SecAggCrypto.ConsistencyPayload(_parameters, u3)));
+    });
+
+    /// <summary>Stage 4: checks U3 is the set signed, that at least t distinct members of U3 signed that same
+    /// U3, and that no peer is both dropped and a survivor; then reveals shares of s_sk for the dropped peers and
+    /// shares of b for the survivors, never both for one peer.</summary>
+    public UnmaskResponse Unmask(UnmaskRequest message) => Step(message, () =>
+    {
+        var u3 = SortedDistinct(message.Survivors, "U3");
+        if (!u3.AsSpan().SequenceEqual(_u3!))
+        {
+            throw new ProtocolViolationException(
+                FaultKind.FailedPrecondition, $"the unmask request names a U3 of {u3.Length} that differs from the U3 of {_u3!.Length} that {Id} signed");
+        }
+
+        byte[] payload = SecAggCrypto.ConsistencyPayload(_parameters, u3);
+        var signers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var signature in message.Signatures ?? throw Malformed("the signature list is missing"))
+        {
+            if (signature is null || signature.Sender is null || signature.Signature is null)
+            {
+                throw Malformed("a consistency signature entry is missing");
+            }
+
+            if (signature.RoundId != _parameters.RoundId)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.FailedPrecondition, $"a consistency signature for round {signature.RoundId} in round {_parameters.RoundId}");
+            }
+
+            if (Array.BinarySearch(u3, signature.Sender, StringComparer.Ordinal) < 0)
+            {
+                throw Malformed($"a consistency signature from {signature.Sender}, who is not in U3");
+            }
+
+            if (!signers.Add(signature.Sender))
+            {
+                throw Malformed($"two consistency signatures from {signature.Sender}");
+            }
+
+            if (!Verifier(signature.Sender).Verify(payload, signature.Signature))
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.PermissionDenied, $"the consistency signature of {signature.Sender} does not verify over the U3 {Id} signed (inconsistent survivor sets)");
+            }
+        }
+
+        if (signers.Count < _parameters.Threshold)
+        {
+            throw new SecAggAbortedException(
+                SecAggStage.Unmask, $"{signers.Count} valid consistency signatures, fewer than the threshold {_parameters.Threshold}");
+        }
+
+        var dropped = SortedDistinct(message.Dropped, "the dropped set");
+        foreach (var id in dropped)
+        {
+            if (Array.BinarySearch(u3, id, StringComparer.Ordinal) >= 0)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.FailedPrecondition,
+                    $"refused: the server asks for both the mask-key share and the self-mask share of {id} (listed as dropped and as a survivor)");
+            }
+
+            if (!_heldShares.ContainsKey(id))
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"refused: {id} is not in U2 as seen by {Id}");
+            }
+        }
+
+        var maskKeyShares = dropped.Select(id => new RevealedShare(id, _heldShares[id].MaskKey.Reveal().ToArray())).ToArray();
+        var selfMaskShares = u3.Select(id => new RevealedShare(id, _heldShares[id].SelfMask.Reveal().ToArray())).ToArray();
+        return new UnmaskResponse(_parameters.RoundId, Id, maskKeyShares, selfMaskShares);
+    });
+
+    /// <summary>Zeroes every secret; the client can no longer take part.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (Stage is not (SecAggStage.Completed or SecAggStage.Aborted))
+            {
+                Stage = SecAggStage.Aborted;
+                AbortReason ??= "disposed";
+            }
+
+            DisposeSecrets();
+        }
+    }
+
+    private T Step<T>(SecAggServerMessage message, Func<T> body)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        lock (_lock)
+        {
+            var stage = Stage;
+            if (stage is SecAggStage.Completed or SecAggStage.Aborted)
+            {
+                // Terminal: refuse without touching state.
+                SecAggStageTransitions.RequireStage(stage, message.Stage);
+            }
+
+            try
+            {
+                SecAggStageTransitions.RequireStage(stage, message.Stage);
+                if (message.RoundId != _parameters.RoundId)
+                {
+                    throw new ProtocolViolationException(
+                        FaultKind.FailedPrecondition, $"a {message.Stage} message for round {message.RoundId} arrived in round {_parameters.RoundId} (replay?)");
+                }
+
+                T result = body();
+                var next = stage == SecAggStage.Unmask ? SecAggStage.Completed : stage + 1;
+                SecAggStageTransitions.Require(stage, next);
+                Stage = next;
+                if (next == SecAggStage.Completed)
+                {
+                    DisposeSecrets();
+                }
+
+                return result;
+            }
+            catch (Exception ex)
+            {
+                Stage = SecAggStage.Aborted;
+                AbortReason = ex.Message;
+                DisposeSecrets();
+                if (ex is SecureFedException)
+                {
+                    throw;
+                }
+
+                throw new SecAggAbortedException(stage, $"{Id} failed: {ex.GetType().Name}", ex);
+            }
+        }
+    }
+
+    private void VerifyAdvertisement(KeyAdvertisement? ad)
+    {
+        if (ad is null || ad.Sender is null || ad.CipherPublicKey is null || ad.MaskPublicKey is null || ad.Signature is null)
+        {
+            throw Malformed("an advertisement entry is missing");
+        }
+
+        if (ad.RoundId != _parameters.RoundId)
+        {
+            throw new ProtocolViolationException(
+                FaultKind.FailedPrecondition, $"the advertisement of {ad.Sender} is for round {ad.RoundId}, not {_parameters.RoundId} (replay?)");
+        }
+
+        if (!_parameters.IsParticipant(ad.Sender))
+        {
+            throw new ProtocolViolationException(FaultKind.PermissionDenied, $"an advertisement from {ad.Sender}, who is not a participant");
+        }
+
+        if (ad.CipherPublicKey.Length != SecAggCrypto.KeySize || ad.MaskPublicKey.Length != SecAggCrypto.KeySize)
+        {
+            throw Malformed($"the advertisement of {ad.Sender} has keys of {ad.CipherPublicKey.Length} and {ad.MaskPublicKey.Length} bytes, not {SecAggCrypto.KeySize}");
+        }
+
+        if (ad.CipherPublicKey.AsSpan().SequenceEqual(ad.MaskPublicKey))
+        {
+            throw Malformed($"the advertisement of {ad.Sender} uses one key for both purposes");
+        }
+
+        byte[] payload = SecAggCrypto.AdvertisementPayload(_parameters, ad.Sender, ad.CipherPublicKey, ad.MaskPublicKey);
+        if (!Verifier(ad.Sender).Verify(payload, ad.Signature))
+        {
+            throw new ProtocolViolationException(
+                FaultKind.PermissionDenied, $"the key advertisement of {ad.Sender} has an invalid signature (forged or altered)");
+        }
+    }
+
+    private ISignatureVerifier Verifier(string id) =>
+        _verifiers.TryGetValue(id, out var verifier) && verifier is not null
+            ? verifier
+            : throw new ProtocolViolationException(FaultKind.PermissionDenied, $"no verified certificate key for {id}");
+
+    private void RequireThreshold(int count, string set)
+    {
+        if (count < _parameters.Threshold)
+        {
+            throw new SecAggAbortedException(Stage, $"{set} has {count} members, fewer than the threshold {_parameters.Threshold}");
+        }
+    }
+
+    private static string[] SortedDistinct(IReadOnlyList<string>? ids, string name)
+    {
+        if (ids is null)
+        {
+            throw Malformed($"{name} is missing");
+        }
+
+        var sorted = ids.ToArray();
+        Array.Sort(sorted, StringComparer.Ordinal);
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            if (sorted[i] is null || (i > 0 && string.Equals(sorted[i - 1], sorted[i], StringComparison.Ordinal)))
+            {
+                throw Malformed($"{name} has a missing or repeated id");
+            }
+        }
+
+        return sorted;
+    }
+
+    private static ProtocolViolationException Malformed(string message) => new(FaultKind.InvalidArgument, message);
+
+    private static void DisposeAll(IReadOnlyList<SecretShare> shares)
+    {
+        foreach (var share in shares)
+        {
+            share.Dispose();
+        }
+    }
+
+    private void DisposeSecrets()
+    {
+        _cipherKeys?.Dispose();
+        _maskKeys?.Dispose();
+        _selfMaskSeed?.Dispose();
+        foreach (var (maskKey, selfMask) in _heldShares.Values)
+        {
+            maskKey.Dispose();
+            selfMask.Dispose();
+        }
+
+        _heldShares.Clear();
+    }
+}

@@ -1,0 +1,153 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using SecureFed.Crypto;
+
+namespace SecureFed.Protocol.SecureAggregation;
+
+/// <summary>
+/// The byte-level constructions both sides must agree on: signed payloads, the share-encryption key and
+/// associated data, the share plaintext layout, and the pairwise mask seed. Every one binds the round context
+/// (<see cref="SecAggParameters.Context"/>) and a purpose label. Stateless and thread-safe.
+/// </summary>
+internal static class SecAggCrypto
+{
+    /// <summary>Length of X25519 keys, Shamir share values of 32-byte secrets, and mask seeds.</summary>
+    public const int KeySize = 32;
+
+    // Each share key is derived per (round, sender, recipient) and used for exactly one message, so a fixed
+    // nonce never repeats under a key (RFC 8439 section 4).
+    private static readonly byte[] ZeroNonce = new byte[12];
+
+    public static byte[] AdvertisementPayload(SecAggParameters p, string sender, ReadOnlySpan<byte> cipherPublicKey, ReadOnlySpan<byte> maskPublicKey) =>
+        SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/advertise-keys"),
+            p.Context.ToArray(),
+            SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.Utf8(sender),
+            cipherPublicKey.ToArray(),
+            maskPublicKey.ToArray());
+
+    public static byte[] ConsistencyPayload(SecAggParameters p, IReadOnlyList<string> sortedSurvivors)
+    {
+        var fields = new List<ReadOnlyMemory<byte>>
+        {
+            SignedPayload.Utf8("securefed/v1/secagg/consistency-check"),
+            p.Context.ToArray(),
+            SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.UInt64((ulong)sortedSurvivors.Count),
+        };
+        foreach (var id in sortedSurvivors)
+        {
+            fields.Add(SignedPayload.Utf8(id));
+        }
+
+        return SignedPayload.Encode(fields.ToArray());
+    }
+
+    /// <summary>HKDF(X25519(c_self_sk, c_peer_pk), salt = context, info = (label, sender, recipient)): directional,
+    /// so u→v and v→u never share a key.</summary>
+    public static SecretBytes ShareKey(
+        CryptoProvider crypto, SecAggParameters p, SecretBytes cipherPrivateKey, ReadOnlySpan<byte> peerCipherPublicKey, string sender, string recipient)
+    {
+        using var shared = crypto.KeyAgreement.Agree(cipherPrivateKey, peerCipherPublicKey);
+        var info = SignedPayload.Encode(SignedPayload.Utf8("securefed/v1/secagg/share-key"), SignedPayload.Utf8(sender), SignedPayload.Utf8(recipient));
+        return crypto.KeyDerivation.Derive(shared, p.Context, info, crypto.Aead.KeySize);
+    }
+
+    public static byte[] ShareAssociatedData(SecAggParameters p, string sender, string recipient) =>
+        SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/share"),
+            p.Context.ToArray(),
+            SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.Utf8(sender),
+            SignedPayload.Utf8(recipient));
+
+    public static byte[] SealShare(
+        CryptoProvider crypto, SecAggParameters p, SecretBytes key, string sender, string recipient, SecretBytes maskKeyShare, SecretBytes selfMaskShare)
+    {
+        byte[] plaintext = SignedPayload.Encode(
+            SignedPayload.Utf8(sender), SignedPayload.Utf8(recipient), maskKeyShare.Reveal().ToArray(), selfMaskShare.Reveal().ToArray());
+        try
+        {
+            return crypto.Aead.Seal(key, ZeroNonce, plaintext, ShareAssociatedData(p, sender, recipient));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+
+    /// <summary>Decrypts and parses a share ciphertext; checks that the plaintext names the expected parties.</summary>
+    /// <exception cref="ProtocolViolationException">Authentication failed or the plaintext is malformed.</exception>
+    public static (SecretBytes MaskKeyShare, SecretBytes SelfMaskShare) OpenShare(
+        CryptoProvider crypto, SecAggParameters p, SecretBytes key, string sender, string recipient, byte[] ciphertext)
+    {
+        byte[] plaintext;
+        try
+        {
+            plaintext = crypto.Aead.Open(key, ZeroNonce, ciphertext, ShareAssociatedData(p, sender, recipient));
+        }
+        catch (AeadAuthenticationException)
+        {
+            throw new ProtocolViolationException(
+                FaultKind.InvalidArgument,
+                $"the share ciphertext from {sender} to {recipient} failed authentication (tampered, misrouted or from another round)");
+        }
+
+        try
+        {
+            var fields = ParseFields(plaintext, 4);
+            if (fields is null
+                || !fields[0].Span.SequenceEqual(SignedPayload.Utf8(sender))
+                || !fields[1].Span.SequenceEqual(SignedPayload.Utf8(recipient))
+                || fields[2].Length != KeySize
+                || fields[3].Length != KeySize)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.InvalidArgument, $"the share plaintext from {sender} to {recipient} is malformed or names other parties");
+            }
+
+            return (new SecretBytes(fields[2].Span), new SecretBytes(fields[3].Span));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+
+    /// <summary>s_uv = HKDF(X25519(s_self_sk, s_peer_pk), salt = context, info = (label, min id, max id)):
+    /// symmetric in the two parties.</summary>
+    public static SecretBytes PairwiseSeed(
+        CryptoProvider crypto, SecAggParameters p, SecretBytes maskPrivateKey, ReadOnlySpan<byte> peerMaskPublicKey, string a, string b)
+    {
+        var (low, high) = string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
+        using var shared = crypto.KeyAgreement.Agree(maskPrivateKey, peerMaskPublicKey);
+        var info = SignedPayload.Encode(SignedPayload.Utf8("securefed/v1/secagg/pairwise-mask"), SignedPayload.Utf8(low), SignedPayload.Utf8(high));
+        return crypto.KeyDerivation.Derive(shared, p.Context, info, crypto.MaskGenerator.SeedSize);
+    }
+
+    private static ReadOnlyMemory<byte>[]? ParseFields(byte[] encoded, int count)
+    {
+        var fields = new ReadOnlyMemory<byte>[count];
+        int offset = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (encoded.Length - offset < sizeof(uint))
+            {
+                return null;
+            }
+
+            uint length = BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
+            offset += sizeof(uint);
+            if (length > (uint)(encoded.Length - offset))
+            {
+                return null;
+            }
+
+            fields[i] = encoded.AsMemory(offset, (int)length);
+            offset += (int)length;
+        }
+
+        return offset == encoded.Length ? fields : null;
+    }
+}

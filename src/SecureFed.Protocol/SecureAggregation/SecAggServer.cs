@@ -1,0 +1,439 @@
+using System.Security.Cryptography;
+using SecureFed.Crypto;
+
+namespace SecureFed.Protocol.SecureAggregation;
+
+/// <summary>How many parties survived each stage of a round: |U1| .. |U5|.</summary>
+/// <param name="AdvertiseKeys">|U1|: clients whose keys were advertised.</param>
+/// <param name="ShareKeys">|U2|: clients that sent encrypted shares.</param>
+/// <param name="MaskedInput">|U3|: clients whose masked input is in the sum.</param>
+/// <param name="ConsistencyCheck">|U4|: clients that signed U3.</param>
+/// <param name="Unmask">|U5|: clients that revealed shares.</param>
+public sealed record SecAggSurvivorCounts(int AdvertiseKeys, int ShareKeys, int MaskedInput, int ConsistencyCheck, int Unmask);
+
+/// <summary>
+/// The server of a secure aggregation round (Bonawitz et al., CCS 2017, figure 4): routes ciphertexts it cannot
+/// read, collects masked inputs, and from t or more revealed shares removes the masks to obtain exactly
+/// z = Σ_{u in U3} x_u mod 2^k and nothing else about an individual input.
+/// </summary>
+/// <remarks>
+/// <para>For each stage the server accepts client messages (<c>Receive…</c>) and then makes the drop decision
+/// (<c>Close…</c>), which fixes the survivor set and returns the next server message(s). A received message is
+/// checked before anything else: "expected stage X, received Y", round id, sender in the previous survivor set,
+/// no duplicate, well-formed. A refused message throws <see cref="ProtocolViolationException"/> and leaves the
+/// server unchanged (the round goes on without it), so a late masked input after the drop decision is
+/// discarded without harm. A <c>Close…</c> with fewer than t survivors aborts the round: every masked input
+/// and share is dropped, nothing is released, and it throws <see cref="SecAggAbortedException"/>.</para>
+/// <para>Masked inputs are kept only until the sum is computed (or the round aborts) and then zeroed; shares are
+/// zeroed after reconstruction. Thread-safe: every method runs under one lock.</para>
+/// </remarks>
+public sealed class SecAggServer
+{
+    private readonly Lock _lock = new();
+    private readonly SecAggParameters _parameters;
+    private readonly IReadOnlyDictionary<string, ISignatureVerifier>? _verifiers;
+    private readonly CryptoProvider _crypto;
+    private readonly Dictionary<string, KeyAdvertisement> _advertisements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ShareKeysMessage> _shareKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong[]> _maskedInputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ConsistencySignature> _signatures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UnmaskResponse> _responses = new(StringComparer.Ordinal);
+    private string[] _u1 = [];
+    private string[] _u2 = [];
+    private string[] _u3 = [];
+    private string[] _u4 = [];
+    private string[] _dropped = [];
+    private int _u5;
+
+    /// <summary>Creates the server for one round.</summary>
+    /// <param name="parameters">The round parameters.</param>
+    /// <param name="verifiers">Optional certificate-key verifiers by participant id: when given, the server refuses
+    /// advertisements and consistency signatures that do not verify, so one impostor cannot make the honest
+    /// clients abort. Clients verify regardless.</param>
+    /// <param name="crypto">The primitives; null means <see cref="CryptoProvider.Default"/>.</param>
+    public SecAggServer(SecAggParameters parameters, IReadOnlyDictionary<string, ISignatureVerifier>? verifiers = null, CryptoProvider? crypto = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _parameters = parameters;
+        _verifiers = verifiers;
+        _crypto = crypto ?? CryptoProvider.Default;
+    }
+
+    /// <summary>The current stage.</summary>
+    public SecAggStage Stage
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stage;
+            }
+        }
+    }
+
+    /// <summary>Why the round aborted (names counts and ids only), or null.</summary>
+    public string? AbortReason { get; private set; }
+
+    /// <summary>The survivor counts so far (0 for stages not yet closed).</summary>
+    public SecAggSurvivorCounts Survivors
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new SecAggSurvivorCounts(_u1.Length, _u2.Length, _u3.Length, _u4.Length, _u5);
+            }
+        }
+    }
+
+    /// <summary>U3 once the masked-input stage closed: the clients whose inputs the sum covers.</summary>
+    public IReadOnlyList<string> IncludedClients
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _u3;
+            }
+        }
+    }
+
+    private SecAggStage _stage = SecAggStage.AdvertiseKeys;
+
+    /// <summary>The stage-0 message that starts the round.</summary>
+    public AdvertiseKeysRequest Start()
+    {
+        lock (_lock)
+        {
+            SecAggStageTransitions.RequireStage(_stage, SecAggStage.AdvertiseKeys);
+            return new AdvertiseKeysRequest(_parameters.RoundId);
+        }
+    }
+
+    /// <summary>Accepts one client's key advertisement.</summary>
+    public void ReceiveAdvertisement(KeyAdvertisement message) => Receive(message, _advertisements.ContainsKey, null, () =>
+    {
+        if (message.CipherPublicKey is null || message.MaskPublicKey is null || message.Signature is null
+            || message.CipherPublicKey.Length != SecAggCrypto.KeySize || message.MaskPublicKey.Length != SecAggCrypto.KeySize)
+        {
+            throw Malformed($"the advertisement of {message.Sender} is missing a field or has keys that are not {SecAggCrypto.KeySize} bytes");
+        }
+
+        if (_verifiers is not null)
+        {
+            var payload = SecAggCrypto.AdvertisementPayload(_parameters, message.Sender, message.CipherPublicKey, message.MaskPublicKey);
+            if (!_verifiers.TryGetValue(message.Sender, out var verifier) || !verifier.Verify(payload, message.Signature))
+            {
+                throw new ProtocolViolationException(FaultKind.PermissionDenied, $"the key advertisement of {message.Sender} has an invalid signature");
+            }
+        }
+
+        _advertisements.Add(message.Sender, message);
+    });
+
+    /// <summary>Drop decision for stage 0: U1 = advertisers; aborts below t; returns the key set to broadcast.</summary>
+    public AdvertisedKeys CloseAdvertiseKeys() => Close(SecAggStage.AdvertiseKeys, () =>
+    {
+        _u1 = SortedKeys(_advertisements);
+        RequireThreshold(_u1.Length, "U1 (advertised keys)");
+        return new AdvertisedKeys(_parameters.RoundId, _u1.Select(id => _advertisements[id]).ToArray());
+    });
+
+    /// <summary>Accepts one client's encrypted shares: exactly one ciphertext for every other member of U1.</summary>
+    public void ReceiveShareKeys(ShareKeysMessage message) => Receive(message, _shareKeys.ContainsKey, _u1, () =>
+    {
+        var recipients = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var share in message.Shares ?? throw Malformed("the share list is missing"))
+        {
+            if (share is null || share.Ciphertext is null || share.Ciphertext.Length == 0
+                || !string.Equals(share.Sender, message.Sender, StringComparison.Ordinal))
+            {
+                throw Malformed($"a share entry of {message.Sender} is missing, empty or names another sender");
+            }
+
+            if (share.Recipient == message.Sender || Array.BinarySearch(_u1, share.Recipient, StringComparer.Ordinal) < 0 || !recipients.Add(share.Recipient))
+            {
+                throw Malformed($"a share of {message.Sender} is addressed to {share.Recipient}, not to a distinct other member of U1");
+            }
+        }
+
+        if (recipients.Count != _u1.Length - 1)
+        {
+            throw Malformed($"{message.Sender} sent {recipients.Count} shares; U1 needs {_u1.Length - 1}");
+        }
+
+        _shareKeys.Add(message.Sender, message);
+    });
+
+    /// <summary>Drop decision for stage 1: U2 = senders; aborts below t; returns, for each member of U2, the
+    /// ciphertexts addressed to it from the other members of U2.</summary>
+    public IReadOnlyDictionary<string, ShareKeysDelivery> CloseShareKeys() => Close(SecAggStage.ShareKeys, () =>
+    {
+        _u2 = SortedKeys(_shareKeys);
+        RequireThreshold(_u2.Length, "U2 (shared keys)");
+        var inbox = _u2.ToDictionary(id => id, _ => new List<EncryptedShare>(), StringComparer.Ordinal);
+        foreach (var sender in _u2)
+        {
+            foreach (var share in _shareKeys[sender].Shares)
+            {
+                if (inbox.TryGetValue(share.Recipient, out var list))
+                {
+                    list.Add(share);
+                }
+            }
+        }
+
+        // The server only routes: it keeps no ciphertext once delivered.
+        _shareKeys.Clear();
+        return inbox.ToDictionary(
+            kv => kv.Key, kv => new ShareKeysDelivery(_parameters.RoundId, kv.Key, kv.Value.ToArray()), StringComparer.Ordinal);
+    });
+
+    /// <summary>Accepts one client's masked input (copied): length must be the round's and every element below 2^k.</summary>
+    public void ReceiveMaskedInput(MaskedInputMessage message) => Receive(message, _maskedInputs.ContainsKey, _u2, () =>
+    {
+        if (message.MaskedValues is null || message.MaskedValues.Length != _parameters.VectorLength)
+        {
+            throw Malformed($"the masked input of {message.Sender} has {message.MaskedValues?.Length ?? 0} elements; the round needs {_parameters.VectorLength}");
+        }
+
+        if (!ModularArithmetic.AllInRing(message.MaskedValues, _parameters.RingBits))
+        {
+            throw Malformed($"the masked input of {message.Sender} has an element not below 2^{_parameters.RingBits}");
+        }
+
+        _maskedInputs.Add(message.Sender, (ulong[])message.MaskedValues.Clone());
+    });
+
+    /// <summary>Drop decision for stage 2: U3 = senders; aborts below t; later masked inputs are refused.</summary>
+    public ConsistencyCheckRequest CloseMaskedInput() => Close(SecAggStage.MaskedInput, () =>
+    {
+        _u3 = SortedKeys(_maskedInputs);
+        RequireThreshold(_u3.Length, "U3 (masked inputs)");
+        return new ConsistencyCheckRequest(_parameters.RoundId, _u3);
+    });
+
+    /// <summary>Accepts one client's signature over U3.</summary>
+    public void ReceiveConsistencySignature(ConsistencySignature message) => Receive(message, _signatures.ContainsKey, _u3, () =>
+    {
+        if (message.Signature is null)
+        {
+            throw Malformed($"the consistency signature of {message.Sender} is missing");
+        }
+
+        if (_verifiers is not null
+            && (!_verifiers.TryGetValue(message.Sender, out var verifier)
+                || !verifier.Verify(SecAggCrypto.ConsistencyPayload(_parameters, _u3), message.Signature)))
+        {
+            throw new ProtocolViolationException(FaultKind.PermissionDenied, $"the consistency signature of {message.Sender} does not verify over U3");
+        }
+
+        _signatures.Add(message.Sender, message);
+    });
+
+    /// <summary>Drop decision for stage 3: U4 = signers; aborts below t; returns U3, U2\U3 and the signatures.</summary>
+    public UnmaskRequest CloseConsistencyCheck() => Close(SecAggStage.ConsistencyCheck, () =>
+    {
+        _u4 = SortedKeys(_signatures);
+        RequireThreshold(_u4.Length, "U4 (consistency signatures)");
+        _dropped = _u2.Where(id => Array.BinarySearch(_u3, id, StringComparer.Ordinal) < 0).ToArray();
+        return new UnmaskRequest(_parameters.RoundId, _u3, _dropped, _u4.Select(id => _signatures[id]).ToArray());
+    });
+
+    /// <summary>Accepts one client's revealed shares: s_sk shares for exactly U2\U3 and b shares for exactly U3.</summary>
+    public void ReceiveUnmaskResponse(UnmaskResponse message) => Receive(message, _responses.ContainsKey, _u4, () =>
+    {
+        RequireExactOwners(message.Sender, message.MaskKeyShares, _dropped, "mask-key");
+        RequireExactOwners(message.Sender, message.SelfMaskShares, _u3, "self-mask");
+        _responses.Add(message.Sender, message);
+    });
+
+    /// <summary>
+    /// Drop decision for stage 4: with at least t responders, reconstructs s_sk of each dropped client (checked
+    /// against its advertised s_pk) and b of each survivor, removes every mask and returns
+    /// Σ_{u in U3} x_u mod 2^k. Masked inputs and shares are zeroed whether this succeeds or aborts.
+    /// </summary>
+    /// <exception cref="SecAggAbortedException">Fewer than t responders, or the shares are inconsistent.</exception>
+    public RingVector CloseUnmask() => Close(SecAggStage.Unmask, () =>
+    {
+        _u5 = _responses.Count;
+        RequireThreshold(_u5, "U5 (unmask responses)");
+        var sum = new ulong[_parameters.VectorLength];
+        foreach (var id in _u3)
+        {
+            ModularArithmetic.AddInPlace(sum, _maskedInputs[id], 64);
+        }
+
+        var prg = _crypto.MaskGenerator;
+        foreach (var id in _u3)
+        {
+            using var seed = Reconstruct(id, r => r.SelfMaskShares);
+            prg.SubtractExpand(seed.Reveal(), sum);
+        }
+
+        foreach (var dropped in _dropped)
+        {
+            using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares);
+            if (!CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(maskKey), _advertisements[dropped].MaskPublicKey))
+            {
+                throw new SecAggAbortedException(
+                    SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)");
+            }
+
+            foreach (var survivor in _u3)
+            {
+                using var pairSeed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
+
+                // The survivor added PRG(s_uv) when the dropped id sorts after it, and subtracted it otherwise.
+                if (string.CompareOrdinal(dropped, survivor) > 0)
+                {
+                    prg.SubtractExpand(pairSeed.Reveal(), sum);
+                }
+                else
+                {
+                    prg.AddExpand(pairSeed.Reveal(), sum);
+                }
+            }
+        }
+
+        ModularArithmetic.Reduce(sum, _parameters.RingBits);
+        ForgetInputs();
+        return RingVector.Adopt(_parameters.RingBits, sum);
+    });
+
+    private SecretBytes Reconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select)
+    {
+        var shares = new List<SecretShare>(_responses.Count);
+        try
+        {
+            foreach (var (holder, response) in _responses)
+            {
+                var revealed = select(response).First(s => s.Owner == owner);
+                shares.Add(new SecretShare(_parameters.ShareIndexOf(holder), revealed.Value));
+            }
+
+            return _crypto.SecretSharing.Combine(shares, _parameters.Threshold);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new SecAggAbortedException(SecAggStage.Unmask, $"the shares of {owner}'s secret are inconsistent (a responder sent a corrupt share)", ex);
+        }
+        finally
+        {
+            foreach (var share in shares)
+            {
+                share.Dispose();
+            }
+        }
+    }
+
+    private void Receive(SecAggClientMessage message, Func<string, bool> alreadyReceived, string[]? previousSurvivors, Action accept)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        lock (_lock)
+        {
+            SecAggStageTransitions.RequireStage(_stage, message.Stage);
+            if (message.RoundId != _parameters.RoundId)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.FailedPrecondition, $"a {message.Stage} message for round {message.RoundId} arrived in round {_parameters.RoundId} (replay?)");
+            }
+
+            if (message.Sender is null || !_parameters.IsParticipant(message.Sender))
+            {
+                throw new ProtocolViolationException(FaultKind.PermissionDenied, $"{message.Sender} is not a participant of round {_parameters.RoundId}");
+            }
+
+            if (previousSurvivors is not null && Array.BinarySearch(previousSurvivors, message.Sender, StringComparer.Ordinal) < 0)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.FailedPrecondition, $"{message.Sender} was dropped before {message.Stage} and may not rejoin");
+            }
+
+            if (alreadyReceived(message.Sender))
+            {
+                throw Malformed($"duplicate {message.Stage} submission from {message.Sender}; the first one stands");
+            }
+
+            accept();
+        }
+    }
+
+    private T Close<T>(SecAggStage stage, Func<T> body)
+    {
+        lock (_lock)
+        {
+            SecAggStageTransitions.RequireStage(_stage, stage);
+            try
+            {
+                T result = body();
+                var next = stage == SecAggStage.Unmask ? SecAggStage.Completed : stage + 1;
+                SecAggStageTransitions.Require(stage, next);
+                _stage = next;
+                return result;
+            }
+            catch (Exception ex)
+            {
+                _stage = SecAggStage.Aborted;
+                AbortReason = ex.Message;
+                ForgetInputs();
+                if (ex is SecAggAbortedException)
+                {
+                    throw;
+                }
+
+                throw new SecAggAbortedException(stage, $"the server failed: {ex.GetType().Name}", ex);
+            }
+        }
+    }
+
+    private void RequireThreshold(int count, string set)
+    {
+        if (count < _parameters.Threshold)
+        {
+            throw new SecAggAbortedException(_stage, $"{set} has {count} members, fewer than the threshold {_parameters.Threshold}");
+        }
+    }
+
+    private static void RequireExactOwners(string sender, IReadOnlyList<RevealedShare>? shares, string[] expected, string kind)
+    {
+        if (shares is null || shares.Count != expected.Length)
+        {
+            throw Malformed($"{sender} revealed {shares?.Count ?? 0} {kind} shares; {expected.Length} are due");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var share in shares)
+        {
+            if (share?.Owner is null || share.Value is null || share.Value.Length != SecAggCrypto.KeySize
+                || Array.BinarySearch(expected, share.Owner, StringComparer.Ordinal) < 0 || !seen.Add(share.Owner))
+            {
+                throw Malformed($"{sender} revealed a {kind} share that is malformed, repeated or for a client not due one");
+            }
+        }
+    }
+
+    private void ForgetInputs()
+    {
+        foreach (var masked in _maskedInputs.Values)
+        {
+            Array.Clear(masked);
+        }
+
+        _maskedInputs.Clear();
+        foreach (var response in _responses.Values)
+        {
+            foreach (var share in response.MaskKeyShares.Concat(response.SelfMaskShares))
+            {
+                CryptographicOperations.ZeroMemory(share.Value);
+            }
+        }
+
+        _responses.Clear();
+        _shareKeys.Clear();
+    }
+
+    private static string[] SortedKeys<T>(Dictionary<string, T> received) => received.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    private static ProtocolViolationException Malformed(string message) => new(FaultKind.InvalidArgument, message);
+}

@@ -561,4 +561,48 @@ public class SecureAggregationTests
             Assert.InRange(decoded[i] - plain, -n * Math.ScaleB(1, -20), n * Math.ScaleB(1, -20));
         }
     }
+
+    [Fact]
+    public void Run_VectorLongerThanOneParallelChunk_RecoversExactSumWithDropout()
+    {
+        using var h = new Harness(4, length: 150_000, ringBits: 32, threshold: 3);
+        var drop = new Dictionary<string, SecAggStage> { ["silo-02"] = SecAggStage.MaskedInput };
+        var result = SecAggSimulation.Run(h.Parameters, h.Inputs, drop, new DeterministicRandomSource(6));
+        Assert.True(result.Completed, result.AbortReason);
+        Assert.Equal(h.PlainSum(h.Except("silo-02")), result.Sum);
+    }
+
+    [Fact]
+    public void Server_MessagesFromManyThreadsAtOnce_SumIsExact()
+    {
+        using var h = new Harness(12, length: 64);
+        var start = h.Server.Start();
+        var ads = h.Ids.ToDictionary(id => id, id => h.Clients[id].AdvertiseKeys(start));
+        Parallel.ForEach(ads.Values, h.Server.ReceiveAdvertisement);
+        var advertised = h.Server.CloseAdvertiseKeys();
+        var shares = h.Ids.Select(id => h.Clients[id].ShareKeys(advertised)).ToList();
+        Parallel.ForEach(shares, h.Server.ReceiveShareKeys);
+        var masked = h.MaskOnly(h.Server.CloseShareKeys());
+        Parallel.ForEach(masked.Values, h.Server.ReceiveMaskedInput);
+        var check = h.Server.CloseMaskedInput();
+        var signatures = h.Ids.Select(id => h.Clients[id].SignConsistency(check)).ToList();
+        Parallel.ForEach(signatures, h.Server.ReceiveConsistencySignature);
+        var request = h.Server.CloseConsistencyCheck();
+        var responses = h.Ids.Select(id => h.Clients[id].Unmask(request)).ToList();
+        Parallel.ForEach(responses, h.Server.ReceiveUnmaskResponse);
+        Assert.Equal(h.PlainSum(h.Ids), h.Server.CloseUnmask());
+    }
+
+    [Fact]
+    public void Messages_ToString_PrintNoVectorOrShareContents()
+    {
+        using var h = new Harness(3, length: 4);
+        var request = h.ThroughConsistencyCheck();
+        var response = h.Clients["silo-00"].Unmask(request);
+        var masked = new MaskedInputMessage(1, "silo-00", [123456789012345UL]);
+        Assert.DoesNotContain("123456789012345", masked.ToString(), StringComparison.Ordinal);
+        var shareHex = Convert.ToHexString(response.SelfMaskShares[0].Value);
+        Assert.DoesNotContain(shareHex, response.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("RingVector(Z/2^64, length=4)", h.Inputs["silo-00"].ToString());
+    }
 }

@@ -97,7 +97,9 @@ public sealed class SecAggClient : IDisposable
         foreach (var ad in message.Advertisements ?? throw Malformed("the advertisement list is missing"))
         {
             VerifyAdvertisement(ad);
-            if (!u1.TryAdd(ad.Sender, ad))
+
+            // Keep our own copy of the verified keys, so later changes to the message cannot swap them.
+            if (!u1.TryAdd(ad.Sender, ad with { CipherPublicKey = ad.CipherPublicKey.ToArray(), MaskPublicKey = ad.MaskPublicKey.ToArray() }))
             {
                 throw Malformed($"two advertisements from {ad.Sender}");
             }
@@ -195,23 +197,26 @@ public sealed class SecAggClient : IDisposable
             _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();
             RequireThreshold(_u2.Length, "U2 (shared keys)");
             var masked = input.ToArray();
-            var prg = _crypto.MaskGenerator;
-            prg.AddExpand(_selfMaskSeed!.Reveal(), masked);
-            foreach (var peer in _u2)
+            var masks = new List<(SecretBytes Seed, bool Add)>(_u2.Length) { (_selfMaskSeed!, true) };
+            try
             {
-                if (peer == Id)
+                foreach (var peer in _u2)
                 {
-                    continue;
+                    if (peer != Id)
+                    {
+                        // + PRG(s_uv) towards peers that sort after u, - PRG(s_uv) towards those before.
+                        var seed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, _maskKeys!.PrivateKey, _u1![peer].MaskPublicKey, Id, peer);
+                        masks.Add((seed, string.CompareOrdinal(peer, Id) > 0));
+                    }
                 }
 
-                using var seed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, _maskKeys!.PrivateKey, _u1![peer].MaskPublicKey, Id, peer);
-                if (string.CompareOrdinal(peer, Id) > 0)
+                MaskExpansion.Apply(_crypto.MaskGenerator, masked, masks);
+            }
+            finally
+            {
+                foreach (var (seed, _) in masks.Skip(1))
                 {
-                    prg.AddExpand(seed.Reveal(), masked);
-                }
-                else
-                {
-                    prg.SubtractExpand(seed.Reveal(), masked);
+                    seed.Dispose();
                 }
             }
 

@@ -24,8 +24,9 @@ public sealed record SecAggSurvivorCounts(int AdvertiseKeys, int ShareKeys, int 
 /// server unchanged (the round goes on without it), so a late masked input after the drop decision is
 /// discarded without harm. A <c>Close…</c> with fewer than t survivors aborts the round: every masked input
 /// and share is dropped, nothing is released, and it throws <see cref="SecAggAbortedException"/>.</para>
-/// <para>Masked inputs are kept only until the sum is computed (or the round aborts) and then zeroed; shares are
-/// zeroed after reconstruction. Thread-safe: every method runs under one lock.</para>
+/// <para>The server keeps no individual masked input: each is added into a running sum on arrival (the sum over
+/// U3 is all it needs), and that running sum is zeroed when the result is released or the round aborts. Revealed
+/// shares are zeroed after reconstruction. Thread-safe: every method runs under one lock.</para>
 /// </remarks>
 public sealed class SecAggServer
 {
@@ -35,7 +36,7 @@ public sealed class SecAggServer
     private readonly CryptoProvider _crypto;
     private readonly Dictionary<string, KeyAdvertisement> _advertisements = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ShareKeysMessage> _shareKeys = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ulong[]> _maskedInputs = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _maskedInputSenders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConsistencySignature> _signatures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnmaskResponse> _responses = new(StringComparer.Ordinal);
     private string[] _u1 = [];
@@ -44,6 +45,11 @@ public sealed class SecAggServer
     private string[] _u4 = [];
     private string[] _dropped = [];
     private int _u5;
+    private SecAggStage _stage = SecAggStage.AdvertiseKeys;
+
+    // Σ y_u mod 2^64 over the masked inputs accepted so far: the server never holds an individual masked input
+    // beyond the call that delivers it. Zeroed when the sum is released or the round aborts.
+    private ulong[]? _maskedSum;
 
     /// <summary>Creates the server for one round.</summary>
     /// <param name="parameters">The round parameters.</param>
@@ -93,12 +99,10 @@ public sealed class SecAggServer
         {
             lock (_lock)
             {
-                return _u3;
+                return _u3.ToArray();
             }
         }
     }
-
-    private SecAggStage _stage = SecAggStage.AdvertiseKeys;
 
     /// <summary>The stage-0 message that starts the round.</summary>
     public AdvertiseKeysRequest Start()
@@ -190,7 +194,7 @@ public sealed class SecAggServer
     });
 
     /// <summary>Accepts one client's masked input (copied): length must be the round's and every element below 2^k.</summary>
-    public void ReceiveMaskedInput(MaskedInputMessage message) => Receive(message, _maskedInputs.ContainsKey, _u2, () =>
+    public void ReceiveMaskedInput(MaskedInputMessage message) => Receive(message, _maskedInputSenders.Contains, _u2, () =>
     {
         if (message.MaskedValues is null || message.MaskedValues.Length != _parameters.VectorLength)
         {
@@ -202,15 +206,17 @@ public sealed class SecAggServer
             throw Malformed($"the masked input of {message.Sender} has an element not below 2^{_parameters.RingBits}");
         }
 
-        _maskedInputs.Add(message.Sender, (ulong[])message.MaskedValues.Clone());
+        _maskedSum ??= new ulong[_parameters.VectorLength];
+        ModularArithmetic.AddInPlace(_maskedSum, message.MaskedValues, 64);
+        _maskedInputSenders.Add(message.Sender);
     });
 
     /// <summary>Drop decision for stage 2: U3 = senders; aborts below t; later masked inputs are refused.</summary>
     public ConsistencyCheckRequest CloseMaskedInput() => Close(SecAggStage.MaskedInput, () =>
     {
-        _u3 = SortedKeys(_maskedInputs);
+        _u3 = _maskedInputSenders.Order(StringComparer.Ordinal).ToArray();
         RequireThreshold(_u3.Length, "U3 (masked inputs)");
-        return new ConsistencyCheckRequest(_parameters.RoundId, _u3);
+        return new ConsistencyCheckRequest(_parameters.RoundId, _u3.ToArray());
     });
 
     /// <summary>Accepts one client's signature over U3.</summary>
@@ -237,7 +243,7 @@ public sealed class SecAggServer
         _u4 = SortedKeys(_signatures);
         RequireThreshold(_u4.Length, "U4 (consistency signatures)");
         _dropped = _u2.Where(id => Array.BinarySearch(_u3, id, StringComparer.Ordinal) < 0).ToArray();
-        return new UnmaskRequest(_parameters.RoundId, _u3, _dropped, _u4.Select(id => _signatures[id]).ToArray());
+        return new UnmaskRequest(_parameters.RoundId, _u3.ToArray(), _dropped.ToArray(), _u4.Select(id => _signatures[id]).ToArray());
     });
 
     /// <summary>Accepts one client's revealed shares: s_sk shares for exactly U2\U3 and b shares for exactly U3.</summary>
@@ -258,41 +264,46 @@ public sealed class SecAggServer
     {
         _u5 = _responses.Count;
         RequireThreshold(_u5, "U5 (unmask responses)");
-        var sum = new ulong[_parameters.VectorLength];
-        foreach (var id in _u3)
+        var sum = _maskedSum!;
+        _maskedSum = null;
+        var masks = new List<(SecretBytes Seed, bool Add)>();
+        try
         {
-            ModularArithmetic.AddInPlace(sum, _maskedInputs[id], 64);
-        }
-
-        var prg = _crypto.MaskGenerator;
-        foreach (var id in _u3)
-        {
-            using var seed = Reconstruct(id, r => r.SelfMaskShares);
-            prg.SubtractExpand(seed.Reveal(), sum);
-        }
-
-        foreach (var dropped in _dropped)
-        {
-            using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares);
-            if (!CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(maskKey), _advertisements[dropped].MaskPublicKey))
+            foreach (var id in _u3)
             {
-                throw new SecAggAbortedException(
-                    SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)");
+                masks.Add((Reconstruct(id, r => r.SelfMaskShares), false));
             }
 
-            foreach (var survivor in _u3)
+            foreach (var dropped in _dropped)
             {
-                using var pairSeed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
+                using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares);
+                if (!CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(maskKey), _advertisements[dropped].MaskPublicKey))
+                {
+                    throw new SecAggAbortedException(
+                        SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)");
+                }
 
-                // The survivor added PRG(s_uv) when the dropped id sorts after it, and subtracted it otherwise.
-                if (string.CompareOrdinal(dropped, survivor) > 0)
+                foreach (var survivor in _u3)
                 {
-                    prg.SubtractExpand(pairSeed.Reveal(), sum);
+                    // The survivor added PRG(s_uv) when the dropped id sorts after it and subtracted it otherwise;
+                    // undo exactly that.
+                    var pairSeed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
+                    masks.Add((pairSeed, string.CompareOrdinal(dropped, survivor) < 0));
                 }
-                else
-                {
-                    prg.AddExpand(pairSeed.Reveal(), sum);
-                }
+            }
+
+            MaskExpansion.Apply(_crypto.MaskGenerator, sum, masks);
+        }
+        catch
+        {
+            Array.Clear(sum);
+            throw;
+        }
+        finally
+        {
+            foreach (var (seed, _) in masks)
+            {
+                seed.Dispose();
             }
         }
 
@@ -415,12 +426,12 @@ public sealed class SecAggServer
 
     private void ForgetInputs()
     {
-        foreach (var masked in _maskedInputs.Values)
+        if (_maskedSum is not null)
         {
-            Array.Clear(masked);
+            Array.Clear(_maskedSum);
+            _maskedSum = null;
         }
 
-        _maskedInputs.Clear();
         foreach (var response in _responses.Values)
         {
             foreach (var share in response.MaskKeyShares.Concat(response.SelfMaskShares))

@@ -5,7 +5,7 @@ namespace SecureFed.Protocol.SecureAggregation;
 
 /// <summary>The outcome of <see cref="SecAggSimulation.Run"/>: the sum, or the stage and reason of the abort.</summary>
 /// <param name="Sum">Σ_{u in U3} x_u mod 2^k, or null if the round aborted.</param>
-/// <param name="IncludedClients">U3: whose inputs the sum covers (empty if the round aborted before it was fixed).</param>
+/// <param name="IncludedClients">U3: whose inputs the sum covers (empty if the round aborted).</param>
 /// <param name="Survivors">|U1| .. |U5| as the server saw them.</param>
 /// <param name="AbortedAt">The stage at which the round aborted, or null.</param>
 /// <param name="AbortReason">Why it aborted (counts and ids only), or null.</param>

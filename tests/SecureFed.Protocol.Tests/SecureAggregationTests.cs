@@ -605,4 +605,18 @@ public class SecureAggregationTests
         Assert.DoesNotContain(shareHex, response.ToString(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal("RingVector(Z/2^64, length=4)", h.Inputs["silo-00"].ToString());
     }
+
+    [Fact]
+    public void Run_Completed_ReportsCosts()
+    {
+        using var h = new Harness(4, length: 1000, ringBits: 32, threshold: 3);
+        var result = SecAggSimulation.Run(h.Parameters, h.Inputs, new Dictionary<string, SecAggStage> { ["silo-03"] = SecAggStage.ConsistencyCheck });
+        Assert.True(result.Completed);
+        Assert.True(result.Costs.ClientMaskTotal >= result.Costs.ClientMaskMax);
+        Assert.True(result.Costs.ClientMaskMax > TimeSpan.Zero);
+        Assert.True(result.Costs.ServerUnmask > TimeSpan.Zero);
+
+        // At least the masked vector (1000 x 4 bytes) and the two 32-byte keys per client.
+        Assert.InRange(result.Costs.BytesUpPerClient, 4000 + 64, 4000 + 2000);
+    }
 }

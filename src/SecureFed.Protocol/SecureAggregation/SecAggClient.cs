@@ -1,4 +1,5 @@
 using SecureFed.Crypto;
+using SecureFed.Protocol.SecureAggregation.Internal;
 
 namespace SecureFed.Protocol.SecureAggregation;
 
@@ -210,7 +211,7 @@ public sealed class SecAggClient : IDisposable
                     }
                 }
 
-                MaskExpansion.Apply(_crypto.MaskGenerator, masked, masks);
+                MaskExpansion.Apply(_crypto.MaskGenerator, masked, masks, _parameters.RingBits);
             }
             finally
             {

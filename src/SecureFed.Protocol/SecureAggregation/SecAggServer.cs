@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using SecureFed.Crypto;
+using SecureFed.Protocol.SecureAggregation.Internal;
 
 namespace SecureFed.Protocol.SecureAggregation;
 
@@ -292,7 +293,7 @@ public sealed class SecAggServer
                 }
             }
 
-            MaskExpansion.Apply(_crypto.MaskGenerator, sum, masks);
+            MaskExpansion.Apply(_crypto.MaskGenerator, sum, masks, _parameters.RingBits);
         }
         catch
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using SecureFed.Crypto;
 
@@ -9,12 +10,27 @@ namespace SecureFed.Protocol.SecureAggregation;
 /// <param name="Survivors">|U1| .. |U5| as the server saw them.</param>
 /// <param name="AbortedAt">The stage at which the round aborted, or null.</param>
 /// <param name="AbortReason">Why it aborted (counts and ids only), or null.</param>
+/// <param name="Costs">What the round cost, for benchmarks.</param>
 public sealed record SecAggSimulationResult(
-    RingVector? Sum, IReadOnlyList<string> IncludedClients, SecAggSurvivorCounts Survivors, SecAggStage? AbortedAt, string? AbortReason)
+    RingVector? Sum,
+    IReadOnlyList<string> IncludedClients,
+    SecAggSurvivorCounts Survivors,
+    SecAggStage? AbortedAt,
+    string? AbortReason,
+    SecAggSimulationCosts Costs)
 {
     /// <summary>Whether the round released a sum.</summary>
     public bool Completed => Sum is not null;
 }
+
+/// <summary>Measured costs of a simulated round (wall-clock on the calling thread; masking itself may use several cores).</summary>
+/// <param name="ClientMaskTotal">Total time of every client's <see cref="SecAggClient.MaskInput"/> (share decryption,
+/// key agreements and mask expansion).</param>
+/// <param name="ClientMaskMax">The slowest single client's <see cref="SecAggClient.MaskInput"/>.</param>
+/// <param name="ServerUnmask">Time of <see cref="SecAggServer.CloseUnmask"/> (reconstruction and mask removal).</param>
+/// <param name="BytesUpPerClient">Mean payload bytes (keys, ciphertexts, masked vector at k/8 bytes per element,
+/// signatures, shares, ids) sent by a client that sent anything; transport framing not included.</param>
+public sealed record SecAggSimulationCosts(TimeSpan ClientMaskTotal, TimeSpan ClientMaskMax, TimeSpan ServerUnmask, long BytesUpPerClient);
 
 /// <summary>
 /// Runs one secure aggregation round in memory: an honest <see cref="SecAggServer"/> and one honest
@@ -49,6 +65,12 @@ public static class SecAggSimulation
         var verifiers = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
         var clients = new Dictionary<string, SecAggClient>(StringComparer.Ordinal);
         var server = new SecAggServer(parameters, verifiers);
+        var bytesUp = new Dictionary<string, long>(StringComparer.Ordinal);
+        TimeSpan maskTotal = TimeSpan.Zero;
+        TimeSpan maskMax = TimeSpan.Zero;
+        TimeSpan unmaskTime = TimeSpan.Zero;
+        SecAggSimulationCosts CostsSoFar() => new(
+            maskTotal, maskMax, unmaskTime, bytesUp.Count == 0 ? 0 : bytesUp.Values.Sum() / bytesUp.Count);
         try
         {
             foreach (var id in parameters.Participants)
@@ -72,6 +94,7 @@ public static class SecAggSimulation
 
             void Deliver(SecAggClientMessage message, Action<SecAggClientMessage> receive)
             {
+                bytesUp[message.Sender] = bytesUp.GetValueOrDefault(message.Sender) + PayloadBytes(message, parameters.RingBits);
                 observeServerInbound?.Invoke(message);
                 receive(message);
             }
@@ -91,7 +114,12 @@ public static class SecAggSimulation
             var deliveries = server.CloseShareKeys();
             foreach (var (id, delivery) in deliveries.Where(d => Sends(d.Key, SecAggStage.MaskedInput)))
             {
-                Deliver(clients[id].MaskInput(delivery, inputs[id]), m => server.ReceiveMaskedInput((MaskedInputMessage)m));
+                long startMask = Stopwatch.GetTimestamp();
+                var masked = clients[id].MaskInput(delivery, inputs[id]);
+                var elapsed = Stopwatch.GetElapsedTime(startMask);
+                maskTotal += elapsed;
+                maskMax = elapsed > maskMax ? elapsed : maskMax;
+                Deliver(masked, m => server.ReceiveMaskedInput((MaskedInputMessage)m));
             }
 
             var check = server.CloseMaskedInput();
@@ -106,12 +134,14 @@ public static class SecAggSimulation
                 Deliver(clients[signature.Sender].Unmask(unmask), m => server.ReceiveUnmaskResponse((UnmaskResponse)m));
             }
 
+            long startUnmask = Stopwatch.GetTimestamp();
             var sum = server.CloseUnmask();
-            return new SecAggSimulationResult(sum, server.IncludedClients, server.Survivors, null, null);
+            unmaskTime = Stopwatch.GetElapsedTime(startUnmask);
+            return new SecAggSimulationResult(sum, server.IncludedClients, server.Survivors, null, null, CostsSoFar());
         }
         catch (SecAggAbortedException ex)
         {
-            return new SecAggSimulationResult(null, [], server.Survivors, ex.Stage, ex.Message);
+            return new SecAggSimulationResult(null, [], server.Survivors, ex.Stage, ex.Message, CostsSoFar());
         }
         finally
         {
@@ -125,5 +155,19 @@ public static class SecAggSimulation
                 disposable.Dispose();
             }
         }
+    }
+
+    private static long PayloadBytes(SecAggClientMessage message, int ringBits)
+    {
+        long bytes = sizeof(long) + System.Text.Encoding.UTF8.GetByteCount(message.Sender);
+        return bytes + message switch
+        {
+            KeyAdvertisement m => m.CipherPublicKey.Length + m.MaskPublicKey.Length + m.Signature.Length,
+            ShareKeysMessage m => m.Shares.Sum(s => (long)s.Ciphertext.Length + System.Text.Encoding.UTF8.GetByteCount(s.Recipient)),
+            MaskedInputMessage m => (long)m.MaskedValues.Length * (ringBits / 8),
+            ConsistencySignature m => m.Signature.Length,
+            UnmaskResponse m => m.MaskKeyShares.Concat(m.SelfMaskShares).Sum(s => (long)s.Value.Length + System.Text.Encoding.UTF8.GetByteCount(s.Owner)),
+            _ => throw new ArgumentOutOfRangeException(nameof(message), message.GetType().Name, "unknown secure aggregation message"),
+        };
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using SecureFed.Crypto;
 
-namespace SecureFed.Protocol.SecureAggregation;
+namespace SecureFed.Protocol.SecureAggregation.Internal;
 
 /// <summary>
 /// The byte-level constructions both sides must agree on: signed payloads, the share-encryption key and

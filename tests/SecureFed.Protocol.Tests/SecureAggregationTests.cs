@@ -424,6 +424,43 @@ public class SecureAggregationTests
     }
 
     [Fact]
+    public void CloseUnmask_CorruptShareAmongExactlyThresholdResponders_DetectedByCommitment()
+    {
+        using var h = new Harness(5, length: 8);
+        var request = h.ThroughConsistencyCheck();
+        foreach (var id in h.Except("silo-04"))
+        {
+            var response = h.Clients[id].Unmask(request);
+            if (id == "silo-01")
+            {
+                var value = (byte[])response.SelfMaskShares[3].Value.Clone();
+                value[7] ^= 0x10;
+                var shares = response.SelfMaskShares.ToArray();
+                shares[3] = shares[3] with { Value = value };
+                response = response with { SelfMaskShares = shares };
+            }
+
+            h.Server.ReceiveUnmaskResponse(response);
+        }
+
+        var ex = Assert.Throws<SecAggAbortedException>(() => h.Server.CloseUnmask());
+        Assert.Contains("self-mask seed of silo-03 does not match its commitment", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReceiveShareKeys_MissingCommitmentOrWrongRecipients_Refused()
+    {
+        using var h = new Harness(4, length: 8);
+        var advertised = h.Advertise();
+        var message = h.Clients["silo-00"].ShareKeys(advertised);
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(message with { SelfMaskCommitment = new byte[3] }));
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(message with { Shares = message.Shares.Skip(1).ToArray() }));
+        var misaddressed = message.Shares.Select(s => s with { Recipient = "silo-01" }).ToArray();
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(message with { Shares = misaddressed }));
+        h.Server.ReceiveShareKeys(message);
+    }
+
+    [Fact]
     public void ReceiveUnmaskResponse_MissingOrExtraShares_Refused()
     {
         using var h = new Harness(5, length: 8);

@@ -148,7 +148,7 @@ public class StageTransitionTests
         SecAggClientMessage sent = message switch
         {
             SecAggStage.AdvertiseKeys => new KeyAdvertisement(1, "silo-00", new byte[32], new byte[32], new byte[64]),
-            SecAggStage.ShareKeys => new ShareKeysMessage(1, "silo-00", []),
+            SecAggStage.ShareKeys => new ShareKeysMessage(1, "silo-00", [], new byte[32]),
             SecAggStage.MaskedInput => new MaskedInputMessage(1, "silo-00", new ulong[4]),
             SecAggStage.ConsistencyCheck => new ConsistencySignature(1, "silo-00", new byte[64]),
             SecAggStage.Unmask => new UnmaskResponse(1, "silo-00", [], []),

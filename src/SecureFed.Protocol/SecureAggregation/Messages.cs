@@ -51,8 +51,14 @@ public sealed record AdvertisedKeys(long RoundId, IReadOnlyList<KeyAdvertisement
 /// <summary>One AEAD ciphertext of (sender, recipient, share of s_sk, share of b) from sender to recipient.</summary>
 public sealed record EncryptedShare(string Sender, string Recipient, byte[] Ciphertext);
 
-/// <summary>Stage 1, client to server: one <see cref="EncryptedShare"/> for every other member of U1.</summary>
-public sealed record ShareKeysMessage(long RoundId, string Sender, IReadOnlyList<EncryptedShare> Shares)
+/// <summary>Stage 1, client to server: one <see cref="EncryptedShare"/> for every other member of U1, and a
+/// commitment to the self-mask seed b (SHA-256 over the round context, the sender and b; 32 bytes) that lets the
+/// server detect a corrupt share of b at Unmask.</summary>
+/// <param name="RoundId">The round id.</param>
+/// <param name="Sender">The sharing participant.</param>
+/// <param name="Shares">The encrypted shares.</param>
+/// <param name="SelfMaskCommitment">The commitment to b.</param>
+public sealed record ShareKeysMessage(long RoundId, string Sender, IReadOnlyList<EncryptedShare> Shares, byte[] SelfMaskCommitment)
     : SecAggClientMessage(RoundId, Sender)
 {
     /// <inheritdoc />

@@ -139,7 +139,8 @@ public sealed class SecAggClient : IDisposable
                 ciphertexts.Add(new EncryptedShare(Id, peer, ciphertext));
             }
 
-            return new ShareKeysMessage(_parameters.RoundId, Id, ciphertexts);
+            return new ShareKeysMessage(
+                _parameters.RoundId, Id, ciphertexts, SecAggCrypto.SelfMaskCommitment(_parameters, Id, _selfMaskSeed));
         }
         finally
         {

@@ -37,6 +37,7 @@ public sealed class SecAggServer
     private readonly CryptoProvider _crypto;
     private readonly Dictionary<string, KeyAdvertisement> _advertisements = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ShareKeysMessage> _shareKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _selfMaskCommitments = new(StringComparer.Ordinal);
     private readonly HashSet<string> _maskedInputSenders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConsistencySignature> _signatures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnmaskResponse> _responses = new(StringComparer.Ordinal);
@@ -167,6 +168,13 @@ public sealed class SecAggServer
             throw Malformed($"{message.Sender} sent {recipients.Count} shares; U1 needs {_u1.Length - 1}");
         }
 
+        if (message.SelfMaskCommitment is null || message.SelfMaskCommitment.Length != SecAggCrypto.KeySize)
+        {
+            throw Malformed($"the self-mask commitment of {message.Sender} is not {SecAggCrypto.KeySize} bytes");
+        }
+
+        _selfMaskCommitments.Add(message.Sender, message.SelfMaskCommitment.ToArray());
+
         _shareKeys.Add(message.Sender, message);
     });
 
@@ -272,7 +280,13 @@ public sealed class SecAggServer
         {
             foreach (var id in _u3)
             {
-                masks.Add((Reconstruct(id, r => r.SelfMaskShares), false));
+                var selfMask = Reconstruct(id, r => r.SelfMaskShares);
+                masks.Add((selfMask, false));
+                if (!CryptographicOperations.FixedTimeEquals(SecAggCrypto.SelfMaskCommitment(_parameters, id, selfMask), _selfMaskCommitments[id]))
+                {
+                    throw new SecAggAbortedException(
+                        SecAggStage.Unmask, $"the reconstructed self-mask seed of {id} does not match its commitment (corrupt shares)");
+                }
             }
 
             foreach (var dropped in _dropped)
@@ -443,6 +457,7 @@ public sealed class SecAggServer
 
         _responses.Clear();
         _shareKeys.Clear();
+        _selfMaskCommitments.Clear();
     }
 
     private static string[] SortedKeys<T>(Dictionary<string, T> received) => received.Keys.Order(StringComparer.Ordinal).ToArray();

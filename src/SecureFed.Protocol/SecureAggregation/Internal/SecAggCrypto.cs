@@ -44,6 +44,22 @@ internal static class SecAggCrypto
         return SignedPayload.Encode(fields.ToArray());
     }
 
+    /// <summary>SHA-256 over (label, context, owner, b): lets the server check a reconstructed self-mask seed even
+    /// from exactly t shares. b is 32 uniform bytes, so the hash reveals nothing about it.</summary>
+    public static byte[] SelfMaskCommitment(SecAggParameters p, string owner, SecretBytes selfMaskSeed)
+    {
+        byte[] encoded = SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/self-mask-commitment"), p.Context.ToArray(), SignedPayload.Utf8(owner), selfMaskSeed.Reveal().ToArray());
+        try
+        {
+            return SHA256.HashData(encoded);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(encoded);
+        }
+    }
+
     /// <summary>HKDF(X25519(c_self_sk, c_peer_pk), salt = context, info = (label, sender, recipient)): directional,
     /// so u→v and v→u never share a key.</summary>
     public static SecretBytes ShareKey(

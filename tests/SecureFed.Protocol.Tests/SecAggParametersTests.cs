@@ -78,4 +78,15 @@ public class SecAggParametersTests
         Assert.NotEqual(a, SecAggParameters.Create("fed", 1, ["a", "b", "c", "d", "f"], 8).Context.ToArray());
         Assert.NotEqual(a, SecAggParameters.Create("fed", 1, Five, 8, threshold: 5).Context.ToArray());
     }
+
+    [Fact]
+    public void CreateEncoder_PlanThatCanWrap_RefusedNamingParticipants()
+    {
+        var ids = Enumerable.Range(0, 20).Select(i => $"p{i:D2}");
+        var p = SecAggParameters.Create("fed", 1, ids, 8, ringBits: 32, scaleBits: 27);
+        var ex = Assert.Throws<ProtocolViolationException>(() => p.CreateEncoder(1.0));
+        Assert.Contains("participants 20", ex.Message, StringComparison.Ordinal);
+        var safe = SecAggParameters.Create("fed", 1, ids, 8, ringBits: 32, scaleBits: 20).CreateEncoder(1.0);
+        Assert.Equal(20, safe.ScaleBits);
+    }
 }

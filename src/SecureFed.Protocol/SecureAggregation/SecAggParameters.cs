@@ -163,6 +163,17 @@ public sealed class SecAggParameters
         return new SecAggParameters(federationId, roundId, sorted, t, ringBits, scaleBits, vectorLength);
     }
 
+    /// <summary>
+    /// Checks that the sum of |U| inputs bounded by <paramref name="maxAbsValue"/> per coordinate cannot wrap
+    /// around Z/2^k at scale 2^f (<see cref="OverflowGuard.Check"/>) and returns the encoder for this round.
+    /// </summary>
+    /// <exception cref="ProtocolViolationException">The plan can wrap around; the message names the numbers.</exception>
+    public FixedPointEncoder CreateEncoder(double maxAbsValue)
+    {
+        OverflowGuard.Check(_participants.Length, maxAbsValue, ScaleBits, RingBits);
+        return new FixedPointEncoder(ScaleBits, RingBits, maxAbsValue);
+    }
+
     /// <summary>Whether <paramref name="id"/> is in U.</summary>
     public bool IsParticipant(string id) => id is not null && _indexById.ContainsKey(id);
 

@@ -341,6 +341,27 @@ public sealed class SecAggClient : IDisposable
         }
     }
 
+    /// <summary>Whether any secret (key pair, self-mask seed, held share) is still live (tests only).</summary>
+    internal bool HoldsLiveSecretsForTesting()
+    {
+        lock (_lock)
+        {
+            static bool Live(SecretBytes? secret)
+            {
+                try
+                {
+                    return secret is not null && secret.Length >= 0;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return false;
+                }
+            }
+
+            return Live(_cipherKeys?.PrivateKey) || Live(_maskKeys?.PrivateKey) || Live(_selfMaskSeed) || _heldShares.Count > 0;
+        }
+    }
+
     private T Step<T>(SecAggServerMessage message, Func<T> body)
     {
         ArgumentNullException.ThrowIfNull(message);

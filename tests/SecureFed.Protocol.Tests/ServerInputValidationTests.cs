@@ -1,0 +1,76 @@
+using SecureFed.Protocol.SecureAggregation;
+
+namespace SecureFed.Protocol.Tests;
+
+/// <summary>A scripted fake client sends malformed or unauthorised messages; the server refuses each one and
+/// the round goes on with the honest clients.</summary>
+public class ServerInputValidationTests
+{
+    [Theory]
+    [InlineData("outsider")]
+    [InlineData("short key")]
+    [InlineData("null signature")]
+    [InlineData("bad signature")]
+    [InlineData("duplicate")]
+    [InlineData("other round")]
+    public void ReceiveAdvertisement_Bad_RefusedRoundContinues(string defect)
+    {
+        using var h = new Harness(4, length: 4);
+        var start = h.Server.Start();
+        var ads = h.Ids.Select(id => h.Clients[id].AdvertiseKeys(start)).ToList();
+        h.Server.ReceiveAdvertisement(ads[0]);
+        var bad = defect switch
+        {
+            "outsider" => ads[1] with { Sender = "mallory" },
+            "short key" => ads[1] with { CipherPublicKey = new byte[16] },
+            "null signature" => ads[1] with { Signature = null! },
+            "bad signature" => ads[1] with { Signature = new byte[64] },
+            "duplicate" => ads[0],
+            "other round" => ads[1] with { RoundId = 0 },
+            _ => throw new ArgumentOutOfRangeException(nameof(defect)),
+        };
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveAdvertisement(bad));
+        foreach (var ad in ads.Skip(1))
+        {
+            h.Server.ReceiveAdvertisement(ad);
+        }
+
+        Assert.Equal(h.PlainSum(h.Ids), h.Unmask(h.Sign(h.Mask(h.Share(h.Server.CloseAdvertiseKeys())))));
+    }
+
+    [Fact]
+    public void ReceiveConsistencySignature_BadSignatureOrNotInU3_Refused()
+    {
+        using var h = new Harness(5, length: 4);
+        var check = h.Mask(h.Share(h.Advertise()), h.Except("silo-04"));
+        var signature = h.Clients["silo-00"].SignConsistency(check);
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveConsistencySignature(signature with { Signature = new byte[64] }));
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveConsistencySignature(signature with { Sender = "silo-04" }));
+        h.Server.ReceiveConsistencySignature(signature);
+    }
+
+    [Fact]
+    public void ReceiveUnmaskResponse_FromClientThatDidNotSign_Refused()
+    {
+        using var h = new Harness(5, length: 4);
+        var check = h.Mask(h.Share(h.Advertise()));
+        h.Clients["silo-04"].SignConsistency(check);
+        var request = h.Sign(check, h.Except("silo-04"));
+        var response = h.Clients["silo-04"].Unmask(request);
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveUnmaskResponse(response));
+        Assert.Contains("silo-04 was dropped before Unmask", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Client_SecretsZeroedAfterCompletionAndAfterAbort()
+    {
+        using var h = new Harness(4, length: 4);
+        var request = h.ThroughConsistencyCheck();
+        Assert.All(h.Clients.Values, c => Assert.True(c.HoldsLiveSecretsForTesting()));
+        Assert.Equal(h.PlainSum(h.Ids), h.Unmask(request, h.Except("silo-03")));
+        Assert.False(h.Clients["silo-00"].HoldsLiveSecretsForTesting());
+        Assert.Throws<ProtocolViolationException>(() => h.Clients["silo-03"].Unmask(request with { Dropped = ["silo-00"] }));
+        Assert.Equal(SecAggStage.Aborted, h.Clients["silo-03"].Stage);
+        Assert.False(h.Clients["silo-03"].HoldsLiveSecretsForTesting());
+    }
+}

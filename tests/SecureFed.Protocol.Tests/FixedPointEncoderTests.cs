@@ -93,6 +93,13 @@ public class FixedPointEncoderTests
     }
 
     [Fact]
+    public void IsSafe_BoundBeyondDoubleRangeAfterScaling_IsUnsafeNotAnError()
+    {
+        Assert.False(OverflowGuard.IsSafe(2, 1e300, 52, 64));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OverflowGuard.IsSafe(2, double.NaN, 16, 64));
+    }
+
+    [Fact]
     public void Check_RoundingGrowth_IsCounted()
     {
         // 1.5 units at scale 2^0 can round to 2, so 2^30 participants of bound 1.5 need 2^31: refused.

@@ -136,7 +136,10 @@ public static class OverflowGuard
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(scaleBits);
-        return new BigInteger(Math.Ceiling(Math.ScaleB(maxAbsValue, scaleBits)));
+        double scaled = Math.ScaleB(maxAbsValue, scaleBits);
+
+        // Past double's range the exact bound does not matter (it is far above any ring); ceil(B)·2^f bounds it.
+        return double.IsFinite(scaled) ? new BigInteger(Math.Ceiling(scaled)) : new BigInteger(Math.Ceiling(maxAbsValue)) << scaleBits;
     }
 
     /// <summary>Whether |U| · ceil(B·2^f) &lt; 2^(k-1).</summary>

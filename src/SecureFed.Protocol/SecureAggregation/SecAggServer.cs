@@ -116,6 +116,36 @@ public sealed class SecAggServer
         }
     }
 
+    /// <summary>Dispatches any client message to the <c>Receive…</c> method of its type (for a transport that
+    /// carries all stages on one stream).</summary>
+    /// <exception cref="ProtocolViolationException">As the specific method; an unknown message type is
+    /// InvalidArgument.</exception>
+    public void Receive(SecAggClientMessage message)
+    {
+        switch (message)
+        {
+            case KeyAdvertisement m:
+                ReceiveAdvertisement(m);
+                break;
+            case ShareKeysMessage m:
+                ReceiveShareKeys(m);
+                break;
+            case MaskedInputMessage m:
+                ReceiveMaskedInput(m);
+                break;
+            case ConsistencySignature m:
+                ReceiveConsistencySignature(m);
+                break;
+            case UnmaskResponse m:
+                ReceiveUnmaskResponse(m);
+                break;
+            case null:
+                throw new ArgumentNullException(nameof(message));
+            default:
+                throw Malformed($"unknown secure aggregation message type {message.GetType().Name}");
+        }
+    }
+
     /// <summary>Accepts one client's key advertisement.</summary>
     public void ReceiveAdvertisement(KeyAdvertisement message) => Receive(message, _advertisements.ContainsKey, null, () =>
     {
@@ -134,7 +164,7 @@ public sealed class SecAggServer
             }
         }
 
-        _advertisements.Add(message.Sender, message);
+        _advertisements.Add(message.Sender, message with { CipherPublicKey = message.CipherPublicKey.ToArray(), MaskPublicKey = message.MaskPublicKey.ToArray() });
     });
 
     /// <summary>Drop decision for stage 0: U1 = advertisers; aborts below t; returns the key set to broadcast.</summary>

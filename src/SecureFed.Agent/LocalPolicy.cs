@@ -23,6 +23,57 @@ public sealed record LocalPolicy
     /// <summary>Largest model (parameters) this silo accepts.</summary>
     public int MaxParameters { get; init; } = 10_000_000;
 
+    /// <summary>Refuse plans without differential privacy.</summary>
+    public bool RequirePrivacy { get; init; }
+
+    /// <summary>Smallest central noise multiplier this silo accepts.</summary>
+    public double MinNoiseMultiplier { get; init; }
+
+    /// <summary>This silo's own epsilon cap over everything it releases (0: none).</summary>
+    public double EpsilonCap { get; init; }
+
+    /// <summary>Delta at which this silo measures its epsilon.</summary>
+    public double Delta { get; init; } = 1e-5;
+
+    /// <summary>The accountant this silo measures its epsilon with.</summary>
+    public string Accountant { get; init; } = "rdp";
+
+    /// <summary>
+    /// Throws <see cref="PolicyRefusedException"/> unless the plan's privacy meets this silo's rules: privacy
+    /// required, minimum noise, and the silo's own epsilon cap given its own ledger (charged at the plan's worst case).
+    /// </summary>
+    public void CheckPrivacy(RoundPlan plan, SiloPrivacyLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(ledger);
+        if (plan.Privacy is not { } dp)
+        {
+            if (RequirePrivacy || EpsilonCap > 0)
+            {
+                throw new PolicyRefusedException("this silo's policy requires differential privacy; the plan has none");
+            }
+
+            return;
+        }
+
+        if (dp.NoiseMultiplier < MinNoiseMultiplier)
+        {
+            throw new PolicyRefusedException($"noise multiplier {dp.NoiseMultiplier:G6} is below this silo's minimum of {MinNoiseMultiplier:G6}");
+        }
+
+        if (EpsilonCap > 0)
+        {
+            var kind = SecureFed.Privacy.PrivacyAccountants.ParseKind(Accountant);
+            var z = PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount);
+            var would = ledger.EpsilonWith(z, kind, Delta);
+            if (would > EpsilonCap)
+            {
+                throw new PolicyRefusedException(
+                    $"this round would take this silo's epsilon to {would:F4} (spent {ledger.Epsilon(kind, Delta):F4}), above its cap of {EpsilonCap:F4} at delta {Delta:G3}");
+            }
+        }
+    }
+
     /// <summary>Throws <see cref="PolicyRefusedException"/> naming the rule a plan breaks.</summary>
     public void Check(RoundPlan plan, string ownDataset)
     {

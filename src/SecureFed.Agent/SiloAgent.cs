@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SecureFed.Agent.Internal;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
+using SecureFed.Crypto;
 using SecureFed.Identity;
 using SecureFed.Protocol;
 using Stage = SecureFed.Protocol.Stage;
@@ -25,11 +26,13 @@ public sealed class SiloAgent
     private readonly LocalPolicy _policy;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly SiloPrivacyLedger _ledger;
+    private readonly IRandomSource _noise;
 
     /// <summary>Creates the agent; fails fast when the silo certificate is not a valid consortium silo certificate.</summary>
     public SiloAgent(
         AgentOptions options, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, ILocalTrainer trainer,
-        LocalPolicy? policy = null, ILogger? logger = null, TimeProvider? time = null)
+        LocalPolicy? policy = null, ILogger? logger = null, TimeProvider? time = null, SiloPrivacyLedger? ledger = null, IRandomSource? noise = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(siloCertificate);
@@ -41,6 +44,8 @@ public sealed class SiloAgent
         _policy = policy ?? new LocalPolicy();
         _logger = logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
+        _ledger = ledger ?? new SiloPrivacyLedger();
+        _noise = noise ?? SystemRandomSource.Instance;
         var own = new PeerCertificateValidator(consortiumRoot, _time).ValidateSilo(siloCertificate);
         if (!own.IsValid)
         {
@@ -54,6 +59,9 @@ public sealed class SiloAgent
 
         SiloId = own.SiloId!.ToString();
     }
+
+    /// <summary>This silo's own privacy ledger.</summary>
+    public SiloPrivacyLedger Ledger => _ledger;
 
     /// <summary>This silo's id, as written in its certificate.</summary>
     public string SiloId { get; }
@@ -157,6 +165,7 @@ public sealed class SiloAgent
                     {
                         var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
                         _policy.Check(candidate, _trainer.Dataset);
+                        _policy.CheckPrivacy(candidate, _ledger);
                         plan = candidate;
                         model = new VectorAssembler(candidate.ParameterCount, int.MaxValue);
                         await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct);
@@ -191,6 +200,14 @@ public sealed class SiloAgent
                             Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
                             TrainingStarted?.Invoke(plan.Round);
                             var update = await _trainer.TrainAsync(plan, global, ct);
+                            if (plan.Privacy is { } dp)
+                            {
+                                // Clip and noise before anything leaves; the silo's ledger is written first, so a
+                                // crash after the upload can never under-count what this silo released.
+                                _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount));
+                                update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
+                            }
+
                             await UploadAsync(call, plan, update, maxChunk, ct);
                             onParticipated(plan.Round);
                             Log.Uploaded(_logger, plan.Round, update.ExampleCount);
@@ -200,6 +217,14 @@ public sealed class SiloAgent
                     catch (SecureFedException ex)
                     {
                         Log.CoordinatorViolation(_logger, checked((long)message.Header.Round), ex.Message);
+                        plan = null;
+                        model = null;
+                    }
+                    catch (Exception ex) when (ex is not (OperationCanceledException or RpcException))
+                    {
+                        // A local failure (training, ledger I/O) costs this silo the round, not the session:
+                        // nothing was uploaded, and the coordinator counts the silo as a dropout.
+                        Log.LocalFailure(_logger, checked((long)message.Header.Round), ex.GetType().Name, ex.Message);
                         plan = null;
                         model = null;
                     }
@@ -217,7 +242,9 @@ public sealed class SiloAgent
                 case CoordinatorMessage.BodyOneofCase.FederationComplete:
                     Log.Complete(_logger, message.FederationComplete.RoundsCompleted, message.FederationComplete.FinalModelVersionHash);
                     await call.RequestStream.CompleteAsync();
-                    return new AgentOutcome(SiloId, checked((int)message.FederationComplete.RoundsCompleted), 0, message.FederationComplete.FinalModelVersionHash);
+                    return new AgentOutcome(
+                        SiloId, checked((int)message.FederationComplete.RoundsCompleted), 0, message.FederationComplete.FinalModelVersionHash,
+                        string.IsNullOrEmpty(message.FederationComplete.StopReason) ? null : message.FederationComplete.StopReason);
 
                 case CoordinatorMessage.BodyOneofCase.None:
                 default:
@@ -248,5 +275,5 @@ public sealed class SiloAgent
     }
 }
 
-/// <summary>How an agent's run ended.</summary>
-public sealed record AgentOutcome(string SiloId, int RoundsCompleted, int RoundsParticipated, string FinalModelHash);
+/// <summary>How an agent's run ended; <paramref name="StopReason"/> says why the federation stopped early, if it did.</summary>
+public sealed record AgentOutcome(string SiloId, int RoundsCompleted, int RoundsParticipated, string FinalModelHash, string? StopReason = null);

@@ -52,6 +52,22 @@ public static class DomainMapping
             PlanHash = plan.ComputeHash(),
         };
         wire.Participants.AddRange(plan.Participants);
+        if (plan.Privacy is { } dp)
+        {
+            wire.Privacy = new PrivacySettings
+            {
+                ClipNorm = dp.ClipNorm,
+                NoiseMultiplier = dp.NoiseMultiplier,
+                Threshold = checked((uint)dp.Threshold),
+                Colluding = checked((uint)dp.Colluding),
+                Mechanism = dp.Mechanism,
+                Accountant = dp.Accountant,
+                Delta = dp.Delta,
+                EpsilonBudget = dp.EpsilonBudget,
+                ScaleBits = checked((uint)dp.ScaleBits),
+            };
+        }
+
         return wire;
     }
 
@@ -74,7 +90,10 @@ public static class DomainMapping
             wire.ModelVersionHash,
             checked((int)wire.ParameterCount),
             [.. wire.Participants],
-            DateTimeOffset.FromUnixTimeMilliseconds(wire.StageDeadlineUnixMs));
+            DateTimeOffset.FromUnixTimeMilliseconds(wire.StageDeadlineUnixMs),
+            wire.Privacy is { } dp
+                ? new PrivacyPlan(dp.ClipNorm, dp.NoiseMultiplier, checked((int)dp.Threshold), checked((int)dp.Colluding), dp.Mechanism, dp.Accountant, dp.Delta, dp.EpsilonBudget, checked((int)dp.ScaleBits)).Validate()
+                : null);
         if (!string.Equals(plan.ComputeHash(), wire.PlanHash, StringComparison.Ordinal))
         {
             throw new ProtocolViolationException(FaultKind.InvalidArgument, "round plan hash does not match its contents");

@@ -54,6 +54,13 @@ public sealed record CoordinatorOptions
     /// <summary>Local training settings proposed to silos.</summary>
     public required TrainingParameters Training { get; init; }
 
+    /// <summary>
+    /// Differential privacy of every round (null: none). The round releases its aggregate only with at least
+    /// <see cref="PrivacyPlan.Threshold"/> contributors, and the consortium's budget (EpsilonBudget, Delta) is
+    /// enforced before each round.
+    /// </summary>
+    public PrivacyPlan? Privacy { get; init; }
+
     /// <summary>SQLite database file holding federation state, rounds and model versions.</summary>
     public required string StorePath { get; init; }
 
@@ -87,6 +94,20 @@ public sealed record CoordinatorOptions
         Require(!string.IsNullOrWhiteSpace(Dataset), nameof(Dataset), $"'{Dataset}'", "must be set");
         Require(Model is { InputDim: >= 1, ClassCount: >= 2, Hidden: >= 1 } && Model.Kind is "logreg" or "mlp", nameof(Model), Model, "kind logreg|mlp, input >= 1, classes >= 2, hidden >= 1");
         Require(Training is { Epochs: >= 1 and <= 1000, BatchSize: >= 1 } && Training.LearningRate > 0 && double.IsFinite(Training.LearningRate), nameof(Training), Training, "epochs 1..1000, batch >= 1, learning rate > 0");
+        if (Privacy is not null)
+        {
+            try
+            {
+                Privacy.Validate();
+            }
+            catch (SecureFedException ex)
+            {
+                throw new ArgumentException($"option Privacy is invalid: {ex.Message}", ex);
+            }
+
+            Require(Privacy.Threshold <= Math.Max(TargetSilos, MinSilos) || Members.Count >= Privacy.Threshold, "Privacy.Threshold", Privacy.Threshold, "must not exceed the silos expected (TargetSilos or Members)");
+        }
+
         Require(!string.IsNullOrWhiteSpace(StorePath), nameof(StorePath), $"'{StorePath}'", "must be set");
         Require(MaxChunkFloats is >= 1 and <= 1 << 20, nameof(MaxChunkFloats), MaxChunkFloats, "must be within 1..1048576");
         Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");

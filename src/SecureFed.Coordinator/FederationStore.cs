@@ -51,6 +51,9 @@ public sealed class FederationStore
                 refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, accuracy REAL, loss REAL,
                 model_hash_before TEXT, model_hash_after TEXT, abort_reason TEXT,
                 PRIMARY KEY (round, attempt));
+            CREATE TABLE IF NOT EXISTS privacy_charges (
+                round INTEGER PRIMARY KEY, noise_multiplier REAL NOT NULL, sampling_rate REAL NOT NULL, steps INTEGER NOT NULL,
+                survivors INTEGER NOT NULL, accountant TEXT NOT NULL, delta REAL NOT NULL, epsilon REAL NOT NULL);
             """);
         using var tx = c.BeginTransaction();
         var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
@@ -138,12 +141,25 @@ public sealed class FederationStore
         tx.Commit();
     }
 
-    /// <summary>Atomically stores a completed round and its new model version.</summary>
-    public ModelVersion CompleteRound(RoundReport report, float[] newParameters)
+    /// <summary>A round's privacy charge, stored with the round in the same transaction.</summary>
+    public sealed record PrivacyChargeRow(long Round, double NoiseMultiplier, double SamplingRate, int Steps, int Survivors, string Accountant, double Delta, double Epsilon);
+
+    /// <summary>
+    /// Atomically stores a completed round, its new model version and its privacy charge: the charge can never be
+    /// missing for a released model, and is never stored for one that was not released.
+    /// </summary>
+    public ModelVersion CompleteRound(RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
         using var tx = c.BeginTransaction();
+        if (charge is not null)
+        {
+            Exec(c, tx, "INSERT INTO privacy_charges(round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon) VALUES ($r, $z, $q, $s, $n, $a, $d, $e)",
+                ("$r", charge.Round), ("$z", charge.NoiseMultiplier), ("$q", charge.SamplingRate), ("$s", charge.Steps), ("$n", charge.Survivors),
+                ("$a", charge.Accountant), ("$d", charge.Delta), ("$e", charge.Epsilon));
+        }
+
         var version = Convert.ToInt64(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions"), System.Globalization.CultureInfo.InvariantCulture);
         var hash = InsertModel(c, tx, version, report.Round, newParameters);
         FinishRound(c, tx, report with { ModelHash = hash }, "completed");
@@ -179,6 +195,22 @@ public sealed class FederationStore
         }
 
         return rows;
+    }
+
+    /// <summary>Every privacy charge, by round.</summary>
+    public IReadOnlyList<PrivacyChargeRow> PrivacyCharges()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon FROM privacy_charges ORDER BY round";
+        using var r = cmd.ExecuteReader();
+        var list = new List<PrivacyChargeRow>();
+        while (r.Read())
+        {
+            list.Add(new PrivacyChargeRow(r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetDouble(6), r.GetDouble(7)));
+        }
+
+        return list;
     }
 
     /// <summary>Every model hash stored, by version.</summary>

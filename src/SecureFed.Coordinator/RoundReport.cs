@@ -13,6 +13,8 @@ namespace SecureFed.Coordinator;
 /// <param name="ModelHash">Hash of the global model after the round.</param>
 /// <param name="Duration">Wall time of the round.</param>
 /// <param name="AbortReason">Why the round was aborted, when it was.</param>
+/// <param name="ChargedNoiseMultiplier">Noise multiplier the round was charged with (NaN without privacy or when aborted).</param>
+/// <param name="Epsilon">Cumulative epsilon after this round by the plan's accountant (NaN without privacy).</param>
 public sealed record RoundReport(
     long Round,
     bool Completed,
@@ -25,4 +27,6 @@ public sealed record RoundReport(
     double Loss,
     string ModelHash,
     TimeSpan Duration,
-    string? AbortReason);
+    string? AbortReason,
+    double ChargedNoiseMultiplier = double.NaN,
+    double Epsilon = double.NaN);

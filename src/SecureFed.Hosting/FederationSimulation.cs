@@ -49,7 +49,7 @@ public static class FederationSimulation
             FederationId = $"sim-{data.Dataset}-{options.Seed}",
             Port = 0,
             Rounds = options.Rounds,
-            MinSilos = Math.Max(1, (options.Silos + 1) / 2),
+            MinSilos = options.PrivacyEnabled ? options.Threshold : Math.Max(1, (options.Silos + 1) / 2),
             TargetSilos = options.Silos,
             Members = siloIds,
             JoinTimeout = TimeSpan.FromSeconds(30),
@@ -59,6 +59,9 @@ public static class FederationSimulation
             Model = model,
             Training = ModelMapping.DefaultTraining(data.Dataset, kind, options.Seed),
             StorePath = storePath,
+            Privacy = options.PrivacyEnabled
+                ? new Protocol.PrivacyPlan(options.ClipNorm, options.NoiseMultiplier, options.Threshold, options.Colluding, options.Mechanism, options.Accountant, options.Delta, options.EpsilonBudget)
+                : null,
         };
         var started = DateTimeOffset.UtcNow;
         await using var coordinator = CoordinatorHost.Create(
@@ -74,10 +77,16 @@ public static class FederationSimulation
         var torchGate = new SemaphoreSlim(1, 1);
         var agentTasks = siloIds.Select((id, i) =>
         {
+            var policy = new LocalPolicy
+            {
+                EpsilonCap = options.StrictSilos.Contains(i + 1) ? options.SiloEpsilonCap : 0,
+                Delta = options.Delta,
+                Accountant = options.Accountant,
+            };
             var agent = new SiloAgent(
                 new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId },
-                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.Dataset, data.SiloData[i], torchGate), new LocalPolicy(),
-                loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time);
+                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.Dataset, data.SiloData[i], torchGate), policy,
+                loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, new SiloPrivacyLedger(Path.Combine(outDir, "silos", $"{id}.ledger.jsonl")));
             return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
         }).ToArray();
 
@@ -104,7 +113,7 @@ public static class FederationSimulation
             }
         }
 
-        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow);
+        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy);
         await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
         return result;
     }
@@ -113,7 +122,7 @@ public static class FederationSimulation
 /// <summary>What a simulation produced.</summary>
 public sealed record SimulationResult(
     string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
-    DateTimeOffset StartedAt, DateTimeOffset EndedAt)
+    DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null)
 {
     /// <summary>The machine-readable summary (snake_case keys) written to summary.json.</summary>
     public string ToJson()
@@ -134,6 +143,8 @@ public sealed record SimulationResult(
                 ["rejected"] = r.Rejected,
                 ["model_hash"] = r.ModelHash,
                 ["duration_ms"] = Math.Round(r.Duration.TotalMilliseconds, 1),
+                ["noise_multiplier_charged"] = double.IsFinite(r.ChargedNoiseMultiplier) ? r.ChargedNoiseMultiplier : null,
+                ["epsilon"] = double.IsFinite(r.Epsilon) ? r.Epsilon : null,
                 ["abort_reason"] = r.AbortReason,
             });
         }
@@ -150,6 +161,15 @@ public sealed record SimulationResult(
             ["final_loss"] = double.IsFinite(Outcome.FinalLoss) ? Outcome.FinalLoss : null,
             ["final_model_hash"] = Outcome.FinalModelHash,
             ["aggregation"] = "fedavg-plain",
+            ["privacy"] = Privacy is null ? "off" : Privacy.Mechanism,
+            ["epsilon"] = double.IsFinite(Outcome.Epsilon) ? Outcome.Epsilon : null,
+            ["delta"] = Privacy?.Delta,
+            ["accountant"] = Privacy?.Accountant,
+            ["noise_multiplier"] = Privacy?.NoiseMultiplier,
+            ["clip_norm"] = Privacy?.ClipNorm,
+            ["threshold"] = Privacy?.Threshold,
+            ["epsilon_budget"] = Privacy is { EpsilonBudget: > 0 } ? Privacy.EpsilonBudget : null,
+            ["stop_reason"] = Outcome.StopReason,
             ["store"] = StorePath,
             ["started_at"] = StartedAt.ToString("O", CultureInfo.InvariantCulture),
             ["ended_at"] = EndedAt.ToString("O", CultureInfo.InvariantCulture),

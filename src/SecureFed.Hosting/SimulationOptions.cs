@@ -33,6 +33,39 @@ public sealed record SimulationOptions
     /// <summary>Deadline for uploads.</summary>
     public TimeSpan TrainTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>Central noise multiplier z; 0 turns differential privacy off.</summary>
+    public double NoiseMultiplier { get; init; }
+
+    /// <summary>L2 clip norm of each silo's delta.</summary>
+    public double ClipNorm { get; init; } = 1.0;
+
+    /// <summary>Target delta.</summary>
+    public double Delta { get; init; } = 1e-5;
+
+    /// <summary>The consortium's epsilon budget (0: none).</summary>
+    public double EpsilonBudget { get; init; }
+
+    /// <summary>Accountant: rdp or exact.</summary>
+    public string Accountant { get; init; } = "rdp";
+
+    /// <summary>Mechanism: gaussian or discrete-gaussian.</summary>
+    public string Mechanism { get; init; } = "gaussian";
+
+    /// <summary>Colluding silos tolerated (kappa).</summary>
+    public int Colluding { get; init; }
+
+    /// <summary>A silo's own epsilon cap, applied to the silos listed in <see cref="StrictSilos"/> (0: none).</summary>
+    public double SiloEpsilonCap { get; init; }
+
+    /// <summary>Silos (1-based) that apply <see cref="SiloEpsilonCap"/>.</summary>
+    public IReadOnlyList<int> StrictSilos { get; init; } = [];
+
+    /// <summary>Whether differential privacy is on.</summary>
+    public bool PrivacyEnabled => NoiseMultiplier > 0;
+
+    /// <summary>The threshold t: floor(2n/3) + 1 (DESIGN section 3), never more than n.</summary>
+    public int Threshold => Math.Min(Silos, (2 * Silos / 3) + 1);
+
     /// <summary>Checks every option; throws naming the option, value and limit.</summary>
     public SimulationOptions Validate()
     {
@@ -49,6 +82,46 @@ public sealed record SimulationOptions
         if (Model is not (null or "logreg" or "mlp"))
         {
             throw new ArgumentException($"--model '{Model}' is invalid: must be logreg or mlp");
+        }
+
+        if (!double.IsFinite(NoiseMultiplier) || NoiseMultiplier < 0)
+        {
+            throw new ArgumentException($"--noise-multiplier {NoiseMultiplier} is invalid: must be 0 (off) or positive");
+        }
+
+        if (!double.IsFinite(ClipNorm) || ClipNorm <= 0)
+        {
+            throw new ArgumentException($"--clip {ClipNorm} is invalid: must be positive");
+        }
+
+        if (Delta is <= 0 or >= 1)
+        {
+            throw new ArgumentException($"--delta {Delta} is invalid: must be in (0, 1)");
+        }
+
+        if (!double.IsFinite(EpsilonBudget) || EpsilonBudget < 0)
+        {
+            throw new ArgumentException($"--epsilon-budget {EpsilonBudget} is invalid: must be 0 (none) or positive");
+        }
+
+        if (Accountant is not ("rdp" or "exact"))
+        {
+            throw new ArgumentException($"--accountant '{Accountant}' is invalid: must be rdp or exact");
+        }
+
+        if (Mechanism is not ("gaussian" or "discrete-gaussian"))
+        {
+            throw new ArgumentException($"--mechanism '{Mechanism}' is invalid: must be gaussian or discrete-gaussian");
+        }
+
+        if (Colluding < 0 || Colluding >= Threshold)
+        {
+            throw new ArgumentException($"--colluding {Colluding} is invalid: must be within 0..{Threshold - 1} (threshold {Threshold} for {Silos} silos)");
+        }
+
+        if (EpsilonBudget > 0 && !PrivacyEnabled)
+        {
+            throw new ArgumentException("--epsilon-budget needs --noise-multiplier > 0: without noise no budget can be kept");
         }
 
         if (string.IsNullOrWhiteSpace(OutputDirectory))

@@ -15,6 +15,45 @@ public sealed record ModelDescriptor(string Kind, int InputDim, int ClassCount, 
 public sealed record TrainingParameters(int Epochs, int BatchSize, double LearningRate, long Seed);
 
 /// <summary>
+/// Client-level differential privacy of a round. Each silo clips its delta to <paramref name="ClipNorm"/> and adds
+/// noise of standard deviation z·C/sqrt(t - kappa) (DESIGN section 4), so the released sum of any
+/// <paramref name="Threshold"/> survivors carries at least the central noise z·C even if
+/// <paramref name="Colluding"/> of them collude.
+/// </summary>
+/// <param name="ClipNorm">L2 clip norm C of one silo's delta.</param>
+/// <param name="NoiseMultiplier">Central noise multiplier z.</param>
+/// <param name="Threshold">t: fewest survivors with which a round releases its aggregate.</param>
+/// <param name="Colluding">kappa: colluding silos tolerated.</param>
+/// <param name="Mechanism">"gaussian" or "discrete-gaussian".</param>
+/// <param name="Accountant">"rdp" or "exact".</param>
+/// <param name="Delta">Target delta.</param>
+/// <param name="EpsilonBudget">The consortium's epsilon cap (0: none).</param>
+/// <param name="ScaleBits">Fixed-point scale 2^f used by the discrete mechanism.</param>
+public sealed record PrivacyPlan(
+    double ClipNorm, double NoiseMultiplier, int Threshold, int Colluding, string Mechanism, string Accountant,
+    double Delta, double EpsilonBudget, int ScaleBits = 16)
+{
+    /// <summary>The mechanisms a plan may name.</summary>
+    public static IReadOnlyList<string> Mechanisms { get; } = ["gaussian", "discrete-gaussian"];
+
+    /// <summary>Throws <see cref="ProtocolViolationException"/> unless every value is in range.</summary>
+    public PrivacyPlan Validate()
+    {
+        static void Require(bool ok, string what) { if (!ok) { throw new ProtocolViolationException(FaultKind.InvalidArgument, $"privacy plan: {what}"); } }
+
+        Require(double.IsFinite(ClipNorm) && ClipNorm > 0, $"clip norm {ClipNorm} must be positive");
+        Require(double.IsFinite(NoiseMultiplier) && NoiseMultiplier > 0, $"noise multiplier {NoiseMultiplier} must be positive");
+        Require(Threshold >= 1 && Colluding >= 0 && Colluding < Threshold, $"threshold {Threshold} and colluding {Colluding} need 0 <= colluding < threshold");
+        Require(Mechanisms.Contains(Mechanism), $"mechanism '{Mechanism}' must be one of {string.Join(", ", Mechanisms)}");
+        Require(Accountant is "rdp" or "exact", $"accountant '{Accountant}' must be rdp or exact");
+        Require(Delta is > 0 and < 1, $"delta {Delta} must be in (0, 1)");
+        Require(double.IsFinite(EpsilonBudget) && EpsilonBudget >= 0, $"epsilon budget {EpsilonBudget} must be >= 0");
+        Require(ScaleBits is >= 1 and <= 30, $"scale bits {ScaleBits} must be within 1..30");
+        return this;
+    }
+}
+
+/// <summary>
 /// Everything fixed for one round before it starts. Immutable; its <see cref="ComputeHash"/> is the
 /// canonical identity of the plan (logged, and later signed into the audit ledger).
 /// </summary>
@@ -27,7 +66,8 @@ public sealed record RoundPlan(
     string ModelVersionHash,
     int ParameterCount,
     IReadOnlyList<string> Participants,
-    DateTimeOffset StageDeadline)
+    DateTimeOffset StageDeadline,
+    PrivacyPlan? Privacy = null)
 {
     /// <summary>SHA-256 (lowercase hex) of a canonical, culture-invariant encoding of the plan.</summary>
     public string ComputeHash()
@@ -54,6 +94,19 @@ public sealed record RoundPlan(
         }
 
         Field("deadline", StageDeadline.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (Privacy is { } dp)
+        {
+            Field("dp.clip", dp.ClipNorm.ToString("R", CultureInfo.InvariantCulture));
+            Field("dp.z", dp.NoiseMultiplier.ToString("R", CultureInfo.InvariantCulture));
+            Field("dp.threshold", dp.Threshold.ToString(CultureInfo.InvariantCulture));
+            Field("dp.colluding", dp.Colluding.ToString(CultureInfo.InvariantCulture));
+            Field("dp.mechanism", dp.Mechanism);
+            Field("dp.accountant", dp.Accountant);
+            Field("dp.delta", dp.Delta.ToString("R", CultureInfo.InvariantCulture));
+            Field("dp.budget", dp.EpsilonBudget.ToString("R", CultureInfo.InvariantCulture));
+            Field("dp.scale", dp.ScaleBits.ToString(CultureInfo.InvariantCulture));
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Information, "Federation complete after {Rounds} rounds, final model {ModelHash}")]
     public static partial void Complete(ILogger logger, ulong rounds, string modelHash);
 
+    [LoggerMessage(2009, LogLevel.Error, "Round {Round}: local failure, this silo sits the round out: {Type}: {Message}")]
+    public static partial void LocalFailure(ILogger logger, long round, string type, string message);
+
     [LoggerMessage(2008, LogLevel.Error, "Round {Round}: the coordinator broke the protocol: {Reason}")]
     public static partial void CoordinatorViolation(ILogger logger, long round, string reason);
 }

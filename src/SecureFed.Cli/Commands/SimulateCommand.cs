@@ -21,11 +21,20 @@ internal static class SimulateCommand
         model.AcceptOnlyFromAmong("logreg", "mlp");
         var output = new Option<string>("--out") { Description = "Output folder for the store, log and summary.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets (default: the nearest data/ folder)." };
+        var noise = new Option<double>("--noise-multiplier") { Description = "Central noise multiplier z of client-level differential privacy (each silo clips and adds its share of the noise); 0 turns privacy off.", DefaultValueFactory = _ => 0 };
+        var clip = new Option<double>("--clip") { Description = "L2 clip norm C of each silo's model delta.", DefaultValueFactory = _ => 1.0 };
+        var delta = new Option<double>("--delta") { Description = "Target delta of the (epsilon, delta) guarantee.", DefaultValueFactory = _ => 1e-5 };
+        var budget = new Option<double>("--epsilon-budget") { Description = "The consortium's epsilon budget: the federation stops before a round that would exceed it (0: none).", DefaultValueFactory = _ => 0 };
+        var accountant = new Option<string>("--accountant") { Description = "Privacy accountant: rdp (Opacus-compatible RDP) or exact (closed-form Gaussian composition).", DefaultValueFactory = _ => "rdp" };
+        accountant.AcceptOnlyFromAmong("rdp", "exact");
+        var mechanism = new Option<string>("--mechanism") { Description = "Noise mechanism: gaussian, or discrete-gaussian (integer noise after fixed-point rounding).", DefaultValueFactory = _ => "gaussian" };
+        mechanism.AcceptOnlyFromAmong("gaussian", "discrete-gaussian");
+        var colluding = new Option<int>("--colluding") { Description = "Colluding silos the noise must tolerate (kappa).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print only the summary JSON to stdout (no progress display)." };
 
         var command = new Command("simulate", "Run a federation in one process: a coordinator and N silo agents over real loopback mutual TLS, with certificates minted for this run.")
         {
-            dataset, silos, rounds, partition, seed, model, output, dataDir, json,
+            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -39,6 +48,13 @@ internal static class SimulateCommand
                 Model = parse.GetValue(model),
                 OutputDirectory = parse.GetValue(output)!,
                 DataDirectory = parse.GetValue(dataDir),
+                NoiseMultiplier = parse.GetValue(noise),
+                ClipNorm = parse.GetValue(clip),
+                Delta = parse.GetValue(delta),
+                EpsilonBudget = parse.GetValue(budget),
+                Accountant = parse.GetValue(accountant)!,
+                Mechanism = parse.GetValue(mechanism)!,
+                Colluding = parse.GetValue(colluding),
             }.Validate();
             var quiet = parse.GetValue(json);
             SimulationResult result;
@@ -63,8 +79,9 @@ internal static class SimulateCommand
                             bar.Increment(1);
                         }
 
+                        var eps = double.IsFinite(r.Epsilon) ? $"  eps {r.Epsilon:F3}" : "";
                         var status = r.Completed
-                            ? $"acc {r.Accuracy:F4}  loss {r.Loss:F4}"
+                            ? $"acc {r.Accuracy:F4}  loss {r.Loss:F4}{eps}"
                             : $"[yellow]aborted[/]: {Markup.Escape(r.AbortReason ?? "")}";
                         bar.Description = $"round {r.Round}/{options.Rounds}";
                         var faults = r.Refused + r.Rejected > 0 ? $"  refused {r.Refused}  rejected {r.Rejected}" : "";
@@ -77,6 +94,16 @@ internal static class SimulateCommand
             table.AddRow("rounds completed", result.Outcome.RoundsCompleted.ToString(CultureInfo.InvariantCulture));
             table.AddRow("final accuracy", result.Outcome.FinalAccuracy.ToString("F4", CultureInfo.InvariantCulture));
             table.AddRow("final model", result.Outcome.FinalModelHash[..16] + "…");
+            if (double.IsFinite(result.Outcome.Epsilon))
+            {
+                table.AddRow("epsilon", $"{result.Outcome.Epsilon:F4} at delta {options.Delta:G3} ({options.Accountant})");
+            }
+
+            if (result.Outcome.StopReason is { } why)
+            {
+                table.AddRow("stopped early", Markup.Escape(why));
+            }
+
             table.AddRow("output", Markup.Escape(Path.GetFullPath(options.OutputDirectory)));
             AnsiConsole.Write(table);
             return 0;

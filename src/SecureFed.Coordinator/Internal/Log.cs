@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Debug, "Ignored a late message from silo {SiloId} for round {Round}")]
     public static partial void LateMessage(ILogger logger, string siloId, long round);
 
+    [LoggerMessage(1013, LogLevel.Warning, "Federation stopped: {Reason}")]
+    public static partial void BudgetExhausted(ILogger logger, string reason);
+
     [LoggerMessage(1012, LogLevel.Information, "Silo {SiloId} refused the plan of round {Round}: {Reason}")]
     public static partial void PlanRefused(ILogger logger, string siloId, long round, string reason);
 }

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
+using SecureFed.Privacy;
 using SecureFed.Protocol;
 using Stage = SecureFed.Protocol.Stage;
 
@@ -57,8 +58,16 @@ internal sealed class RoundOrchestrator
 
         var reports = new List<RoundReport>();
         var consecutiveAborts = 0;
+        string? stopReason = null;
         while (completed < _options.Rounds)
         {
+            stopReason = CheckBudget(model.Parameters.Length);
+            if (stopReason is not null)
+            {
+                Log.BudgetExhausted(_logger, stopReason);
+                break;
+            }
+
             await WaitForSilosAsync(cancellationToken);
             var report = await RunRoundAsync(model, cancellationToken);
             reports.Add(report);
@@ -78,18 +87,27 @@ internal sealed class RoundOrchestrator
         }
 
         Log.FederationComplete(_logger, _options.FederationId, completed);
+        var header = DomainMapping.Header(_options.FederationId, _store.NextRoundNumber() - 1, Stage.Result);
         foreach (var s in _registry.Snapshot())
         {
+            if (stopReason is not null)
+            {
+                s.TrySend(new CoordinatorMessage { Header = header, Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = stopReason } });
+            }
+
             s.TrySend(new CoordinatorMessage
             {
-                Header = DomainMapping.Header(_options.FederationId, _store.NextRoundNumber() - 1, Stage.Result),
-                FederationComplete = new FederationComplete { RoundsCompleted = (ulong)completed, FinalModelVersionHash = model.Hash },
+                Header = header,
+                FederationComplete = new FederationComplete { RoundsCompleted = (ulong)completed, FinalModelVersionHash = model.Hash, StopReason = stopReason ?? string.Empty },
             });
         }
 
         _registry.CompleteAll();
         var last = _store.Rounds().LastOrDefault(r => r.Status == "completed");
-        return new FederationOutcome(completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports);
+        var charges = _store.PrivacyCharges();
+        return new FederationOutcome(
+            completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports,
+            charges.Count > 0 ? charges[^1].Epsilon : double.NaN, stopReason);
     }
 
     /// <summary>Routes one message from an authenticated agent. Throws <see cref="SecureFedException"/> on a violation.</summary>
@@ -231,7 +249,8 @@ internal sealed class RoundOrchestrator
         var plan = new Protocol.RoundPlan(
             _options.FederationId, round, _options.Dataset, _options.Model, _options.Training with { Seed = _options.Training.Seed + round },
             model.Hash, model.Parameters.Length, [.. sessions.Select(s => s.SiloId)],
-            _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout);
+            _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout,
+            _options.Privacy);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
         _store.BeginRound(round, planHash, plan.Participants, model.Hash);
@@ -265,10 +284,11 @@ internal sealed class RoundOrchestrator
             await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, cancellationToken);
             var tally = state.CloseTrainStage();
 
-            if (tally.Updates.Count < _options.MinSilos)
+            var needed = Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
+            if (tally.Updates.Count < needed)
             {
                 state.Abort();
-                var reason = $"{tally.Updates.Count} updates received, fewer than MinSilos ({_options.MinSilos})";
+                var reason = $"{tally.Updates.Count} updates received, fewer than the {needed} needed to release an aggregate";
                 var aborted = new RoundReport(round, false, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
                     double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason);
                 _store.AbortRound(aborted);
@@ -279,14 +299,17 @@ internal sealed class RoundOrchestrator
             var aggregator = new FedAvgAggregator(model.Parameters.Length);
             foreach (var u in tally.Updates)
             {
-                aggregator.Add(u.Delta, u.Examples);
+                // Under differential privacy every silo weighs the same: a weight would scale its sensitivity.
+                aggregator.Add(u.Delta, plan.Privacy is null ? u.Examples : 1);
             }
 
             var next = aggregator.Apply(model.Parameters);
+            var charge = Charge(plan, round, tally.Updates.Count);
             var quality = _evaluator.Evaluate(next);
             var report = new RoundReport(round, true, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
-                quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null);
-            var stored = _store.CompleteRound(report, next);
+                quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null,
+                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN);
+            var stored = _store.CompleteRound(report, next, charge);
             Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
             foreach (var s in sessions)
             {
@@ -300,6 +323,7 @@ internal sealed class RoundOrchestrator
                         Dropouts = (uint)report.Dropouts,
                         Accuracy = quality.Accuracy,
                         Loss = quality.Loss,
+                        Epsilon = charge?.Epsilon ?? 0,
                     },
                 });
             }
@@ -314,6 +338,48 @@ internal sealed class RoundOrchestrator
             }
         }
     }
+
+    /// <summary>
+    /// The consortium's budget, checked before a round starts with the round's worst-case charge (exactly t
+    /// survivors): returns why the federation must stop, or null.
+    /// </summary>
+    private string? CheckBudget(int dimension)
+    {
+        if (_options.Privacy is not { EpsilonBudget: > 0 } dp)
+        {
+            return null;
+        }
+
+        try
+        {
+            BudgetGuard.CheckRound(
+                PrivacyAccountants.ParseKind(dp.Accountant), History(), (PrivacyCharge.WorstCaseNoiseMultiplier(dp, dimension), 1.0, 1),
+                new PrivacyBudget(dp.EpsilonBudget, dp.Delta));
+            return null;
+        }
+        catch (PrivacyBudgetExhaustedException ex)
+        {
+            return $"privacy budget exhausted: {ex.Message}";
+        }
+    }
+
+    /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present.</summary>
+    private FederationStore.PrivacyChargeRow? Charge(Protocol.RoundPlan plan, long round, int survivors)
+    {
+        if (plan.Privacy is not { } dp)
+        {
+            return null;
+        }
+
+        var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
+        var history = History();
+        history.Add((z, 1.0, 1));
+        var epsilon = PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(dp.Accountant), history, dp.Delta);
+        return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, dp.Accountant, dp.Delta, epsilon);
+    }
+
+    private List<(double z, double q, int steps)> History() =>
+        [.. _store.PrivacyCharges().Select(c => (c.NoiseMultiplier, c.SamplingRate, c.Steps))];
 
     private async Task WaitOrDeadline(Task condition, TimeSpan timeout, CancellationToken cancellationToken)
     {

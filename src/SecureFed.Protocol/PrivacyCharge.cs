@@ -1,0 +1,44 @@
+using SecureFed.Privacy;
+
+namespace SecureFed.Protocol;
+
+/// <summary>
+/// The noise a <see cref="PrivacyPlan"/> puts into each silo's update and what a round is charged with. Both sides
+/// compute it from the plan alone: the silo to add its noise and keep its own ledger, the coordinator to charge the
+/// round with the noise actually present among the survivors. Stateless.
+/// </summary>
+public static class PrivacyCharge
+{
+    /// <summary>Standard deviation of each silo's noise, in update units: z·C/sqrt(t - kappa).</summary>
+    public static double PerClientSigma(PrivacyPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return DistributedNoise.PerClientSigma(plan.NoiseMultiplier, plan.ClipNorm, plan.Threshold, plan.Colluding);
+    }
+
+    /// <summary>
+    /// L2 sensitivity of one silo's contribution to the released sum: C for the Gaussian mechanism; for the discrete
+    /// mechanism, C plus the growth that stochastic rounding to the 2^f grid can cause (in update units).
+    /// </summary>
+    public static double Sensitivity(PrivacyPlan plan, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.Mechanism == "discrete-gaussian"
+            ? QuantizationBounds.ConservativeNorm(plan.ClipNorm, dimension, plan.ScaleBits, 0) / Math.Pow(2, plan.ScaleBits)
+            : plan.ClipNorm;
+    }
+
+    /// <summary>The noise multiplier a round with <paramref name="survivors"/> contributors is charged with.</summary>
+    public static double EffectiveNoiseMultiplier(PrivacyPlan plan, int survivors, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return DistributedNoise.EffectiveNoiseMultiplier(PerClientSigma(plan), survivors, plan.ClipNorm, Sensitivity(plan, dimension), plan.Colluding);
+    }
+
+    /// <summary>The charge of a round in the worst case the plan allows: exactly <c>t</c> survivors.</summary>
+    public static double WorstCaseNoiseMultiplier(PrivacyPlan plan, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return EffectiveNoiseMultiplier(plan, plan.Threshold, dimension);
+    }
+}

@@ -1,0 +1,182 @@
+using SecureFed.Agent;
+using SecureFed.Crypto;
+using SecureFed.Privacy;
+using SecureFed.Protocol;
+
+namespace SecureFed.Federation.Tests;
+
+/// <summary>Differential privacy across the federation: noise, the consortium's budget, a silo's own cap, restarts.</summary>
+public sealed class PrivacyFederationTests
+{
+    private static PrivacyPlan Plan(double z, int threshold, double budget = 0, string mechanism = "gaussian", string accountant = "rdp") =>
+        new(ClipNorm: 1.0, NoiseMultiplier: z, Threshold: threshold, Colluding: 0, Mechanism: mechanism, Accountant: accountant, Delta: 1e-5, EpsilonBudget: budget);
+
+    /// <summary>|s²/σ² − 1| bound for N normal draws at about 1e-6 failure probability (normal approximation of χ²).</summary>
+    private static double VarianceTolerance(int n) => 5.0 * Math.Sqrt(2.0 / n);
+
+    private static double SampleVariance(IReadOnlyList<double> xs)
+    {
+        var mean = xs.Average();
+        return xs.Sum(x => (x - mean) * (x - mean)) / (xs.Count - 1);
+    }
+
+    [Theory]
+    [InlineData("gaussian")]
+    [InlineData("discrete-gaussian")]
+    public void Privatizer_SumOfThresholdSilos_NoiseStdMatchesCentralNoise(string mechanism)
+    {
+        const int d = 20_000;
+        var plan = Plan(z: 1.3, threshold: 4, mechanism: mechanism);
+        using var rng = new DeterministicRandomSource(7);
+        var sum = new double[d];
+        for (var silo = 0; silo < plan.Threshold; silo++)
+        {
+            var noised = UpdatePrivatizer.Apply(new float[d], plan, rng);
+            for (var i = 0; i < d; i++)
+            {
+                sum[i] += noised[i];
+            }
+        }
+
+        var ratio = SampleVariance(sum) / (plan.NoiseMultiplier * plan.ClipNorm * plan.NoiseMultiplier * plan.ClipNorm);
+        Assert.InRange(ratio, 1 - VarianceTolerance(d), 1 + VarianceTolerance(d));
+    }
+
+    [Fact]
+    public void Privatizer_LargeDelta_ClippedBeforeNoise()
+    {
+        var plan = Plan(z: 1e-6, threshold: 1);
+        var delta = Enumerable.Repeat(10f, 100).ToArray();
+
+        var noised = UpdatePrivatizer.Apply(delta, plan, new DeterministicRandomSource(3));
+
+        Assert.InRange(L2Clipper.Norm(noised), 0.999, 1.001);
+        Assert.All(delta, v => Assert.Equal(10f, v)); // the caller's delta is not modified
+    }
+
+    [Fact]
+    public async Task Federation_ZeroDeltas_AggregateNoiseStdMatchesZTimesC()
+    {
+        await using var fed = new TestFederation(3, parameters: 3000);
+        var options = fed.Options(rounds: 1, minSilos: 3) with { Privacy = Plan(z: 2.0, threshold: 3), MaxChunkFloats = 1024 };
+        var coordinator = await fed.StartCoordinatorAsync(options);
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0f));
+        }
+
+        await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        // The model moved by the mean of three noised zero deltas: times three, that is the released sum,
+        // whose noise is sqrt(3) * zC/sqrt(t) = zC with t = 3.
+        var model = coordinator.Store.LatestModel()!.Parameters.Select(p => 3.0 * p).ToList();
+        var ratio = SampleVariance(model) / 4.0;
+        Assert.InRange(ratio, 1 - VarianceTolerance(model.Count), 1 + VarianceTolerance(model.Count));
+    }
+
+    [Fact]
+    public async Task Federation_WithBudget_StopsBeforeExceedingItWithClearMessage()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 2.0, threshold: 3, budget: 3.0);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 50, minSilos: 3) with { Privacy = plan });
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
+        }
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+        var agents = await Task.WhenAll(fed.AgentRuns).WaitAsync(TestFederation.Timeout);
+
+        Assert.InRange(outcome.RoundsCompleted, 1, 49);
+        Assert.NotNull(outcome.StopReason);
+        Assert.Contains("budget", outcome.StopReason, StringComparison.Ordinal);
+        Assert.Contains("3", outcome.StopReason, StringComparison.Ordinal);
+        Assert.True(outcome.Epsilon <= 3.0, $"epsilon {outcome.Epsilon} exceeded the budget");
+        var history = Enumerable.Repeat((2.0, 1.0, 1), outcome.RoundsCompleted + 1).ToList();
+        Assert.True(RdpAccountant.ComputeEpsilon(history, 1e-5) > 3.0, "the federation stopped although one more round fitted");
+        Assert.All(agents, a => Assert.Equal(outcome.StopReason, a.StopReason));
+    }
+
+    [Fact]
+    public async Task Silo_StricterCap_LeavesLaterRoundsByItself()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 2.0, threshold: 2);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 6, minSilos: 2) with { Privacy = plan });
+        fed.StartAgent("silo-1", new FakeTrainer(0.1f));
+        fed.StartAgent("silo-2", new FakeTrainer(0.1f));
+        var strictTrainer = new FakeTrainer(0.1f);
+        var cap = 3.0;
+        var strict = fed.StartAgent("silo-3", strictTrainer, new LocalPolicy { AllowedDatasets = ["fake"], EpsilonCap = cap, Accountant = "rdp", Delta = 1e-5 });
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(6, outcome.RoundsCompleted);
+        var spent = strict.Ledger.Epsilon(AccountantKind.Rdp, 1e-5);
+        Assert.True(spent <= cap, $"silo spent {spent} over its cap {cap}");
+        Assert.InRange(strictTrainer.Calls, 1, 5);
+        Assert.Equal(strictTrainer.Calls, strict.Ledger.Entries.Count);
+        Assert.Contains(outcome.Rounds, r => r.Refused == 1);
+        Assert.Equal(0, outcome.Rounds.First().Refused);
+    }
+
+    [Fact]
+    public async Task Restart_WithPrivacy_NeitherResetsNorDoubleCounts()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 1.5, threshold: 3, accountant: "exact");
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = plan });
+        var port = first.Address.Port;
+        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.RoundFinished += r =>
+        {
+            if (r.Round == 2)
+            {
+                roundTwo.TrySetResult();
+            }
+        };
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
+        }
+
+        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await first.DisposeAsync();
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = plan });
+        var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
+
+        var charges = second.Store.PrivacyCharges();
+        Assert.Equal([1L, 2L, 3L, 4L], charges.Select(c => c.Round));
+        Assert.All(charges, c => Assert.Equal(3, c.Survivors));
+        var expected = ExactGaussianAccountant.ComputeEpsilon(Enumerable.Repeat((1.5, 1.0, 1), 4).ToList(), 1e-5);
+        Assert.Equal(expected, outcome.Epsilon, 9);
+    }
+}
+
+/// <summary>The silo's own ledger on disk.</summary>
+public sealed class SiloPrivacyLedgerTests
+{
+    [Fact]
+    public void Ledger_ReopenedFromFile_KeepsEveryEntryOnce()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "securefed-ledger-tests", Guid.NewGuid().ToString("N"), "silo.jsonl");
+        try
+        {
+            var ledger = new SiloPrivacyLedger(path);
+            ledger.Record("f", 1, 2.0);
+            ledger.Record("f", 2, 2.0);
+            ledger.Record("f", 2, 2.0); // the same round again is not a second charge
+
+            var reopened = new SiloPrivacyLedger(path);
+
+            Assert.Equal([1L, 2L], reopened.Entries.Select(e => e.Round));
+            var expected = RdpAccountant.ComputeEpsilon([(2.0, 1.0, 1), (2.0, 1.0, 1)], 1e-5);
+            Assert.Equal(expected, reopened.Epsilon(AccountantKind.Rdp, 1e-5), 12);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+    }
+}

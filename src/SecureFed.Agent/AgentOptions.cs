@@ -21,6 +21,12 @@ public sealed record AgentOptions
     /// <summary>Largest gRPC message in bytes.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>Simulation only: probability that this silo drops out of a round, at a random secure-aggregation stage.</summary>
+    public double DropoutProbability { get; init; }
+
+    /// <summary>Seed of the dropout choice (simulation only; this is fault injection, not privacy randomness).</summary>
+    public int DropoutSeed { get; init; }
+
     /// <summary>Checks every option; throws naming option, value and limit.</summary>
     public AgentOptions Validate()
     {
@@ -42,6 +48,11 @@ public sealed record AgentOptions
         if (MaxReconnectAttempts < 0)
         {
             throw new ArgumentException($"option MaxReconnectAttempts = {MaxReconnectAttempts} is invalid: must be >= 0");
+        }
+
+        if (DropoutProbability is < 0 or > 1 || double.IsNaN(DropoutProbability))
+        {
+            throw new ArgumentException($"option DropoutProbability = {DropoutProbability} is invalid: must be within 0..1");
         }
 
         if (MaxMessageBytes < 64 * 1024)

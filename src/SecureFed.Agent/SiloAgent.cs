@@ -28,6 +28,7 @@ public sealed class SiloAgent
     private readonly TimeProvider _time;
     private readonly SiloPrivacyLedger _ledger;
     private readonly IRandomSource _noise;
+    private readonly Random _dropouts;
 
     /// <summary>Creates the agent; fails fast when the silo certificate is not a valid consortium silo certificate.</summary>
     public SiloAgent(
@@ -46,6 +47,7 @@ public sealed class SiloAgent
         _time = time ?? TimeProvider.System;
         _ledger = ledger ?? new SiloPrivacyLedger();
         _noise = noise ?? SystemRandomSource.Instance;
+        _dropouts = new Random(_options.DropoutSeed);
         var own = new PeerCertificateValidator(consortiumRoot, _time).ValidateSilo(siloCertificate);
         if (!own.IsValid)
         {
@@ -103,10 +105,11 @@ public sealed class SiloAgent
                 failures++;
                 await BackoffAsync(failures, ex.StatusCode.ToString(), ex.Status.Detail, cancellationToken);
             }
-            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
             {
+                // Transport torn down under us (a coordinator restarting, a reset stream): reconnect.
                 failures++;
-                await BackoffAsync(failures, "transport", ex.Message, cancellationToken);
+                await BackoffAsync(failures, ex.GetType().Name, ex.Message, cancellationToken);
             }
         }
     }
@@ -136,6 +139,9 @@ public sealed class SiloAgent
 
         Protocol.RoundPlan? plan = null;
         VectorAssembler? model = null;
+        float[]? pending = null;                 // this round's (privatized) update, kept until it is masked
+        SecureAggregationSession? secure = null;
+        var dropAt = Contracts.V1.Stage.Unspecified; // fault injection: the stage at which this silo goes silent
         var maxChunk = 1024;
         await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
         {
@@ -161,6 +167,10 @@ public sealed class SiloAgent
                 case CoordinatorMessage.BodyOneofCase.RoundPlan:
                     plan = null;
                     model = null;
+                    pending = null;
+                    secure?.Dispose();
+                    secure = null;
+                    dropAt = ChooseDropout();
                     try
                     {
                         var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
@@ -208,10 +218,18 @@ public sealed class SiloAgent
                                 update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
                             }
 
-                            await UploadAsync(call, plan, update, maxChunk, ct);
-                            onParticipated(plan.Round);
-                            Log.Uploaded(_logger, plan.Round, update.ExampleCount);
-                            plan = null;
+                            if (plan.SecureAggregation is not null)
+                            {
+                                pending = update.Delta; // leaves only masked, in the MaskedInput stage
+                                onParticipated(plan.Round);
+                            }
+                            else
+                            {
+                                await UploadAsync(call, plan, update, maxChunk, ct);
+                                onParticipated(plan.Round);
+                                Log.Uploaded(_logger, plan.Round, update.ExampleCount);
+                                plan = null;
+                            }
                         }
                     }
                     catch (SecureFedException ex)
@@ -231,7 +249,45 @@ public sealed class SiloAgent
 
                     break;
 
+                case CoordinatorMessage.BodyOneofCase.SecaggStart:
+                case CoordinatorMessage.BodyOneofCase.AdvertisedKeys:
+                case CoordinatorMessage.BodyOneofCase.ShareKeysDelivery:
+                case CoordinatorMessage.BodyOneofCase.ConsistencyCheckRequest:
+                case CoordinatorMessage.BodyOneofCase.UnmaskRequest:
+                    if (plan is null || (long)message.Header.Round != plan.Round || message.Header.Stage == dropAt)
+                    {
+                        if (plan is not null && message.Header.Stage == dropAt)
+                        {
+                            // A simulated crash: the stream goes down (the coordinator sees the silo leave at once)
+                            // and the agent reconnects for later rounds, as a restarted silo would.
+                            Log.InjectedDropout(_logger, plan.Round, dropAt.ToString());
+                            secure?.Dispose();
+                            return null;
+                        }
+
+                        break; // not (or no longer) part of this round
+                    }
+
+                    try
+                    {
+                        secure = await HandleSecureAsync(call, plan, secure, pending, message, maxChunk, ct);
+                    }
+                    catch (Exception ex) when (ex is SecureFedException or ArgumentException or System.Security.Cryptography.CryptographicException)
+                    {
+                        // An honest client stops at the first thing it must refuse; the round goes on (or aborts) without it.
+                        Log.SecureAggregationRefused(_logger, plan.Round, ex.Message);
+                        secure?.Dispose();
+                        secure = null;
+                        plan = null;
+                        pending = null;
+                    }
+
+                    break;
+
                 case CoordinatorMessage.BodyOneofCase.RoundResult:
+                    secure?.Dispose();
+                    secure = null;
+                    pending = null;
                     RoundResultReceived?.Invoke(checked((long)message.Header.Round), message.RoundResult);
                     break;
 
@@ -254,6 +310,74 @@ public sealed class SiloAgent
         }
 
         return null;
+    }
+
+    private async Task<SecureAggregationSession?> HandleSecureAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, SecureAggregationSession? secure,
+        float[]? pending, CoordinatorMessage message, int maxChunk, CancellationToken ct)
+    {
+        Header HeaderOf(Contracts.V1.Stage stage) => new() { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage };
+        if (message.BodyCase == CoordinatorMessage.BodyOneofCase.SecaggStart)
+        {
+            secure?.Dispose();
+            secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time), _noise);
+            await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
+            return secure;
+        }
+
+        if (secure is null)
+        {
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{message.BodyCase} before secure aggregation started");
+        }
+
+        switch (message.BodyCase)
+        {
+            case CoordinatorMessage.BodyOneofCase.AdvertisedKeys:
+                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ShareKeys), ShareKeys = secure.ShareKeys(message.AdvertisedKeys) }, ct);
+                break;
+            case CoordinatorMessage.BodyOneofCase.ShareKeysDelivery:
+                var update = pending ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "no local update to mask (training did not finish)");
+                var masked = secure.MaskInput(message.ShareKeysDelivery, update);
+                foreach (var (offset, values) in MaskedChunks(masked, maxChunk))
+                {
+                    var chunk = new MaskedInputChunk { Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length };
+                    chunk.Values.AddRange(values.ToArray());
+                    await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
+                }
+
+                Log.Uploaded(_logger, plan.Round, 1);
+                break;
+            case CoordinatorMessage.BodyOneofCase.ConsistencyCheckRequest:
+                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ConsistencyCheck), ConsistencySignature = secure.SignConsistency(message.ConsistencyCheckRequest) }, ct);
+                break;
+            case CoordinatorMessage.BodyOneofCase.UnmaskRequest:
+                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.Unmask), UnmaskResponse = secure.Unmask(message.UnmaskRequest) }, ct);
+                break;
+            default:
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
+        }
+
+        return secure;
+    }
+
+    private static IEnumerable<(int Offset, ReadOnlyMemory<ulong> Values)> MaskedChunks(ulong[] vector, int maxChunk)
+    {
+        for (var offset = 0; offset < vector.Length; offset += maxChunk)
+        {
+            yield return (offset, vector.AsMemory(offset, Math.Min(maxChunk, vector.Length - offset)));
+        }
+    }
+
+    /// <summary>Fault injection for simulations: with probability DropoutProbability, the stage at which this silo goes silent this round.</summary>
+    private Contracts.V1.Stage ChooseDropout()
+    {
+        if (_options.DropoutProbability <= 0 || _dropouts.NextDouble() >= _options.DropoutProbability)
+        {
+            return Contracts.V1.Stage.Unspecified;
+        }
+
+        Contracts.V1.Stage[] stages = [Contracts.V1.Stage.AdvertiseKeys, Contracts.V1.Stage.ShareKeys, Contracts.V1.Stage.MaskedInput, Contracts.V1.Stage.ConsistencyCheck, Contracts.V1.Stage.Unmask];
+        return stages[_dropouts.Next(stages.Length)];
     }
 
     private Task SendDecisionAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct) =>

@@ -68,6 +68,11 @@ public static class DomainMapping
             };
         }
 
+        if (plan.SecureAggregation is { } sa)
+        {
+            wire.SecureAggregation = new SecureAggregationSettings { RingBits = (uint)sa.RingBits, ScaleBits = (uint)sa.ScaleBits, MaxAbsValue = sa.MaxAbsValue };
+        }
+
         return wire;
     }
 
@@ -93,6 +98,9 @@ public static class DomainMapping
             DateTimeOffset.FromUnixTimeMilliseconds(wire.StageDeadlineUnixMs),
             wire.Privacy is { } dp
                 ? new PrivacyPlan(dp.ClipNorm, dp.NoiseMultiplier, checked((int)dp.Threshold), checked((int)dp.Colluding), dp.Mechanism, dp.Accountant, dp.Delta, dp.EpsilonBudget, checked((int)dp.ScaleBits)).Validate()
+                : null,
+            wire.SecureAggregation is { } sa
+                ? new SecureAggregationPlan(checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue).Validate()
                 : null);
         if (!string.Equals(plan.ComputeHash(), wire.PlanHash, StringComparison.Ordinal))
         {

@@ -58,7 +58,17 @@ public sealed class CoordinatorHost : IAsyncDisposable
         X509Certificate2 consortiumRoot,
         IModelEvaluator evaluator,
         Action<ILoggingBuilder>? configureLogging = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null) => Create(options, serverCertificate, consortiumRoot, evaluator, configureLogging, time, null);
+
+    /// <summary>As the public overload, with a test seam that observes every inbound agent message.</summary>
+    internal static CoordinatorHost Create(
+        CoordinatorOptions options,
+        X509Certificate2 serverCertificate,
+        X509Certificate2 consortiumRoot,
+        IModelEvaluator evaluator,
+        Action<ILoggingBuilder>? configureLogging,
+        TimeProvider? time,
+        InboundObserver? observer)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(serverCertificate);
@@ -120,6 +130,11 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Services.AddSingleton(validator);
         builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(options.Members, StringComparer.Ordinal));
         builder.Services.AddSingleton(registry);
+        if (observer is not null)
+        {
+            builder.Services.AddSingleton(observer);
+        }
+
         builder.Services.AddSingleton(sp => new RoundOrchestrator(
             options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds")));
         var app = builder.Build();

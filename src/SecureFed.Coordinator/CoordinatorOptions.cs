@@ -61,6 +61,12 @@ public sealed record CoordinatorOptions
     /// </summary>
     public PrivacyPlan? Privacy { get; init; }
 
+    /// <summary>
+    /// Secure aggregation of every round (null: plain upload, which shows the coordinator every update and is kept
+    /// only as the baseline for tests and benchmarks).
+    /// </summary>
+    public SecureAggregationPlan? SecureAggregation { get; init; }
+
     /// <summary>SQLite database file holding federation state, rounds and model versions.</summary>
     public required string StorePath { get; init; }
 

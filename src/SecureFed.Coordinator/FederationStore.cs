@@ -49,7 +49,7 @@ public sealed class FederationStore
                 round INTEGER NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL, plan_hash TEXT, started_at TEXT NOT NULL, ended_at TEXT,
                 participants TEXT NOT NULL, contributors INTEGER NOT NULL DEFAULT 0, dropouts INTEGER NOT NULL DEFAULT 0,
                 refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, accuracy REAL, loss REAL,
-                model_hash_before TEXT, model_hash_after TEXT, abort_reason TEXT,
+                model_hash_before TEXT, model_hash_after TEXT, abort_reason TEXT, stage_counts TEXT,
                 PRIMARY KEY (round, attempt));
             CREATE TABLE IF NOT EXISTS privacy_charges (
                 round INTEGER PRIMARY KEY, noise_multiplier REAL NOT NULL, sampling_rate REAL NOT NULL, steps INTEGER NOT NULL,
@@ -241,9 +241,10 @@ public sealed class FederationStore
     {
         var changed = Exec(c, tx, """
             UPDATE rounds SET status = $s, ended_at = $t, contributors = $c, dropouts = $d, refused = $f, rejected = $j,
-                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why
+                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why, stage_counts = $sc
             WHERE round = $r AND status = 'running'
             """,
+            ("$sc", report.StageCounts is { } sc ? (object)JsonSerializer.Serialize(sc) : DBNull.Value),
             ("$s", status), ("$t", Now()), ("$c", report.Contributors), ("$d", report.Dropouts), ("$f", report.Refused), ("$j", report.Rejected),
             ("$a", double.IsFinite(report.Accuracy) ? report.Accuracy : DBNull.Value), ("$l", double.IsFinite(report.Loss) ? report.Loss : DBNull.Value),
             ("$h", report.ModelHash), ("$why", (object?)report.AbortReason ?? DBNull.Value), ("$r", report.Round));

@@ -15,6 +15,7 @@ namespace SecureFed.Coordinator;
 /// <param name="AbortReason">Why the round was aborted, when it was.</param>
 /// <param name="ChargedNoiseMultiplier">Noise multiplier the round was charged with (NaN without privacy or when aborted).</param>
 /// <param name="Epsilon">Cumulative epsilon after this round by the plan's accountant (NaN without privacy).</param>
+/// <param name="StageCounts">Survivors of each secure-aggregation stage (null for a plain round).</param>
 public sealed record RoundReport(
     long Round,
     bool Completed,
@@ -29,4 +30,5 @@ public sealed record RoundReport(
     TimeSpan Duration,
     string? AbortReason,
     double ChargedNoiseMultiplier = double.NaN,
-    double Epsilon = double.NaN);
+    double Epsilon = double.NaN,
+    SecureFed.Protocol.SecureAggregation.SecAggSurvivorCounts? StageCounts = null);

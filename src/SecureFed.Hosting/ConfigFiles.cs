@@ -63,6 +63,30 @@ public sealed class CoordinatorConfig
     /// <summary>Consortium CA certificate (PEM).</summary>
     public string CaCertificate { get; set; } = "";
 
+    /// <summary>Aggregation: secure (default) or plain (baseline only).</summary>
+    public string Aggregation { get; set; } = "secure";
+
+    /// <summary>Secure aggregation ring bits (32 or 64).</summary>
+    public int RingBits { get; set; } = 32;
+
+    /// <summary>Central noise multiplier z; 0 turns differential privacy off.</summary>
+    public double NoiseMultiplier { get; set; }
+
+    /// <summary>L2 clip norm.</summary>
+    public double ClipNorm { get; set; } = 1.0;
+
+    /// <summary>Target delta.</summary>
+    public double Delta { get; set; } = 1e-5;
+
+    /// <summary>The consortium's epsilon budget (0: none).</summary>
+    public double EpsilonBudget { get; set; }
+
+    /// <summary>Accountant: rdp or exact.</summary>
+    public string Accountant { get; set; } = "rdp";
+
+    /// <summary>Mechanism: gaussian or discrete-gaussian.</summary>
+    public string Mechanism { get; set; } = "gaussian";
+
     /// <summary>Seconds to wait for silos before a round.</summary>
     public double JoinTimeoutSeconds { get; set; } = 60;
 
@@ -93,6 +117,9 @@ public sealed class CoordinatorConfig
         var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
         var kind = string.IsNullOrEmpty(Model) ? ModelMapping.DefaultModelKind(data.Dataset) : Model;
         var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
+        var privacy = NoiseMultiplier > 0
+            ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Math.Max(MinSilos, Math.Min(Math.Max(TargetSilos, MinSilos), (2 * Math.Max(TargetSilos, MinSilos) / 3) + 1)), 0, Mechanism, Accountant, Delta, EpsilonBudget)
+            : null;
         var options = new CoordinatorOptions
         {
             FederationId = FederationId,
@@ -110,6 +137,13 @@ public sealed class CoordinatorConfig
             Model = model,
             Training = ModelMapping.DefaultTraining(data.Dataset, kind, Seed),
             StorePath = StorePath,
+            Privacy = privacy,
+            SecureAggregation = Aggregation switch
+            {
+                "secure" => FederationSimulation.SecureAggregationFor(privacy, RingBits),
+                "plain" => null,
+                _ => throw new ArgumentException($"option Aggregation = '{Aggregation}' is invalid: must be secure or plain"),
+            },
         }.Validate();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
         var root = CertificateStore.LoadCertificate(CaCertificate);
@@ -159,6 +193,9 @@ public sealed class AgentConfig
     /// <summary>Local policy.</summary>
     public PolicyConfig Policy { get; set; } = new();
 
+    /// <summary>This silo's privacy ledger file (JSON lines); empty keeps it in memory only.</summary>
+    public string LedgerPath { get; set; } = "";
+
     /// <summary>Loads and binds a configuration file.</summary>
     public static AgentConfig Load(string path) => ConfigLoader.Load<AgentConfig>(path, "Agent", (c, dir) =>
     {
@@ -166,6 +203,7 @@ public sealed class AgentConfig
         c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
         c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
+        c.LedgerPath = ConfigLoader.Resolve(dir, c.LedgerPath);
     });
 
     /// <summary>Builds the agent described by this file.</summary>
@@ -186,7 +224,8 @@ public sealed class AgentConfig
         var root = CertificateStore.LoadCertificate(CaCertificate);
         return new SiloAgent(
             new AgentOptions { Coordinator = uri, FederationId = FederationId },
-            certificate, root, new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger);
+            certificate, root, new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger, null,
+            string.IsNullOrEmpty(LedgerPath) ? new SiloPrivacyLedger() : new SiloPrivacyLedger(LedgerPath));
     }
 }
 
@@ -202,11 +241,37 @@ public sealed class PolicyConfig
     /// <summary>Fewest participants.</summary>
     public int MinCohort { get; set; } = 1;
 
+    /// <summary>Refuse plans without differential privacy.</summary>
+    public bool RequirePrivacy { get; set; }
+
+    /// <summary>Smallest noise multiplier accepted.</summary>
+    public double MinNoiseMultiplier { get; set; }
+
+    /// <summary>This silo's own epsilon cap (0: none).</summary>
+    public double EpsilonCap { get; set; }
+
+    /// <summary>Delta of this silo's own accounting.</summary>
+    public double Delta { get; set; } = 1e-5;
+
+    /// <summary>Accountant of this silo's own accounting.</summary>
+    public string Accountant { get; set; } = "rdp";
+
     /// <summary>Most epochs per round.</summary>
     public int MaxEpochs { get; set; } = 50;
 
     /// <summary>The immutable policy.</summary>
-    public LocalPolicy ToPolicy() => new() { AllowedDatasets = AllowedDatasets, AllowedModels = AllowedModels, MinCohort = MinCohort, MaxEpochs = MaxEpochs };
+    public LocalPolicy ToPolicy() => new()
+    {
+        AllowedDatasets = AllowedDatasets,
+        AllowedModels = AllowedModels,
+        MinCohort = MinCohort,
+        MaxEpochs = MaxEpochs,
+        RequirePrivacy = RequirePrivacy,
+        MinNoiseMultiplier = MinNoiseMultiplier,
+        EpsilonCap = EpsilonCap,
+        Delta = Delta,
+        Accountant = Accountant,
+    };
 }
 
 internal static class ConfigLoader

@@ -18,6 +18,16 @@ namespace SecureFed.Hosting;
 /// </summary>
 public static class FederationSimulation
 {
+    /// <summary>
+    /// Secure aggregation settings for a federation: the fixed-point bound covers a clipped delta plus ten standard
+    /// deviations of a silo's noise (coordinates beyond it are clamped, which is post-processing of the silo's own
+    /// noised update); without privacy, deltas are bounded by 16 per coordinate.
+    /// </summary>
+    public static Protocol.SecureAggregationPlan SecureAggregationFor(Protocol.PrivacyPlan? privacy, int ringBits) =>
+        privacy is null
+            ? new Protocol.SecureAggregationPlan(ringBits, 16, 16.0)
+            : new Protocol.SecureAggregationPlan(ringBits, privacy.ScaleBits, privacy.ClipNorm + (10 * Protocol.PrivacyCharge.PerClientSigma(privacy)));
+
     /// <summary>Runs the simulation to completion; <paramref name="progress"/> receives each round's report.</summary>
     public static async Task<SimulationResult> RunAsync(SimulationOptions options, IProgress<RoundReport>? progress, CancellationToken cancellationToken)
     {
@@ -44,6 +54,9 @@ public static class FederationSimulation
         using var logs = new FileLoggerProvider(Path.Combine(outDir, "federation.log"), LogLevel.Information);
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
 
+        var privacy = options.PrivacyEnabled
+            ? new Protocol.PrivacyPlan(options.ClipNorm, options.NoiseMultiplier, options.Threshold, options.Colluding, options.Mechanism, options.Accountant, options.Delta, options.EpsilonBudget)
+            : null;
         var coordinatorOptions = new CoordinatorOptions
         {
             FederationId = $"sim-{data.Dataset}-{options.Seed}",
@@ -59,9 +72,9 @@ public static class FederationSimulation
             Model = model,
             Training = ModelMapping.DefaultTraining(data.Dataset, kind, options.Seed),
             StorePath = storePath,
-            Privacy = options.PrivacyEnabled
-                ? new Protocol.PrivacyPlan(options.ClipNorm, options.NoiseMultiplier, options.Threshold, options.Colluding, options.Mechanism, options.Accountant, options.Delta, options.EpsilonBudget)
-                : null,
+            Privacy = privacy,
+            SecureAggregation = options.Aggregation == "secure" ? SecureAggregationFor(privacy, options.RingBits) : null,
+            MaxConsecutiveAborts = options.Dropout > 0 ? 10 : 3,
         };
         var started = DateTimeOffset.UtcNow;
         await using var coordinator = CoordinatorHost.Create(
@@ -84,7 +97,7 @@ public static class FederationSimulation
                 Accountant = options.Accountant,
             };
             var agent = new SiloAgent(
-                new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId },
+                new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId, DropoutProbability = options.Dropout, DropoutSeed = options.Seed + i },
                 siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.Dataset, data.SiloData[i], torchGate), policy,
                 loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, new SiloPrivacyLedger(Path.Combine(outDir, "silos", $"{id}.ledger.jsonl")));
             return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
@@ -113,7 +126,7 @@ public static class FederationSimulation
             }
         }
 
-        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy);
+        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy, options.Aggregation);
         await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
         return result;
     }
@@ -122,7 +135,7 @@ public static class FederationSimulation
 /// <summary>What a simulation produced.</summary>
 public sealed record SimulationResult(
     string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
-    DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null)
+    DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null, string Aggregation = "plain")
 {
     /// <summary>The machine-readable summary (snake_case keys) written to summary.json.</summary>
     public string ToJson()
@@ -145,6 +158,9 @@ public sealed record SimulationResult(
                 ["duration_ms"] = Math.Round(r.Duration.TotalMilliseconds, 1),
                 ["noise_multiplier_charged"] = double.IsFinite(r.ChargedNoiseMultiplier) ? r.ChargedNoiseMultiplier : null,
                 ["epsilon"] = double.IsFinite(r.Epsilon) ? r.Epsilon : null,
+                ["secagg_survivors"] = r.StageCounts is { } sc
+                    ? new JsonObject { ["advertise_keys"] = sc.AdvertiseKeys, ["share_keys"] = sc.ShareKeys, ["masked_input"] = sc.MaskedInput, ["consistency_check"] = sc.ConsistencyCheck, ["unmask"] = sc.Unmask }
+                    : null,
                 ["abort_reason"] = r.AbortReason,
             });
         }
@@ -160,7 +176,7 @@ public sealed record SimulationResult(
             ["final_accuracy"] = double.IsFinite(Outcome.FinalAccuracy) ? Outcome.FinalAccuracy : null,
             ["final_loss"] = double.IsFinite(Outcome.FinalLoss) ? Outcome.FinalLoss : null,
             ["final_model_hash"] = Outcome.FinalModelHash,
-            ["aggregation"] = "fedavg-plain",
+            ["aggregation"] = Aggregation,
             ["privacy"] = Privacy is null ? "off" : Privacy.Mechanism,
             ["epsilon"] = double.IsFinite(Outcome.Epsilon) ? Outcome.Epsilon : null,
             ["delta"] = Privacy?.Delta,

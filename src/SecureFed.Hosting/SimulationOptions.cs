@@ -60,6 +60,15 @@ public sealed record SimulationOptions
     /// <summary>Silos (1-based) that apply <see cref="SiloEpsilonCap"/>.</summary>
     public IReadOnlyList<int> StrictSilos { get; init; } = [];
 
+    /// <summary>Aggregation: secure (the default; the coordinator sees only the sum) or plain (baseline only).</summary>
+    public string Aggregation { get; init; } = "secure";
+
+    /// <summary>Ring size 2^k of secure aggregation: 32 or 64.</summary>
+    public int RingBits { get; init; } = 32;
+
+    /// <summary>Probability that a silo drops out of a round at a random secure-aggregation stage.</summary>
+    public double Dropout { get; init; }
+
     /// <summary>Whether differential privacy is on.</summary>
     public bool PrivacyEnabled => NoiseMultiplier > 0;
 
@@ -117,6 +126,26 @@ public sealed record SimulationOptions
         if (Colluding < 0 || Colluding >= Threshold)
         {
             throw new ArgumentException($"--colluding {Colluding} is invalid: must be within 0..{Threshold - 1} (threshold {Threshold} for {Silos} silos)");
+        }
+
+        if (Aggregation is not ("secure" or "plain"))
+        {
+            throw new ArgumentException($"--aggregation '{Aggregation}' is invalid: must be secure or plain");
+        }
+
+        if (RingBits is not (32 or 64))
+        {
+            throw new ArgumentException($"--ring-bits {RingBits} is invalid: must be 32 or 64");
+        }
+
+        if (Dropout is < 0 or > 1 || double.IsNaN(Dropout))
+        {
+            throw new ArgumentException($"--dropout {Dropout} is invalid: must be within 0..1");
+        }
+
+        if (Aggregation == "secure" && Silos < 2)
+        {
+            throw new ArgumentException("--silos 1 is invalid with secure aggregation: it needs at least 2 silos (use --aggregation plain)");
         }
 
         if (EpsilonBudget > 0 && !PrivacyEnabled)

@@ -54,6 +54,26 @@ public sealed record PrivacyPlan(
 }
 
 /// <summary>
+/// Secure aggregation of a round: each coordinate of a silo's (clipped, noised) delta is clamped to
+/// [-<paramref name="MaxAbsValue"/>, <paramref name="MaxAbsValue"/>], encoded in fixed point with scale
+/// 2^<paramref name="ScaleBits"/> into the ring mod 2^<paramref name="RingBits"/>, and masked (DESIGN section 3).
+/// </summary>
+public sealed record SecureAggregationPlan(int RingBits = 32, int ScaleBits = 16, double MaxAbsValue = 16.0)
+{
+    /// <summary>Throws <see cref="ProtocolViolationException"/> unless the values are in range.</summary>
+    public SecureAggregationPlan Validate()
+    {
+        if (RingBits is not (32 or 64) || ScaleBits is < 1 or > 40 || !double.IsFinite(MaxAbsValue) || MaxAbsValue <= 0)
+        {
+            throw new ProtocolViolationException(
+                FaultKind.InvalidArgument, $"secure aggregation plan: ring bits {RingBits} (32 or 64), scale bits {ScaleBits} (1..40), max abs {MaxAbsValue} (> 0)");
+        }
+
+        return this;
+    }
+}
+
+/// <summary>
 /// Everything fixed for one round before it starts. Immutable; its <see cref="ComputeHash"/> is the
 /// canonical identity of the plan (logged, and later signed into the audit ledger).
 /// </summary>
@@ -67,7 +87,8 @@ public sealed record RoundPlan(
     int ParameterCount,
     IReadOnlyList<string> Participants,
     DateTimeOffset StageDeadline,
-    PrivacyPlan? Privacy = null)
+    PrivacyPlan? Privacy = null,
+    SecureAggregationPlan? SecureAggregation = null)
 {
     /// <summary>SHA-256 (lowercase hex) of a canonical, culture-invariant encoding of the plan.</summary>
     public string ComputeHash()
@@ -105,6 +126,13 @@ public sealed record RoundPlan(
             Field("dp.delta", dp.Delta.ToString("R", CultureInfo.InvariantCulture));
             Field("dp.budget", dp.EpsilonBudget.ToString("R", CultureInfo.InvariantCulture));
             Field("dp.scale", dp.ScaleBits.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (SecureAggregation is { } sa)
+        {
+            Field("secagg.ring", sa.RingBits.ToString(CultureInfo.InvariantCulture));
+            Field("secagg.scale", sa.ScaleBits.ToString(CultureInfo.InvariantCulture));
+            Field("secagg.maxabs", sa.MaxAbsValue.ToString("R", CultureInfo.InvariantCulture));
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));

@@ -134,9 +134,13 @@ internal sealed class TestFederation : IAsyncDisposable
         MaxMessageBytes = 64 * 1024,
     };
 
+    public System.Collections.Concurrent.ConcurrentQueue<(string SiloId, AgentMessage Message)> Inbound { get; } = new();
+
     public async Task<CoordinatorHost> StartCoordinatorAsync(CoordinatorOptions options, IModelEvaluator? evaluator = null)
     {
-        Coordinator = CoordinatorHost.Create(options, Pki.Coordinator, Pki.Ca.Certificate, evaluator ?? new FakeEvaluator(Parameters), b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        Coordinator = CoordinatorHost.Create(
+            options, Pki.Coordinator, Pki.Ca.Certificate, evaluator ?? new FakeEvaluator(Parameters),
+            b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning), null, (id, m) => Inbound.Enqueue((id, m.Clone())));
         await Coordinator.StartAsync();
         return Coordinator;
     }

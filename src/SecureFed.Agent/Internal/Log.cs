@@ -29,6 +29,12 @@ internal static partial class Log
     [LoggerMessage(2009, LogLevel.Error, "Round {Round}: local failure, this silo sits the round out: {Type}: {Message}")]
     public static partial void LocalFailure(ILogger logger, long round, string type, string message);
 
+    [LoggerMessage(2010, LogLevel.Warning, "Round {Round}: this silo refused to go on with secure aggregation: {Reason}")]
+    public static partial void SecureAggregationRefused(ILogger logger, long round, string reason);
+
+    [LoggerMessage(2011, LogLevel.Information, "Round {Round}: simulated dropout at stage {Stage}")]
+    public static partial void InjectedDropout(ILogger logger, long round, string stage);
+
     [LoggerMessage(2008, LogLevel.Error, "Round {Round}: the coordinator broke the protocol: {Reason}")]
     public static partial void CoordinatorViolation(ILogger logger, long round, string reason);
 }

@@ -30,11 +30,15 @@ internal static class SimulateCommand
         var mechanism = new Option<string>("--mechanism") { Description = "Noise mechanism: gaussian, or discrete-gaussian (integer noise after fixed-point rounding).", DefaultValueFactory = _ => "gaussian" };
         mechanism.AcceptOnlyFromAmong("gaussian", "discrete-gaussian");
         var colluding = new Option<int>("--colluding") { Description = "Colluding silos the noise must tolerate (kappa).", DefaultValueFactory = _ => 0 };
+        var aggregation = new Option<string>("--aggregation") { Description = "secure (default: Bonawitz et al. secure aggregation, the coordinator sees only the sum) or plain (baseline: the coordinator sees every update).", DefaultValueFactory = _ => "secure" };
+        aggregation.AcceptOnlyFromAmong("secure", "plain");
+        var ringBits = new Option<int>("--ring-bits") { Description = "Secure aggregation ring 2^k: 32 or 64.", DefaultValueFactory = _ => 32 };
+        var dropout = new Option<double>("--dropout") { Description = "Probability that a silo drops out of a round at a random secure-aggregation stage (fault injection).", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print only the summary JSON to stdout (no progress display)." };
 
         var command = new Command("simulate", "Run a federation in one process: a coordinator and N silo agents over real loopback mutual TLS, with certificates minted for this run.")
         {
-            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, json,
+            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, aggregation, ringBits, dropout, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -55,6 +59,9 @@ internal static class SimulateCommand
                 Accountant = parse.GetValue(accountant)!,
                 Mechanism = parse.GetValue(mechanism)!,
                 Colluding = parse.GetValue(colluding),
+                Aggregation = parse.GetValue(aggregation)!,
+                RingBits = parse.GetValue(ringBits),
+                Dropout = parse.GetValue(dropout),
             }.Validate();
             var quiet = parse.GetValue(json);
             SimulationResult result;
@@ -81,12 +88,17 @@ internal static class SimulateCommand
 
                         var eps = double.IsFinite(r.Epsilon) ? $"  eps {r.Epsilon:F3}" : "";
                         var status = r.Completed
-                            ? $"acc {r.Accuracy:F4}  loss {r.Loss:F4}{eps}"
+                            ? $"acc {r.Accuracy:F4} loss {r.Loss:F4}{eps}"
                             : $"[yellow]aborted[/]: {Markup.Escape(r.AbortReason ?? "")}";
                         bar.Description = $"round {r.Round}/{options.Rounds}";
                         var faults = r.Refused + r.Rejected > 0 ? $"  refused {r.Refused}  rejected {r.Rejected}" : "";
+                        if (r.StageCounts is { } sc)
+                        {
+                            faults += $" U1-5 {sc.AdvertiseKeys}/{sc.ShareKeys}/{sc.MaskedInput}/{sc.ConsistencyCheck}/{sc.Unmask}";
+                        }
+
                         AnsiConsole.MarkupLine(
-                            $"round {r.Round,3}  {status}  silos {r.Contributors}/{r.Participants.Count}  dropouts {r.Dropouts}{faults}  {r.Duration.TotalMilliseconds:F0} ms");
+                            $"r{r.Round,-3} {status}  silos {r.Contributors}/{r.Participants.Count} drop {r.Dropouts}{faults}  {r.Duration.TotalMilliseconds:F0} ms");
                     });
                     return await FederationSimulation.RunAsync(options, progress, ct);
                 });

@@ -15,11 +15,15 @@ internal sealed class AgentSession
 
     private readonly CancellationTokenSource _abort = new();
 
-    public AgentSession(string siloId, string fingerprint)
+    public AgentSession(string siloId, string fingerprint, byte[] certificateDer)
     {
         SiloId = siloId;
         Fingerprint = fingerprint;
+        CertificateDer = certificateDer;
     }
+
+    /// <summary>The client certificate (DER, public) this stream presented; forwarded to peers for secure aggregation.</summary>
+    public byte[] CertificateDer { get; }
 
     public string SiloId { get; }
 

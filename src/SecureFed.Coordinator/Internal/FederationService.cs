@@ -21,11 +21,13 @@ internal sealed class FederationService : Federation.FederationBase
     private readonly SessionRegistry _registry;
     private readonly RoundOrchestrator _orchestrator;
     private readonly ILogger _logger;
+    private readonly InboundObserver? _observer;
 
     public FederationService(
         CoordinatorOptions options, PeerCertificateValidator validator, IReadOnlySet<string> members, SessionRegistry registry,
-        RoundOrchestrator orchestrator, ILogger<FederationService> logger)
+        RoundOrchestrator orchestrator, ILogger<FederationService> logger, InboundObserver? observer = null)
     {
+        _observer = observer;
         _options = options;
         _validator = validator;
         _members = members;
@@ -37,7 +39,7 @@ internal sealed class FederationService : Federation.FederationBase
     public override async Task Connect(
         IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<CoordinatorMessage> responseStream, ServerCallContext context)
     {
-        var (siloId, fingerprint) = Authenticate(context);
+        var (siloId, fingerprint, der) = Authenticate(context);
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct))
         {
@@ -45,7 +47,7 @@ internal sealed class FederationService : Federation.FederationBase
         }
 
         CheckHello(requestStream.Current, siloId);
-        var session = new AgentSession(siloId, fingerprint);
+        var session = new AgentSession(siloId, fingerprint, der);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Aborted);
         // Welcome goes into the outbox before the session is visible to the orchestrator, so it precedes any plan.
         session.TrySend(new CoordinatorMessage
@@ -94,11 +96,12 @@ internal sealed class FederationService : Federation.FederationBase
     {
         while (await stream.MoveNext(ct))
         {
+            _observer?.Invoke(session.SiloId, stream.Current);
             _orchestrator.Handle(session, stream.Current);
         }
     }
 
-    private (string SiloId, string Fingerprint) Authenticate(ServerCallContext context)
+    private (string SiloId, string Fingerprint, byte[] CertificateDer) Authenticate(ServerCallContext context)
     {
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
         var result = _validator.ValidateSilo(certificate);
@@ -116,7 +119,7 @@ internal sealed class FederationService : Federation.FederationBase
             throw new RpcException(new Status(StatusCode.PermissionDenied, message));
         }
 
-        return (siloId, result.Sha256Fingerprint!);
+        return (siloId, result.Sha256Fingerprint!, certificate!.RawData);
     }
 
     private void CheckHello(AgentMessage message, string siloId)
@@ -145,3 +148,6 @@ internal sealed class FederationService : Federation.FederationBase
     private static string Sanitize(string s) =>
         new([.. s.Take(64).Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '?')]);
 }
+
+/// <summary>Test seam: sees every message an authenticated agent sends, before the orchestrator does.</summary>
+internal delegate void InboundObserver(string siloId, AgentMessage message);

@@ -1,10 +1,14 @@
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
+using SecureFed.Crypto;
 using SecureFed.Privacy;
 using SecureFed.Protocol;
+using SecureFed.Protocol.SecureAggregation;
 using Stage = SecureFed.Protocol.Stage;
 
 namespace SecureFed.Coordinator.Internal;
@@ -127,6 +131,11 @@ internal sealed class RoundOrchestrator
         {
             AgentMessage.BodyOneofCase.PlanDecision => (Contracts.V1.Stage.Plan, "plan decision"),
             AgentMessage.BodyOneofCase.UpdateChunk => (Contracts.V1.Stage.Train, "update"),
+            AgentMessage.BodyOneofCase.KeyAdvertisement => (Contracts.V1.Stage.AdvertiseKeys, "key advertisement"),
+            AgentMessage.BodyOneofCase.ShareKeys => (Contracts.V1.Stage.ShareKeys, "encrypted shares"),
+            AgentMessage.BodyOneofCase.MaskedInputChunk => (Contracts.V1.Stage.MaskedInput, "masked input"),
+            AgentMessage.BodyOneofCase.ConsistencySignature => (Contracts.V1.Stage.ConsistencyCheck, "consistency signature"),
+            AgentMessage.BodyOneofCase.UnmaskResponse => (Contracts.V1.Stage.Unmask, "unmask response"),
             AgentMessage.BodyOneofCase.Hello => throw new ProtocolViolationException(FaultKind.FailedPrecondition, "hello already received on this stream"),
             AgentMessage.BodyOneofCase.None => throw new ProtocolViolationException(FaultKind.InvalidArgument, "message without body"),
             _ => throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}"),
@@ -177,7 +186,15 @@ internal sealed class RoundOrchestrator
 
         try
         {
-            if (message.BodyCase == AgentMessage.BodyOneofCase.PlanDecision)
+            if (expectedStage >= Contracts.V1.Stage.AdvertiseKeys)
+            {
+                HandleSecure(session, state, round, expectedStage, what, message);
+            }
+            else if (message.BodyCase == AgentMessage.BodyOneofCase.UpdateChunk && state.Plan.SecureAggregation is not null)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, "plain updates are not accepted: this round uses secure aggregation");
+            }
+            else if (message.BodyCase == AgentMessage.BodyOneofCase.PlanDecision)
             {
                 state.OnDecision(session.SiloId, message.PlanDecision);
                 if (!message.PlanDecision.Accepted)
@@ -194,6 +211,54 @@ internal sealed class RoundOrchestrator
         {
             state.Reject(session.SiloId);
             throw;
+        }
+    }
+
+    private void HandleSecure(AgentSession session, RoundState state, long round, Contracts.V1.Stage labelled, string what, AgentMessage message)
+    {
+        var secure = state.Secure
+            ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} before secure aggregation started in round {round}");
+        var current = secure.Stage switch
+        {
+            SecAggStage.AdvertiseKeys => Contracts.V1.Stage.AdvertiseKeys,
+            SecAggStage.ShareKeys => Contracts.V1.Stage.ShareKeys,
+            SecAggStage.MaskedInput => Contracts.V1.Stage.MaskedInput,
+            SecAggStage.ConsistencyCheck => Contracts.V1.Stage.ConsistencyCheck,
+            SecAggStage.Unmask => Contracts.V1.Stage.Unmask,
+            SecAggStage.Completed or SecAggStage.Aborted => Contracts.V1.Stage.Result,
+            _ => throw new InvalidOperationException($"unknown secure aggregation stage {secure.Stage}"),
+        };
+        if (labelled < current)
+        {
+            // Late: that stage closed without this silo. Discarded without harm; the protocol already counts it out.
+            Log.LateMessage(_logger, session.SiloId, round);
+            session.TrySend(new CoordinatorMessage
+            {
+                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
+                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} arrived after stage {labelled} closed; discarded" },
+            });
+            return;
+        }
+
+        switch (message.BodyCase)
+        {
+            case AgentMessage.BodyOneofCase.KeyAdvertisement:
+                secure.Receive(session.SiloId, SecAggMapping.FromWire(round, message.KeyAdvertisement));
+                break;
+            case AgentMessage.BodyOneofCase.ShareKeys:
+                secure.Receive(session.SiloId, SecAggMapping.FromWire(round, message.ShareKeys));
+                break;
+            case AgentMessage.BodyOneofCase.MaskedInputChunk:
+                secure.ReceiveMaskedChunk(session.SiloId, round, message.MaskedInputChunk);
+                break;
+            case AgentMessage.BodyOneofCase.ConsistencySignature:
+                secure.Receive(session.SiloId, SecAggMapping.FromWire(round, message.ConsistencySignature));
+                break;
+            case AgentMessage.BodyOneofCase.UnmaskResponse:
+                secure.Receive(session.SiloId, SecAggMapping.FromWire(round, message.UnmaskResponse));
+                break;
+            default:
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
         }
     }
 
@@ -250,7 +315,8 @@ internal sealed class RoundOrchestrator
             _options.FederationId, round, _options.Dataset, _options.Model, _options.Training with { Seed = _options.Training.Seed + round },
             model.Hash, model.Parameters.Length, [.. sessions.Select(s => s.SiloId)],
             _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout,
-            _options.Privacy);
+            _options.Privacy,
+            _options.SecureAggregation);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
         _store.BeginRound(round, planHash, plan.Participants, model.Hash);
@@ -281,34 +347,31 @@ internal sealed class RoundOrchestrator
 
             await WaitOrDeadline(state.AllDecided, _options.PlanTimeout, cancellationToken);
             state.ClosePlanStage();
-            await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, cancellationToken);
-            var tally = state.CloseTrainStage();
-
             var needed = Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
-            if (tally.Updates.Count < needed)
+            var outcome = plan.SecureAggregation is { } sa
+                ? await AggregateSecurelyAsync(state, plan, sa, needed, cancellationToken)
+                : await AggregatePlainlyAsync(state, plan, model.Parameters.Length, needed, cancellationToken);
+            if (outcome.AbortReason is { } reason)
             {
                 state.Abort();
-                var reason = $"{tally.Updates.Count} updates received, fewer than the {needed} needed to release an aggregate";
-                var aborted = new RoundReport(round, false, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
-                    double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason);
+                var aborted = new RoundReport(round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
+                    double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts);
                 _store.AbortRound(aborted);
                 Log.RoundAborted(_logger, round, reason);
                 return aborted;
             }
 
-            var aggregator = new FedAvgAggregator(model.Parameters.Length);
-            foreach (var u in tally.Updates)
+            var next = new float[model.Parameters.Length];
+            for (var i = 0; i < next.Length; i++)
             {
-                // Under differential privacy every silo weighs the same: a weight would scale its sensitivity.
-                aggregator.Add(u.Delta, plan.Privacy is null ? u.Examples : 1);
+                next[i] = (float)(model.Parameters[i] + outcome.MeanDelta![i]);
             }
 
-            var next = aggregator.Apply(model.Parameters);
-            var charge = Charge(plan, round, tally.Updates.Count);
+            var charge = Charge(plan, round, outcome.Contributors);
             var quality = _evaluator.Evaluate(next);
-            var report = new RoundReport(round, true, plan.Participants, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected,
+            var report = new RoundReport(round, true, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
                 quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null,
-                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN);
+                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN, outcome.StageCounts);
             var stored = _store.CompleteRound(report, next, charge);
             Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
             foreach (var s in sessions)
@@ -335,6 +398,163 @@ internal sealed class RoundOrchestrator
             lock (_gate)
             {
                 _current = null;
+            }
+        }
+    }
+
+    /// <summary>Plain upload (the baseline): collects every accepted silo's delta in the clear and averages them.</summary>
+    private async Task<AggregationOutcome> AggregatePlainlyAsync(RoundState state, Protocol.RoundPlan plan, int length, int needed, CancellationToken ct)
+    {
+        await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, ct);
+        var tally = state.CloseTrainStage();
+        if (tally.Updates.Count < needed)
+        {
+            return new AggregationOutcome(null, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected, null,
+                $"{tally.Updates.Count} updates received, fewer than the {needed} needed to release an aggregate");
+        }
+
+        var aggregator = new FedAvgAggregator(length);
+        foreach (var u in tally.Updates)
+        {
+            // Under differential privacy every silo weighs the same: a weight would scale its sensitivity.
+            aggregator.Add(u.Delta, plan.Privacy is null ? u.Examples : 1);
+        }
+
+        var mean = aggregator.Apply(new float[length]).Select(v => (double)v).ToArray();
+        return new AggregationOutcome(mean, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected, null, null);
+    }
+
+    /// <summary>
+    /// Secure aggregation (Bonawitz et al. 2017) over the agents' streams: the coordinator routes keys, encrypted
+    /// shares and masked inputs, and learns only the sum over the silos that completed, which it divides by their
+    /// number. Every stage has a deadline; below the threshold the round aborts and nothing is released.
+    /// </summary>
+    private async Task<AggregationOutcome> AggregateSecurelyAsync(
+        RoundState state, Protocol.RoundPlan plan, SecureAggregationPlan sa, int needed, CancellationToken ct)
+    {
+        var accepted = state.Accepted();
+        var before = state.Tally();
+        AggregationOutcome Outcome(double[]? mean, int contributors, SecAggSurvivorCounts? counts, string? why)
+        {
+            // Dropouts: silos lost in the plan stage, plus accepted silos that did not complete, less those rejected.
+            var after = state.Tally();
+            var rejectedDuring = after.Rejected - before.Rejected;
+            return new AggregationOutcome(mean, contributors, before.Dropped + accepted.Count - contributors - rejectedDuring, after.Refused, after.Rejected, counts, why);
+        }
+
+        AggregationOutcome Abort(string why, int contributors = 0, SecAggSurvivorCounts? counts = null) => Outcome(null, contributors, counts, why);
+
+        if (accepted.Count < Math.Max(needed, 2))
+        {
+            state.CloseSecure();
+            return Abort($"{accepted.Count} silos accepted the plan, fewer than the {Math.Max(needed, 2)} secure aggregation needs");
+        }
+
+        SecAggParameters parameters;
+        FixedPointEncoder encoder;
+        try
+        {
+            var threshold = Math.Min(accepted.Count, Math.Max(SecAggParameters.DefaultThreshold(accepted.Count), needed));
+            parameters = SecAggParameters.Create(plan.FederationId, plan.Round, accepted, plan.ParameterCount, sa.RingBits, sa.ScaleBits, threshold);
+            encoder = parameters.CreateEncoder(sa.MaxAbsValue);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecureFedException)
+        {
+            state.CloseSecure();
+            return Abort($"secure aggregation refused the plan: {ex.Message}");
+        }
+
+        var sessions = accepted.Select(id => _registry.Find(id)).OfType<AgentSession>().ToDictionary(s => s.SiloId, StringComparer.Ordinal);
+        var verifiers = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (id, session) in sessions)
+            {
+                using var certificate = X509CertificateLoader.LoadCertificate(session.CertificateDer);
+                verifiers[id] = CryptoProvider.Default.CreateVerifier(certificate);
+            }
+
+            var secure = new SecureAggregationRound(parameters, verifiers, _options.MaxChunkFloats);
+            state.Secure = secure;
+            foreach (var id in accepted.Where(id => !sessions.ContainsKey(id)))
+            {
+                secure.Drop(id);
+            }
+
+            secure.Start();
+            var start = new SecAggStart
+            {
+                Threshold = (uint)parameters.Threshold,
+                RingBits = (uint)parameters.RingBits,
+                ScaleBits = (uint)parameters.ScaleBits,
+                VectorLength = (uint)parameters.VectorLength,
+            };
+            start.Participants.AddRange(parameters.Participants);
+            start.Certificates.AddRange(sessions.Values.Select(s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }));
+            Broadcast(secure, plan, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, m => m.SecaggStart = start);
+
+            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
+            Broadcast(secure, plan, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
+
+            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            var deliveries = secure.CloseShareKeys();
+            foreach (var (recipient, delivery) in deliveries)
+            {
+                Broadcast(secure, plan, Contracts.V1.Stage.MaskedInput, [recipient], m => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
+            }
+
+            // Training happens before a silo masks its input, so this stage has the training deadline.
+            await WaitOrDeadline(secure.StageDone, _options.TrainTimeout, ct);
+            var check = secure.CloseMaskedInput();
+            var checkWire = SecAggMapping.ToWire(check);
+            Broadcast(secure, plan, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
+
+            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            var unmask = secure.CloseConsistencyCheck();
+            var unmaskWire = SecAggMapping.ToWire(unmask);
+            Broadcast(secure, plan, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
+
+            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            var (sum, included) = secure.CloseUnmask();
+            state.CloseSecure();
+            var counts = secure.Survivors;
+            if (included.Count < needed)
+            {
+                return Abort($"{included.Count} silos completed secure aggregation, fewer than the {needed} needed to release an aggregate", included.Count, counts);
+            }
+
+            var mean = encoder.Decode(sum);
+            for (var i = 0; i < mean.Length; i++)
+            {
+                mean[i] /= included.Count;
+            }
+
+            return Outcome(mean, included.Count, counts, null);
+        }
+        catch (SecAggAbortedException ex)
+        {
+            state.CloseSecure();
+            return Abort($"secure aggregation aborted at {ex.Stage}: {ex.Message}", 0, state.Secure?.Survivors);
+        }
+        finally
+        {
+            foreach (var v in verifiers.Values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+
+    private void Broadcast(SecureAggregationRound secure, Protocol.RoundPlan plan, Contracts.V1.Stage stage, IEnumerable<string> recipients, Action<CoordinatorMessage> fill)
+    {
+        foreach (var id in recipients)
+        {
+            var message = new CoordinatorMessage { Header = new Header { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage } };
+            fill(message);
+            if (_registry.Find(id) is not { } session || !session.TrySend(message))
+            {
+                secure.Drop(id);
             }
         }
     }
@@ -390,3 +610,7 @@ internal sealed class RoundOrchestrator
         cancellationToken.ThrowIfCancellationRequested();
     }
 }
+
+/// <summary>What an aggregation produced: the mean delta (null when aborted) and the counts for the report.</summary>
+internal sealed record AggregationOutcome(
+    double[]? MeanDelta, int Contributors, int Dropped, int Refused, int Rejected, SecAggSurvivorCounts? StageCounts, string? AbortReason);

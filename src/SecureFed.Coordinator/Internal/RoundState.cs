@@ -119,6 +119,18 @@ internal sealed class RoundState
         }
     }
 
+    /// <summary>Silos that accepted the plan and are still connected.</summary>
+    public IReadOnlyList<string> Accepted()
+    {
+        lock (_gate)
+        {
+            return [.. _participants.Where(kv => kv.Value.Status == SiloStatus.Accepted).Select(kv => kv.Key).Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The secure aggregation of this round, once it started.</summary>
+    public SecureAggregationRound? Secure { get; set; }
+
     /// <summary>
     /// The silo broke the protocol; its contribution is discarded, even a complete upload made earlier in the
     /// round (a peer that misbehaves is not trusted for the rest of the round), unless the aggregate is already
@@ -126,6 +138,7 @@ internal sealed class RoundState
     /// </summary>
     public void Reject(string siloId)
     {
+        Secure?.Drop(siloId);
         lock (_gate)
         {
             if (Stage is not (Stage.Result or Stage.Aborted) && _participants.TryGetValue(siloId, out var p) && p.Status == SiloStatus.Done)
@@ -140,7 +153,11 @@ internal sealed class RoundState
     }
 
     /// <summary>The silo's connection ended.</summary>
-    public void OnDisconnect(string siloId) => Settle(siloId, SiloStatus.Dropped);
+    public void OnDisconnect(string siloId)
+    {
+        Secure?.Drop(siloId);
+        Settle(siloId, SiloStatus.Dropped);
+    }
 
     /// <summary>Closes the plan stage: undecided silos count as dropouts.</summary>
     public void ClosePlanStage()
@@ -178,6 +195,16 @@ internal sealed class RoundState
 
             Stage = Stage.Result;
             return Tally();
+        }
+    }
+
+    /// <summary>Closes a securely aggregated round: contributions are counted by the protocol, not here.</summary>
+    public void CloseSecure()
+    {
+        lock (_gate)
+        {
+            StageTransitions.Require(Stage, Stage.Result);
+            Stage = Stage.Result;
         }
     }
 

@@ -1,0 +1,121 @@
+using System.Security.Cryptography.X509Certificates;
+using SecureFed.Contracts;
+using SecureFed.Crypto;
+using SecureFed.Identity;
+using SecureFed.Protocol;
+using SecureFed.Protocol.SecureAggregation;
+using W = SecureFed.Contracts.V1;
+
+namespace SecureFed.Agent.Internal;
+
+/// <summary>
+/// The silo's side of one round's secure aggregation: checks every peer's certificate against the consortium CA
+/// itself (the coordinator only forwards them), signs with the silo's certificate key, and answers each stage
+/// through the protocol's <see cref="SecAggClient"/>, which refuses whatever an honest client must refuse (both
+/// shares of one peer, inconsistent survivor sets, forged keys). Not thread-safe: used by the agent's read loop.
+/// </summary>
+internal sealed class SecureAggregationSession : IDisposable
+{
+    private readonly SecAggClient _client;
+    private readonly FixedPointEncoder _encoder;
+    private readonly ISigner _signer;
+    private readonly List<ISignatureVerifier> _verifiers;
+    private readonly IRandomSource _rng;
+
+    private SecureAggregationSession(SecAggClient client, FixedPointEncoder encoder, ISigner signer, List<ISignatureVerifier> verifiers, IRandomSource rng, long round)
+    {
+        _client = client;
+        _encoder = encoder;
+        _signer = signer;
+        _verifiers = verifiers;
+        _rng = rng;
+        Round = round;
+    }
+
+    public long Round { get; }
+
+    /// <summary>Validates the start message against the plan and the consortium CA; throws <see cref="ProtocolViolationException"/>.</summary>
+    public static SecureAggregationSession Start(
+        RoundPlan plan, W.SecAggStart start, string siloId, X509Certificate2 ownCertificate, PeerCertificateValidator validator, IRandomSource rng)
+    {
+        var sa = plan.SecureAggregation
+            ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "secure aggregation started in a round whose plan has none");
+        if (start.RingBits != (uint)sa.RingBits || start.ScaleBits != (uint)sa.ScaleBits || start.VectorLength != (uint)plan.ParameterCount)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "secure aggregation parameters differ from the plan");
+        }
+
+        if (!start.Participants.Contains(siloId) || start.Participants.Any(p => !plan.Participants.Contains(p)))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "secure aggregation participants are not a subset of the plan's, or omit this silo");
+        }
+
+        var minimum = Math.Max(plan.Privacy?.Threshold ?? 0, (start.Participants.Count / 2) + 1);
+        if (start.Threshold < minimum || start.Threshold > start.Participants.Count)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"threshold {start.Threshold} is below {minimum} or above the {start.Participants.Count} participants");
+        }
+
+        var parameters = SecAggParameters.Create(plan.FederationId, plan.Round, start.Participants, plan.ParameterCount, sa.RingBits, sa.ScaleBits, (int)start.Threshold);
+        var encoder = parameters.CreateEncoder(sa.MaxAbsValue);
+        var verifiers = new List<ISignatureVerifier>();
+        var byId = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var peer in start.Certificates)
+            {
+                using var certificate = X509CertificateLoader.LoadCertificate(peer.Der.Span);
+                var check = validator.ValidateSilo(certificate);
+                if (!check.IsValid || check.SiloId?.Value != peer.SiloId)
+                {
+                    throw new ProtocolViolationException(FaultKind.PermissionDenied, $"peer certificate for '{peer.SiloId}' refused: {check.Message}");
+                }
+
+                var verifier = CryptoProvider.Default.CreateVerifier(certificate);
+                verifiers.Add(verifier);
+                byId[peer.SiloId] = verifier;
+            }
+
+            var signer = CryptoProvider.Default.CreateSigner(ownCertificate);
+            var client = new SecAggClient(parameters, siloId, signer, byId, rng);
+            return new SecureAggregationSession(client, encoder, signer, verifiers, rng, plan.Round);
+        }
+        catch
+        {
+            foreach (var v in verifiers)
+            {
+                v.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    public W.KeyAdvertisement AdvertiseKeys() => SecAggMapping.ToWire(_client.AdvertiseKeys(new AdvertiseKeysRequest(Round)));
+
+    public W.ShareKeys ShareKeys(W.AdvertisedKeys keys) => SecAggMapping.ToWire(_client.ShareKeys(SecAggMapping.FromWire(Round, keys)));
+
+    /// <summary>Masks the (already clipped and noised) update; every coordinate is clamped to the plan's bound first.</summary>
+    public ulong[] MaskInput(W.ShareKeysDelivery delivery, float[] update)
+    {
+        var bound = (float)_encoder.MaxAbsValue;
+        var clamped = update.Select(v => Math.Clamp(v, -bound, bound)).ToArray();
+        var encoded = _encoder.Encode(clamped, _rng);
+        return _client.MaskInput(SecAggMapping.FromWire(Round, delivery), encoded).MaskedValues;
+    }
+
+    public W.ConsistencySignature SignConsistency(W.ConsistencyCheckRequest request) =>
+        SecAggMapping.ToWire(_client.SignConsistency(SecAggMapping.FromWire(Round, request)));
+
+    public W.UnmaskResponse Unmask(W.UnmaskRequest request) => SecAggMapping.ToWire(_client.Unmask(SecAggMapping.FromWire(Round, request)));
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _signer.Dispose();
+        foreach (var v in _verifiers)
+        {
+            v.Dispose();
+        }
+    }
+}

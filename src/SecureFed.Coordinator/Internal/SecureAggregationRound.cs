@@ -1,0 +1,209 @@
+using MaskedInputChunk = SecureFed.Contracts.V1.MaskedInputChunk;
+using SecureFed.Crypto;
+using SecureFed.Protocol;
+using SecureFed.Protocol.SecureAggregation;
+
+namespace SecureFed.Coordinator.Internal;
+
+/// <summary>
+/// The coordinator's side of one round's secure aggregation over the agents' streams: wraps the protocol's
+/// <see cref="SecAggServer"/>, checks that every message's sender is the silo whose certificate the stream
+/// presented, reassembles masked inputs sent in chunks, and tracks which silos still owe an answer in the current
+/// stage so the stage can close early. Masked inputs live only inside the protocol server until the sum is taken.
+/// Thread-safe: one lock around all state; waiters are signalled after it is released.
+/// </summary>
+internal sealed class SecureAggregationRound
+{
+    private readonly Lock _gate = new();
+    private readonly SecAggServer _server;
+    private readonly int _maxChunk;
+    private readonly Dictionary<string, (ulong[] Values, int Filled)> _masked = new(StringComparer.Ordinal);
+    private HashSet<string> _awaiting;
+    private TaskCompletionSource _stageDone = NewSignal();
+
+    public SecureAggregationRound(SecAggParameters parameters, IReadOnlyDictionary<string, ISignatureVerifier> verifiers, int maxChunk)
+    {
+        Parameters = parameters;
+        _server = new SecAggServer(parameters, verifiers);
+        _maxChunk = maxChunk;
+        _awaiting = new HashSet<string>(parameters.Participants, StringComparer.Ordinal);
+    }
+
+    public SecAggParameters Parameters { get; }
+
+    public SecAggStage Stage
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _server.Stage;
+            }
+        }
+    }
+
+    public SecAggSurvivorCounts Survivors
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _server.Survivors;
+            }
+        }
+    }
+
+    /// <summary>Completes when every silo expected in the current stage has answered or left.</summary>
+    public Task StageDone
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stageDone.Task;
+            }
+        }
+    }
+
+    public AdvertiseKeysRequest Start()
+    {
+        lock (_gate)
+        {
+            return _server.Start();
+        }
+    }
+
+    /// <summary>Routes one client message. Throws <see cref="ProtocolViolationException"/> on a violation.</summary>
+    public void Receive(string siloId, SecAggClientMessage message)
+    {
+        TaskCompletionSource? done;
+        lock (_gate)
+        {
+            RequireSender(siloId, message.Sender);
+            _server.Receive(message);
+            done = Answered(siloId);
+        }
+
+        done?.TrySetResult();
+    }
+
+    /// <summary>One chunk of a masked input; the last one hands the whole vector to the protocol.</summary>
+    public void ReceiveMaskedChunk(string siloId, long round, MaskedInputChunk chunk)
+    {
+        TaskCompletionSource? done = null;
+        lock (_gate)
+        {
+            RequireSender(siloId, chunk.Sender);
+            if (_server.Stage != SecAggStage.MaskedInput)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {_server.Stage}, received a masked input");
+            }
+
+            if (chunk.TotalLength != (uint)Parameters.VectorLength)
+            {
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked vector length {chunk.TotalLength} does not match {Parameters.VectorLength}");
+            }
+
+            if (chunk.Values.Count > _maxChunk)
+            {
+                throw new ProtocolViolationException(FaultKind.ResourceExhausted, $"chunk of {chunk.Values.Count} values exceeds the limit of {_maxChunk}");
+            }
+
+            if (!_masked.TryGetValue(siloId, out var entry))
+            {
+                entry = (new ulong[Parameters.VectorLength], 0);
+            }
+
+            if (chunk.Offset != (uint)entry.Filled || entry.Filled + chunk.Values.Count > entry.Values.Length)
+            {
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked chunk at offset {chunk.Offset} where {entry.Filled} was expected");
+            }
+
+            chunk.Values.CopyTo(entry.Values, entry.Filled);
+            entry.Filled += chunk.Values.Count;
+            if (!chunk.Last)
+            {
+                _masked[siloId] = entry;
+                return;
+            }
+
+            _masked.Remove(siloId);
+            if (entry.Filled != entry.Values.Length)
+            {
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked vector incomplete: {entry.Filled} of {entry.Values.Length} values");
+            }
+
+            _server.Receive(new MaskedInputMessage(round, siloId, entry.Values));
+            done = Answered(siloId);
+        }
+
+        done?.TrySetResult();
+    }
+
+    /// <summary>The silo left or broke the protocol: it owes nothing more.</summary>
+    public void Drop(string siloId)
+    {
+        TaskCompletionSource? done;
+        lock (_gate)
+        {
+            _masked.Remove(siloId);
+            done = Answered(siloId);
+        }
+
+        done?.TrySetResult();
+    }
+
+    public AdvertisedKeys CloseAdvertiseKeys() =>
+        Close(() => _server.CloseAdvertiseKeys(), r => r.Advertisements.Select(a => a.Sender));
+
+    public IReadOnlyDictionary<string, ShareKeysDelivery> CloseShareKeys() =>
+        Close(() => _server.CloseShareKeys(), r => r.Keys);
+
+    public ConsistencyCheckRequest CloseMaskedInput() =>
+        Close(() => _server.CloseMaskedInput(), r => r.Survivors);
+
+    public UnmaskRequest CloseConsistencyCheck() =>
+        Close(() => _server.CloseConsistencyCheck(), r => r.Signatures.Select(s => s.Sender));
+
+    public (RingVector Sum, IReadOnlyList<string> Included) CloseUnmask()
+    {
+        lock (_gate)
+        {
+            var sum = _server.CloseUnmask();
+            _awaiting = [];
+            return (sum, _server.IncludedClients);
+        }
+    }
+
+    private T Close<T>(Func<T> close, Func<T, IEnumerable<string>> nextRecipients)
+    {
+        lock (_gate)
+        {
+            _masked.Clear();
+            var result = close();
+            _awaiting = new HashSet<string>(nextRecipients(result), StringComparer.Ordinal);
+            _stageDone = NewSignal();
+            if (_awaiting.Count == 0)
+            {
+                _stageDone.TrySetResult();
+            }
+
+            return result;
+        }
+    }
+
+    private TaskCompletionSource? Answered(string siloId) =>
+        _awaiting.Remove(siloId) && _awaiting.Count == 0 ? _stageDone : null;
+
+    private static void RequireSender(string siloId, string sender)
+    {
+        if (!string.Equals(siloId, sender, StringComparison.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.PermissionDenied, $"message names sender '{Truncate(sender)}' but the stream belongs to '{siloId}'");
+        }
+    }
+
+    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64];
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(ServeCommands.BuildCoordinator());
         root.Subcommands.Add(ServeCommands.BuildAgent());
         root.Subcommands.Add(PrivacyCommand.Build());
+        root.Subcommands.Add(AuditCommand.Build());
         return root;
     }
 }

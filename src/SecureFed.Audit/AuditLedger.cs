@@ -1,0 +1,300 @@
+using System.Text;
+using SecureFed.Audit.Internal;
+using SecureFed.Crypto;
+
+namespace SecureFed.Audit;
+
+/// <summary>
+/// The coordinator's append-only audit ledger: a JSON-lines file with one signed, hash-chained
+/// <see cref="LedgerEntry"/> per line (format in <see cref="LedgerCanonicalForm"/>).
+/// </summary>
+/// <remarks>
+/// <para><see cref="Open"/> reads an existing file and checks its chain (sequence numbers, previous hashes and entry
+/// hashes; signatures are the verifier's business) before anything is appended, so a new entry never extends a
+/// broken or truncated-mid-line file. Each <see cref="Append(LedgerEntryDraft, ISigner)"/> writes one line and
+/// flushes it to disk before returning. After a failed write the ledger refuses further appends: reopen it.</para>
+/// <para>The file is held open for writing while the instance lives; other processes may read it. Appends are
+/// serialized under a lock, so the instance is thread-safe. Dispose closes the file.</para>
+/// </remarks>
+public sealed class AuditLedger : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly FileStream _stream;
+    private readonly Dictionary<string, List<double>> _charged = new(StringComparer.Ordinal);
+    private string? _broken;
+    private bool _disposed;
+
+    private AuditLedger(string path, FileStream stream, IReadOnlyList<LedgerEntry> existing)
+    {
+        Path = path;
+        _stream = stream;
+        HeadHash = LedgerEntry.GenesisHash;
+        foreach (var entry in existing)
+        {
+            Advance(entry);
+        }
+    }
+
+    /// <summary>The ledger file.</summary>
+    public string Path { get; }
+
+    /// <summary>The sequence number of the last entry; 0 when empty.</summary>
+    public long LastSequence { get; private set; }
+
+    /// <summary>The hash of the last entry (the value to publish or pin); <see cref="LedgerEntry.GenesisHash"/> when empty.</summary>
+    public string HeadHash { get; private set; }
+
+    /// <summary>Opens (or creates) the ledger at <paramref name="path"/> for appending.</summary>
+    /// <exception cref="InvalidDataException">The existing file is malformed, its chain is broken, or its last line is
+    /// incomplete; the message names the file and line.</exception>
+    /// <exception cref="IOException">The file cannot be opened (for example another writer holds it).</exception>
+    public static AuditLedger Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            string text;
+            using (var reader = new StreamReader(stream, new UTF8Encoding(false, true), false, 4096, leaveOpen: true))
+            {
+                text = reader.ReadToEnd();
+            }
+
+            if (text.Length > 0 && text[^1] != '\n')
+            {
+                throw new InvalidDataException(
+                    $"The ledger '{path}' does not end with a newline: its last line is incomplete (an interrupted write?). Repair or move it before appending.");
+            }
+
+            var entries = Parse(text, path);
+            CheckChain(entries, path);
+            stream.Seek(0, SeekOrigin.End);
+            return new AuditLedger(path, stream, entries);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads every entry of a ledger file without checking anything but its syntax.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A line is not a well-formed entry; the message names the file, the line
+    /// number and the problem.</exception>
+    public static IReadOnlyList<LedgerEntry> Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The ledger file '{path}' does not exist.", path);
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, new UTF8Encoding(false, true));
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new InvalidDataException($"The ledger file '{path}' is not UTF-8 text.", ex);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>
+    /// The cumulative epsilon to put into the next entry of <paramref name="federationId"/>: the rounds already in
+    /// this ledger plus, when not <see langword="null"/>, one more charged with <paramref name="effectiveNoiseMultiplier"/>.
+    /// </summary>
+    public LedgerEpsilon CumulativeEpsilonWith(string federationId, double? effectiveNoiseMultiplier, double delta)
+    {
+        ArgumentNullException.ThrowIfNull(federationId);
+        List<double> history;
+        lock (_gate)
+        {
+            history = [.. _charged.GetValueOrDefault(federationId) ?? []];
+        }
+
+        if (effectiveNoiseMultiplier is { } z)
+        {
+            history.Add(z);
+        }
+
+        return LedgerEpsilons.Compute(history, delta);
+    }
+
+    /// <summary>
+    /// Numbers, chains and signs <paramref name="draft"/>, appends it and flushes it to disk.
+    /// </summary>
+    /// <param name="draft">The round's content; checked for shape (not for the truth of its epsilon).</param>
+    /// <param name="signer">The coordinator's signer (<c>CryptoProvider.Default.CreateSigner(coordinatorCertificate)</c>).</param>
+    /// <returns>The entry as written.</returns>
+    /// <exception cref="ArgumentException">The draft is malformed; the message says which field.</exception>
+    /// <exception cref="InvalidOperationException">An earlier write failed; reopen the ledger.</exception>
+    /// <exception cref="IOException">The write failed; the ledger refuses further appends.</exception>
+    public LedgerEntry Append(LedgerEntryDraft draft, ISigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(signer);
+        if (EntryRules.Check(draft) is { } problem)
+        {
+            throw new ArgumentException($"The ledger entry is malformed: {problem}.", nameof(draft));
+        }
+
+        lock (_gate)
+        {
+            ThrowIfUnusable();
+            long sequence = checked(LastSequence + 1);
+            string hash = LedgerCanonicalForm.Hash(LedgerCanonicalForm.Encode(draft, sequence, HeadHash));
+            string signature = Convert.ToHexStringLower(signer.Sign(LedgerCanonicalForm.SignedPayload(hash)));
+            var entry = new LedgerEntry(draft, sequence, HeadHash, hash, signature);
+            WriteLine(entry);
+            return entry;
+        }
+    }
+
+    /// <summary>
+    /// Appends an entry that is already signed (for example when copying a ledger), after checking that it follows
+    /// the last entry: next sequence number, previous hash equal to <see cref="HeadHash"/>, and an entry hash that
+    /// matches its fields. The signature is not checked here.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The entry does not follow, or an earlier write failed.</exception>
+    public void Append(LedgerEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (EntryRules.Check(entry) is { } problem)
+        {
+            throw new ArgumentException($"The ledger entry is malformed: {problem}.", nameof(entry));
+        }
+
+        lock (_gate)
+        {
+            ThrowIfUnusable();
+            if (entry.Sequence != LastSequence + 1)
+            {
+                throw new InvalidOperationException($"Entry {entry.Sequence} does not follow entry {LastSequence}; the next sequence number is {LastSequence + 1}.");
+            }
+
+            if (entry.PreviousHash != HeadHash)
+            {
+                throw new InvalidOperationException($"Entry {entry.Sequence}'s previous hash does not match the hash of entry {LastSequence}.");
+            }
+
+            if (entry.EntryHash != LedgerCanonicalForm.ComputeEntryHash(entry))
+            {
+                throw new InvalidOperationException($"Entry {entry.Sequence}'s entry hash does not match its contents.");
+            }
+
+            WriteLine(entry);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _stream.Dispose();
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_broken is not null)
+        {
+            throw new InvalidOperationException($"The ledger '{Path}' refuses appends after a failed write ({_broken}); reopen it.");
+        }
+    }
+
+    private void WriteLine(LedgerEntry entry)
+    {
+        byte[] line = Encoding.UTF8.GetBytes(LedgerCanonicalForm.ToJsonLine(entry) + "\n");
+        try
+        {
+            _stream.Write(line);
+            _stream.Flush(flushToDisk: true);
+        }
+        catch (IOException ex)
+        {
+            _broken = ex.Message;
+            throw;
+        }
+
+        Advance(entry);
+    }
+
+    private void Advance(LedgerEntry entry)
+    {
+        LastSequence = entry.Sequence;
+        HeadHash = entry.EntryHash;
+        if (entry is { Status: RoundStatus.Completed, EffectiveNoiseMultiplier: { } z })
+        {
+            if (!_charged.TryGetValue(entry.FederationId, out var list))
+            {
+                list = [];
+                _charged[entry.FederationId] = list;
+            }
+
+            list.Add(z);
+        }
+    }
+
+    private static List<LedgerEntry> Parse(string text, string path)
+    {
+        var entries = new List<LedgerEntry>();
+        string[] lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string line = lines[i].TrimEnd('\r');
+            bool last = i == lines.Length - 1;
+            if (line.Length == 0)
+            {
+                if (last)
+                {
+                    break;
+                }
+
+                throw new InvalidDataException($"The ledger file '{path}', line {i + 1}: the line is empty.");
+            }
+
+            try
+            {
+                entries.Add(LedgerJsonReader.Parse(line));
+            }
+            catch (FormatException ex)
+            {
+                throw new InvalidDataException($"The ledger file '{path}', line {i + 1}: {ex.Message}.", ex);
+            }
+        }
+
+        return entries;
+    }
+
+    private static void CheckChain(List<LedgerEntry> entries, string path)
+    {
+        string previous = LedgerEntry.GenesisHash;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            string? problem =
+                entry.Sequence != i + 1 ? $"sequence {entry.Sequence} where {i + 1} was expected"
+                : entry.PreviousHash != previous ? "the previous hash does not match the line before"
+                : entry.EntryHash != LedgerCanonicalForm.ComputeEntryHash(entry) ? "the entry hash does not match its contents"
+                : null;
+            if (problem is not null)
+            {
+                throw new InvalidDataException($"The ledger file '{path}', line {i + 1}: {problem}; refusing to append to a broken chain.");
+            }
+
+            previous = entry.EntryHash;
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace SecureFed.Audit;
+
+/// <summary>How a round ended.</summary>
+public enum RoundStatus
+{
+    /// <summary>The round produced a new global model ("completed").</summary>
+    Completed = 0,
+
+    /// <summary>The round was abandoned; the model did not change and no privacy was spent ("aborted").</summary>
+    Aborted = 1,
+}
+
+/// <summary>A silo that took part in a round, identified by the certificate it presented.</summary>
+/// <param name="SiloId">The silo id from the certificate's SAN URI.</param>
+/// <param name="CertificateSha256">The certificate's SHA-256 fingerprint, 64 lowercase hex characters
+/// (<c>CertificateFingerprint.Sha256Hex</c>).</param>
+public sealed record LedgerParticipant(string SiloId, string CertificateSha256);
+
+/// <summary>How many silos a secure-aggregation round still had after each of its stages (SecAgg+ U1..U5).</summary>
+/// <param name="U1">Advertised keys.</param>
+/// <param name="U2">Shared keys.</param>
+/// <param name="U3">Sent masked input.</param>
+/// <param name="U4">Confirmed the survivor set.</param>
+/// <param name="U5">Sent unmasking shares.</param>
+public sealed record SecureAggregationSurvivors(int U1, int U2, int U3, int U4, int U5);
+
+/// <summary>The silo counts of a round's stages.</summary>
+/// <param name="Invited">Silos invited to the round.</param>
+/// <param name="Contributors">Silos whose update went into the aggregate.</param>
+/// <param name="Dropouts">Silos that stopped answering.</param>
+/// <param name="Refused">Silos that declined (for example their local privacy budget was spent).</param>
+/// <param name="Rejected">Updates the coordinator rejected (malformed, out of stage, not clipped).</param>
+/// <param name="SecureAggregation">Survivors per secure-aggregation stage; <see langword="null"/> for plain aggregation.</param>
+public sealed record LedgerStageCounts(
+    int Invited, int Contributors, int Dropouts, int Refused, int Rejected, SecureAggregationSurvivors? SecureAggregation = null);
+
+/// <summary>The differential-privacy parameters a round ran under (the plan's, not the effective ones).</summary>
+/// <param name="Mechanism">"gaussian" or "discrete-gaussian".</param>
+/// <param name="NoiseMultiplier">The planned noise multiplier z.</param>
+/// <param name="ClipNorm">The L2 clipping norm.</param>
+/// <param name="Threshold">The secure-aggregation threshold t.</param>
+/// <param name="Colluding">The number of colluding silos kappa the noise is calibrated against.</param>
+/// <param name="Delta">The delta of the (epsilon, delta) guarantee; cumulative epsilons are at this delta.</param>
+/// <param name="EpsilonBudget">The epsilon the whole federation may spend.</param>
+/// <param name="Accountant">The accountant that enforces the budget: "rdp" or "exact".</param>
+public sealed record LedgerPrivacy(
+    string Mechanism, double NoiseMultiplier, double ClipNorm, int Threshold, int Colluding, double Delta, double EpsilonBudget, string Accountant);
+
+/// <summary>Epsilon spent so far by the federation, at the entry's delta, under both accountants.</summary>
+/// <param name="Rdp">Rényi-DP accountant; may be <see cref="double.PositiveInfinity"/>.</param>
+/// <param name="Exact">Exact Gaussian accountant; may be <see cref="double.PositiveInfinity"/>.</param>
+public sealed record LedgerEpsilon(double Rdp, double Exact);
+
+/// <summary>
+/// The content of a ledger entry as the coordinator fills it in, before <see cref="AuditLedger.Append(LedgerEntryDraft, Crypto.ISigner)"/> gives it a
+/// sequence number, chains it to the previous entry and signs it.
+/// </summary>
+/// <remarks>
+/// Everything here is public metadata: identities by certificate fingerprint, counts, parameters and hashes, never
+/// updates, keys, shares or data. Immutable and thread-safe.
+/// </remarks>
+public record LedgerEntryDraft
+{
+    /// <summary>The federation (training run) this round belongs to.</summary>
+    public required string FederationId { get; init; }
+
+    /// <summary>The round number (1-based).</summary>
+    public required int Round { get; init; }
+
+    /// <summary>The attempt of the round (1-based; a retried round gets 2, 3, ...).</summary>
+    public required int Attempt { get; init; }
+
+    /// <summary>How the round ended.</summary>
+    public required RoundStatus Status { get; init; }
+
+    /// <summary>When the round ended, by the coordinator's clock; written in UTC to 100 ns.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The hash of the round plan sent to the silos (hex).</summary>
+    public required string PlanHash { get; init; }
+
+    /// <summary>The silos that took part, by certificate fingerprint, in the coordinator's order.</summary>
+    public required IReadOnlyList<LedgerParticipant> Participants { get; init; }
+
+    /// <summary>Silo counts per stage.</summary>
+    public required LedgerStageCounts Stages { get; init; }
+
+    /// <summary>"secure" (masked, SecAgg+) or "plain".</summary>
+    public required string Aggregation { get; init; }
+
+    /// <summary>The differential-privacy parameters, or <see langword="null"/> when the federation runs without DP.</summary>
+    public LedgerPrivacy? Privacy { get; init; }
+
+    /// <summary>
+    /// The noise multiplier charged for this round (after accounting for dropouts and kappa colluders), or
+    /// <see langword="null"/> when the round spent no privacy (no DP, or aborted).
+    /// </summary>
+    public double? EffectiveNoiseMultiplier { get; init; }
+
+    /// <summary>
+    /// Epsilon spent by the federation up to and including this round (both accountants, at
+    /// <see cref="LedgerPrivacy.Delta"/>); <see langword="null"/> exactly when <see cref="Privacy"/> is. Compute it with
+    /// <see cref="LedgerEpsilons.Compute"/> or <see cref="AuditLedger.CumulativeEpsilonWith"/>.
+    /// </summary>
+    public LedgerEpsilon? CumulativeEpsilon { get; init; }
+
+    /// <summary>The hash of the global model before the round (hex).</summary>
+    public required string ModelHashBefore { get; init; }
+
+    /// <summary>The hash of the global model after the round (hex; equal to before when aborted).</summary>
+    public required string ModelHashAfter { get; init; }
+
+    /// <summary>The W3C trace id of the round's trace, or empty.</summary>
+    public string TraceId { get; init; } = "";
+}
+
+/// <summary>
+/// One signed, hash-chained ledger entry: a <see cref="LedgerEntryDraft"/> plus its sequence number, the previous
+/// entry's hash, its own hash and the coordinator's signature.
+/// </summary>
+/// <remarks>
+/// <see cref="EntryHash"/> is SHA-256 over <see cref="LedgerCanonicalForm.Encode(LedgerEntry)"/> (every field except the hash and
+/// the signature); <see cref="Signature"/> is the coordinator's ECDSA P-256 signature over
+/// <see cref="LedgerCanonicalForm.SignedPayload"/> of that hash. A value read from a file is only a claim until
+/// <see cref="LedgerVerifier.Verify"/> accepts it. Immutable and thread-safe.
+/// </remarks>
+public sealed record LedgerEntry : LedgerEntryDraft
+{
+    /// <summary>The hash that stands before the first entry: 64 zeros.</summary>
+    public const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// <summary>An entry with the content of <paramref name="content"/> and the given chain fields.</summary>
+    [SetsRequiredMembers]
+    public LedgerEntry(LedgerEntryDraft content, long sequence, string previousHash, string entryHash, string signature)
+        : base(content)
+    {
+        Sequence = sequence;
+        PreviousHash = previousHash;
+        EntryHash = entryHash;
+        Signature = signature;
+    }
+
+    /// <summary>An entry whose every member is set by an object initializer.</summary>
+    public LedgerEntry()
+    {
+    }
+
+    /// <summary>The position in the ledger, 1-based, without gaps.</summary>
+    public required long Sequence { get; init; }
+
+    /// <summary>The <see cref="EntryHash"/> of the previous entry, or <see cref="GenesisHash"/> for the first.</summary>
+    public required string PreviousHash { get; init; }
+
+    /// <summary>SHA-256 of the canonical encoding, 64 lowercase hex characters.</summary>
+    public required string EntryHash { get; init; }
+
+    /// <summary>The coordinator's 64-byte P1363 signature as 128 lowercase hex characters.</summary>
+    public required string Signature { get; init; }
+}

@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using SecureFed.Audit.Internal;
+using SecureFed.Crypto;
+using SecureFed.Identity;
+
+namespace SecureFed.Audit;
+
+/// <summary>The verdict on a ledger.</summary>
+/// <param name="Ok">Whether every check held.</param>
+/// <param name="FailedSequence">The sequence number of the first bad entry, or <see langword="null"/> when the ledger
+/// is fine or the failure concerns no single entry (certificate, empty ledger).</param>
+/// <param name="Reason">Why it failed, starting with "entry N: " for entry failures; empty when <paramref name="Ok"/>.</param>
+/// <param name="Entries">How many entries were checked.</param>
+/// <param name="CompletedRounds">Completed rounds among the checked entries.</param>
+/// <param name="FinalEpsilon">The last entry's cumulative epsilon, when it has one.</param>
+/// <param name="Delta">The delta of <paramref name="FinalEpsilon"/>.</param>
+/// <param name="HeadHash">The hash of the last good entry (compare with a value published out of band: truncating
+/// the tail of a ledger cannot be detected from the ledger alone).</param>
+public sealed record LedgerVerificationResult(
+    bool Ok, long? FailedSequence, string Reason, int Entries, int CompletedRounds, LedgerEpsilon? FinalEpsilon, double? Delta, string HeadHash);
+
+/// <summary>
+/// Checks a ledger without trusting the coordinator that wrote it (DESIGN section 5): the coordinator's certificate
+/// against the consortium CA, then, entry by entry in file order, the sequence, the hash chain, each entry's hash
+/// over its re-encoded fields, the coordinator's signature, and each cumulative epsilon recomputed from the logged
+/// effective noise multipliers (<see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>).
+/// </summary>
+/// <remarks>
+/// It stops at the first failure and names that entry. What it cannot see: entries cut off the end (compare
+/// <see cref="LedgerVerificationResult.HeadHash"/> with a published head), and whether the logged effective noise
+/// is what the silos really added. Stateless and thread-safe.
+/// </remarks>
+public static class LedgerVerifier
+{
+    /// <summary>Verifies <paramref name="entries"/> (in file order).</summary>
+    /// <param name="entries">The entries as read (<see cref="AuditLedger.Read"/>).</param>
+    /// <param name="coordinatorCertificate">The certificate whose key must have signed every entry.</param>
+    /// <param name="consortiumRoot">The consortium CA the coordinator certificate must chain to.</param>
+    /// <param name="time">The clock the certificate's validity is judged at.</param>
+    public static LedgerVerificationResult Verify(
+        IReadOnlyList<LedgerEntry> entries, X509Certificate2 coordinatorCertificate, X509Certificate2 consortiumRoot, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(coordinatorCertificate);
+        ArgumentNullException.ThrowIfNull(consortiumRoot);
+        ArgumentNullException.ThrowIfNull(time);
+
+        var state = new State();
+        var validation = new PeerCertificateValidator(consortiumRoot, time).ValidateCoordinator(coordinatorCertificate);
+        if (!validation.IsValid)
+        {
+            return state.Fail(null, $"the coordinator certificate is not accepted by the consortium CA ({validation.Failure}: {validation.Message})");
+        }
+
+        if (entries.Count == 0)
+        {
+            return state.Fail(null, "the ledger has no entries");
+        }
+
+        using var verifier = CryptoProvider.Default.CreateVerifier(coordinatorCertificate);
+        var charged = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var failedRounds = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i] ?? throw new ArgumentException($"entries[{i}] is null.", nameof(entries));
+            long expected = state.LastSequence + 1;
+            if (entry.Sequence != expected)
+            {
+                return state.Fail(entry.Sequence, SequenceProblem(entries, i, expected));
+            }
+
+            string? problem = Check(entry, state.HeadHash, verifier, charged, failedRounds);
+            if (problem is not null)
+            {
+                return state.Fail(entry.Sequence, string.Create(CultureInfo.InvariantCulture, $"entry {entry.Sequence}: {problem}"));
+            }
+
+            state.Accept(entry);
+        }
+
+        return state.Succeed();
+    }
+
+    private static string SequenceProblem(IReadOnlyList<LedgerEntry> entries, int index, long expected)
+    {
+        long found = entries[index].Sequence;
+        long previous = expected - 1;
+        if (found > expected)
+        {
+            bool laterInFile = entries.Skip(index + 1).Any(e => e?.Sequence == expected);
+            return laterInFile
+                ? Invariant($"entry {found}: out of order, entry {expected} should come next but appears later in the ledger")
+                : previous == 0
+                    ? Invariant($"entry 1 missing: the ledger starts at entry {found}")
+                    : Invariant($"entry {expected} missing: sequence jumps from {previous} to {found}");
+        }
+
+        return previous == 0
+            ? Invariant($"entry {found}: the ledger must start at entry 1")
+            : Invariant($"entry {found}: out of order or repeated, it follows entry {previous}");
+    }
+
+    private static string? Check(
+        LedgerEntry entry, string previousHash, ISignatureVerifier verifier, Dictionary<string, List<double>> charged, Dictionary<string, long> unnoised)
+    {
+        long previous = entry.Sequence - 1;
+        if (EntryRules.Check(entry) is { } shape)
+        {
+            return $"malformed: {shape}";
+        }
+
+        if (entry.PreviousHash != previousHash)
+        {
+            return previous == 0
+                ? "previous hash is not the genesis hash (64 zeros)"
+                : Invariant($"previous hash does not match entry {previous}");
+        }
+
+        if (entry.EntryHash != LedgerCanonicalForm.ComputeEntryHash(entry))
+        {
+            return "entry hash does not match its contents (the entry was modified after signing)";
+        }
+
+        if (!EntryRules.IsHex(entry.Signature, 128)
+            || !verifier.Verify(LedgerCanonicalForm.SignedPayload(entry.EntryHash), Convert.FromHexString(entry.Signature)))
+        {
+            return "signature does not verify with the coordinator certificate";
+        }
+
+        if (entry.Status == RoundStatus.Completed)
+        {
+            if (entry.EffectiveNoiseMultiplier is { } z)
+            {
+                if (!charged.TryGetValue(entry.FederationId, out var list))
+                {
+                    list = [];
+                    charged[entry.FederationId] = list;
+                }
+
+                list.Add(z);
+            }
+            else
+            {
+                unnoised.TryAdd(entry.FederationId, entry.Sequence);
+            }
+        }
+
+        if (entry is { Privacy: { } privacy, CumulativeEpsilon: { } logged })
+        {
+            // A completed round without noise released an un-noised model: no finite epsilon holds after it.
+            if (unnoised.TryGetValue(entry.FederationId, out long plain))
+            {
+                return Invariant($"claims a cumulative epsilon, but entry {plain} of the same federation completed without noise");
+            }
+
+            var recomputed = LedgerEpsilons.Compute(charged.GetValueOrDefault(entry.FederationId) ?? [], privacy.Delta);
+            if (!LedgerEpsilons.Matches(logged.Rdp, recomputed.Rdp))
+            {
+                return Invariant($"cumulative rdp epsilon {Format(logged.Rdp)} does not match the recomputed {Format(recomputed.Rdp)}");
+            }
+
+            if (!LedgerEpsilons.Matches(logged.Exact, recomputed.Exact))
+            {
+                return Invariant($"cumulative exact epsilon {Format(logged.Exact)} does not match the recomputed {Format(recomputed.Exact)}");
+            }
+        }
+
+        return null;
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class State
+    {
+        private int _entries;
+        private int _completed;
+        private LedgerEpsilon? _epsilon;
+        private double? _delta;
+
+        public long LastSequence { get; private set; }
+
+        public string HeadHash { get; private set; } = LedgerEntry.GenesisHash;
+
+        public void Accept(LedgerEntry entry)
+        {
+            _entries++;
+            LastSequence = entry.Sequence;
+            HeadHash = entry.EntryHash;
+            _completed += entry.Status == RoundStatus.Completed ? 1 : 0;
+            _epsilon = entry.CumulativeEpsilon;
+            _delta = entry.Privacy?.Delta;
+        }
+
+        public LedgerVerificationResult Fail(long? sequence, string reason) =>
+            new(false, sequence, reason, _entries, _completed, _epsilon, _delta, HeadHash);
+
+        public LedgerVerificationResult Succeed() => new(true, null, "", _entries, _completed, _epsilon, _delta, HeadHash);
+    }
+}

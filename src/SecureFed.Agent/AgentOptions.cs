@@ -27,6 +27,9 @@ public sealed record AgentOptions
     /// <summary>Seed of the dropout choice (simulation only; this is fault injection, not privacy randomness).</summary>
     public int DropoutSeed { get; init; }
 
+    /// <summary>Benchmarks only: go silent at this secure-aggregation stage in every round (null: never).</summary>
+    public SecureFed.Contracts.V1.Stage? DropAtStage { get; init; }
+
     /// <summary>Checks every option; throws naming option, value and limit.</summary>
     public AgentOptions Validate()
     {

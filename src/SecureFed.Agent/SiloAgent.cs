@@ -29,6 +29,8 @@ public sealed class SiloAgent
     private readonly SiloPrivacyLedger _ledger;
     private readonly IRandomSource _noise;
     private readonly Random _dropouts;
+    private long _bytesSent;
+    private long _maskTicks;
 
     /// <summary>Creates the agent; fails fast when the silo certificate is not a valid consortium silo certificate.</summary>
     public SiloAgent(
@@ -61,6 +63,9 @@ public sealed class SiloAgent
 
         SiloId = own.SiloId!.ToString();
     }
+
+    /// <summary>Protobuf bytes this agent has sent (all messages), and time spent masking inputs: for benchmarks.</summary>
+    public AgentStatistics Statistics => new(Interlocked.Read(ref _bytesSent), TimeSpan.FromTicks(Interlocked.Read(ref _maskTicks)));
 
     /// <summary>This silo's own privacy ledger.</summary>
     public SiloPrivacyLedger Ledger => _ledger;
@@ -131,7 +136,7 @@ public sealed class SiloAgent
         Federation.FederationClient client, Action onConnected, Action<long> onParticipated, CancellationToken ct)
     {
         using var call = client.Connect(cancellationToken: ct);
-        await call.RequestStream.WriteAsync(new AgentMessage
+        await SendAsync(call, new AgentMessage
         {
             Header = DomainMapping.Header(_options.FederationId, 0, Stage.Hello),
             Hello = new Hello { ClaimedSiloId = SiloId, AgentVersion = typeof(SiloAgent).Assembly.GetName().Version?.ToString() ?? "0" },
@@ -321,7 +326,7 @@ public sealed class SiloAgent
         {
             secure?.Dispose();
             secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time), _noise);
-            await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
+            await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
             return secure;
         }
 
@@ -333,25 +338,27 @@ public sealed class SiloAgent
         switch (message.BodyCase)
         {
             case CoordinatorMessage.BodyOneofCase.AdvertisedKeys:
-                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ShareKeys), ShareKeys = secure.ShareKeys(message.AdvertisedKeys) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ShareKeys), ShareKeys = secure.ShareKeys(message.AdvertisedKeys) }, ct);
                 break;
             case CoordinatorMessage.BodyOneofCase.ShareKeysDelivery:
                 var update = pending ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "no local update to mask (training did not finish)");
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var masked = secure.MaskInput(message.ShareKeysDelivery, update);
+                Interlocked.Add(ref _maskTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
                 foreach (var (offset, values) in MaskedChunks(masked, maxChunk))
                 {
                     var chunk = new MaskedInputChunk { Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length };
                     chunk.Values.AddRange(values.ToArray());
-                    await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
+                    await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
                 }
 
                 Log.Uploaded(_logger, plan.Round, 1);
                 break;
             case CoordinatorMessage.BodyOneofCase.ConsistencyCheckRequest:
-                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ConsistencyCheck), ConsistencySignature = secure.SignConsistency(message.ConsistencyCheckRequest) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ConsistencyCheck), ConsistencySignature = secure.SignConsistency(message.ConsistencyCheckRequest) }, ct);
                 break;
             case CoordinatorMessage.BodyOneofCase.UnmaskRequest:
-                await call.RequestStream.WriteAsync(new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.Unmask), UnmaskResponse = secure.Unmask(message.UnmaskRequest) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.Unmask), UnmaskResponse = secure.Unmask(message.UnmaskRequest) }, ct);
                 break;
             default:
                 throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
@@ -371,6 +378,11 @@ public sealed class SiloAgent
     /// <summary>Fault injection for simulations: with probability DropoutProbability, the stage at which this silo goes silent this round.</summary>
     private Contracts.V1.Stage ChooseDropout()
     {
+        if (_options.DropAtStage is { } forced)
+        {
+            return forced;
+        }
+
         if (_options.DropoutProbability <= 0 || _dropouts.NextDouble() >= _options.DropoutProbability)
         {
             return Contracts.V1.Stage.Unspecified;
@@ -380,8 +392,14 @@ public sealed class SiloAgent
         return stages[_dropouts.Next(stages.Length)];
     }
 
+    private Task SendAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, AgentMessage message, CancellationToken ct)
+    {
+        Interlocked.Add(ref _bytesSent, message.CalculateSize());
+        return call.RequestStream.WriteAsync(message, ct);
+    }
+
     private Task SendDecisionAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct) =>
-        call.RequestStream.WriteAsync(new AgentMessage
+        SendAsync(call, new AgentMessage
         {
             Header = DomainMapping.Header(_options.FederationId, round, Stage.Plan),
             PlanDecision = new PlanDecision { Accepted = accepted, Reason = reason },
@@ -394,10 +412,13 @@ public sealed class SiloAgent
             var last = offset + values.Length >= update.Delta.Length;
             var chunk = new UpdateChunk { Offset = (uint)offset, TotalLength = (uint)update.Delta.Length, Last = last, ExampleCount = last ? (ulong)update.ExampleCount : 0 };
             chunk.Values.AddRange(values.ToArray());
-            await call.RequestStream.WriteAsync(new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
+            await SendAsync(call, new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
         }
     }
 }
 
 /// <summary>How an agent's run ended; <paramref name="StopReason"/> says why the federation stopped early, if it did.</summary>
 public sealed record AgentOutcome(string SiloId, int RoundsCompleted, int RoundsParticipated, string FinalModelHash, string? StopReason = null);
+
+/// <summary>What an agent has sent and how long it spent masking, cumulative over its run.</summary>
+public readonly record struct AgentStatistics(long BytesSent, TimeSpan MaskingTime);

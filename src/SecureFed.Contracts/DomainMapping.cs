@@ -70,7 +70,15 @@ public static class DomainMapping
 
         if (plan.SecureAggregation is { } sa)
         {
-            wire.SecureAggregation = new SecureAggregationSettings { RingBits = (uint)sa.RingBits, ScaleBits = (uint)sa.ScaleBits, MaxAbsValue = sa.MaxAbsValue };
+            wire.SecureAggregation = new SecureAggregationSettings
+            {
+                RingBits = (uint)sa.RingBits,
+                ScaleBits = (uint)sa.ScaleBits,
+                MaxAbsValue = sa.MaxAbsValue,
+                Threshold = (uint)sa.Threshold,
+                KeyStageTimeoutMs = (long)sa.KeyStageTimeout.TotalMilliseconds,
+                MaskedInputTimeoutMs = (long)sa.MaskedInputTimeout.TotalMilliseconds,
+            };
         }
 
         return wire;
@@ -100,7 +108,9 @@ public static class DomainMapping
                 ? new PrivacyPlan(dp.ClipNorm, dp.NoiseMultiplier, checked((int)dp.Threshold), checked((int)dp.Colluding), dp.Mechanism, dp.Accountant, dp.Delta, dp.EpsilonBudget, checked((int)dp.ScaleBits)).Validate()
                 : null,
             wire.SecureAggregation is { } sa
-                ? new SecureAggregationPlan(checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue).Validate()
+                ? new SecureAggregationPlan(
+                    checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue, checked((int)sa.Threshold),
+                    TimeSpan.FromMilliseconds(sa.KeyStageTimeoutMs), TimeSpan.FromMilliseconds(sa.MaskedInputTimeoutMs)).Validate()
                 : null);
         if (!string.Equals(plan.ComputeHash(), wire.PlanHash, StringComparison.Ordinal))
         {

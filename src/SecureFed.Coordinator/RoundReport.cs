@@ -16,6 +16,7 @@ namespace SecureFed.Coordinator;
 /// <param name="ChargedNoiseMultiplier">Noise multiplier the round was charged with (NaN without privacy or when aborted).</param>
 /// <param name="Epsilon">Cumulative epsilon after this round by the plan's accountant (NaN without privacy).</param>
 /// <param name="StageCounts">Survivors of each secure-aggregation stage (null for a plain round).</param>
+/// <param name="ServerUnmaskTime">Time the coordinator spent removing the masks (null for a plain round).</param>
 public sealed record RoundReport(
     long Round,
     bool Completed,
@@ -31,4 +32,5 @@ public sealed record RoundReport(
     string? AbortReason,
     double ChargedNoiseMultiplier = double.NaN,
     double Epsilon = double.NaN,
-    SecureFed.Protocol.SecureAggregation.SecAggSurvivorCounts? StageCounts = null);
+    SecureFed.Protocol.SecureAggregation.SecAggSurvivorCounts? StageCounts = null,
+    TimeSpan? ServerUnmaskTime = null);

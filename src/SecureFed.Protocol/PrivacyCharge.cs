@@ -35,6 +35,45 @@ public static class PrivacyCharge
         return DistributedNoise.EffectiveNoiseMultiplier(PerClientSigma(plan), survivors, plan.ClipNorm, Sensitivity(plan, dimension), plan.Colluding);
     }
 
+    /// <summary>
+    /// Cumulative epsilon at the plan's delta after rounds with the given numbers of contributors. The Gaussian
+    /// mechanism composes through the plan's accountant (rdp or exact) with each round's effective noise multiplier.
+    /// The discrete mechanism is accounted per Kairouz, Liu, Steinke 2021: each round's RDP curve is the bound for a
+    /// sum of (contributors - kappa) discrete Gaussians with sensitivities in integer units (clip norm plus rounding
+    /// growth on the 2^f grid), summed over rounds and converted like the RDP accountant; q = 1 throughout.
+    /// </summary>
+    public static double CumulativeEpsilon(PrivacyPlan plan, IReadOnlyList<int> contributorsPerRound, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(contributorsPerRound);
+        if (contributorsPerRound.Count == 0)
+        {
+            return 0;
+        }
+
+        if (plan.Mechanism != "discrete-gaussian")
+        {
+            var history = contributorsPerRound.Select(n => (EffectiveNoiseMultiplier(plan, n, dimension), 1.0, 1)).ToList();
+            return PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(plan.Accountant), history, plan.Delta);
+        }
+
+        var scale = Math.Pow(2, plan.ScaleBits);
+        var sigma = PerClientSigma(plan) * scale;
+        var l2 = QuantizationBounds.ConservativeNorm(plan.ClipNorm, dimension, plan.ScaleBits, 0);
+        var l1 = QuantizationBounds.ConservativeL1Norm(l2, dimension);
+        var orders = RdpAccountant.DefaultOrders;
+        var rdp = new double[orders.Count];
+        foreach (var contributors in contributorsPerRound)
+        {
+            for (var i = 0; i < orders.Count; i++)
+            {
+                rdp[i] += DiscreteGaussianAccounting.SumRdp(orders[i], sigma, contributors - plan.Colluding, l2, l1, dimension);
+            }
+        }
+
+        return RdpAccountant.ConvertToEpsilon(orders, rdp, plan.Delta).Epsilon;
+    }
+
     /// <summary>The charge of a round in the worst case the plan allows: exactly <c>t</c> survivors.</summary>
     public static double WorstCaseNoiseMultiplier(PrivacyPlan plan, int dimension)
     {

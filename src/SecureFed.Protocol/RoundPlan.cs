@@ -58,15 +58,32 @@ public sealed record PrivacyPlan(
 /// [-<paramref name="MaxAbsValue"/>, <paramref name="MaxAbsValue"/>], encoded in fixed point with scale
 /// 2^<paramref name="ScaleBits"/> into the ring mod 2^<paramref name="RingBits"/>, and masked (DESIGN section 3).
 /// </summary>
-public sealed record SecureAggregationPlan(int RingBits = 32, int ScaleBits = 16, double MaxAbsValue = 16.0)
+/// <param name="RingBits">k: 32 or 64.</param>
+/// <param name="ScaleBits">f: fixed-point scale 2^f.</param>
+/// <param name="MaxAbsValue">Per-coordinate bound before encoding.</param>
+/// <param name="Threshold">t over the plan's participants (0 until the coordinator fixes it in a plan).</param>
+/// <param name="KeyStageTimeout">Deadline of the key, consistency and unmask stages (zero: the coordinator's default).</param>
+/// <param name="MaskedInputTimeout">Deadline of the masked-input stage, which includes training (zero: default).</param>
+public sealed record SecureAggregationPlan(
+    int RingBits = 32, int ScaleBits = 16, double MaxAbsValue = 16.0, int Threshold = 0,
+    TimeSpan KeyStageTimeout = default, TimeSpan MaskedInputTimeout = default)
 {
+    /// <summary>
+    /// The threshold for <paramref name="participants"/> silos: floor(2n/3) + 1 (the malicious-server bound of
+    /// Bonawitz et al.), raised to <paramref name="atLeast"/> when privacy or policy need more, never above n.
+    /// </summary>
+    public static int ThresholdFor(int participants, int atLeast) =>
+        Math.Min(participants, Math.Max((2 * participants / 3) + 1, atLeast));
+
     /// <summary>Throws <see cref="ProtocolViolationException"/> unless the values are in range.</summary>
     public SecureAggregationPlan Validate()
     {
-        if (RingBits is not (32 or 64) || ScaleBits is < 1 or > 40 || !double.IsFinite(MaxAbsValue) || MaxAbsValue <= 0)
+        if (RingBits is not (32 or 64) || ScaleBits is < 1 or > 40 || !double.IsFinite(MaxAbsValue) || MaxAbsValue <= 0 || Threshold < 0
+            || KeyStageTimeout < TimeSpan.Zero || MaskedInputTimeout < TimeSpan.Zero)
         {
             throw new ProtocolViolationException(
-                FaultKind.InvalidArgument, $"secure aggregation plan: ring bits {RingBits} (32 or 64), scale bits {ScaleBits} (1..40), max abs {MaxAbsValue} (> 0)");
+                FaultKind.InvalidArgument,
+                $"secure aggregation plan: ring bits {RingBits} (32 or 64), scale bits {ScaleBits} (1..40), max abs {MaxAbsValue} (> 0), threshold {Threshold} (>= 0), timeouts >= 0");
         }
 
         return this;
@@ -133,6 +150,9 @@ public sealed record RoundPlan(
             Field("secagg.ring", sa.RingBits.ToString(CultureInfo.InvariantCulture));
             Field("secagg.scale", sa.ScaleBits.ToString(CultureInfo.InvariantCulture));
             Field("secagg.maxabs", sa.MaxAbsValue.ToString("R", CultureInfo.InvariantCulture));
+            Field("secagg.threshold", sa.Threshold.ToString(CultureInfo.InvariantCulture));
+            Field("secagg.keytimeout", ((long)sa.KeyStageTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+            Field("secagg.inputtimeout", ((long)sa.MaskedInputTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));

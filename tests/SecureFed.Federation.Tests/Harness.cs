@@ -136,11 +136,14 @@ internal sealed class TestFederation : IAsyncDisposable
 
     public System.Collections.Concurrent.ConcurrentQueue<(string SiloId, AgentMessage Message)> Inbound { get; } = new();
 
+    /// <summary>Every log line the coordinator wrote, at every level.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
+
     public async Task<CoordinatorHost> StartCoordinatorAsync(CoordinatorOptions options, IModelEvaluator? evaluator = null)
     {
         Coordinator = CoordinatorHost.Create(
             options, Pki.Coordinator, Pki.Ca.Certificate, evaluator ?? new FakeEvaluator(Parameters),
-            b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning), null, (id, m) => Inbound.Enqueue((id, m.Clone())));
+            b => b.AddProvider(new ListLoggerProvider(Logs)).SetMinimumLevel(LogLevel.Debug), null, (id, m) => Inbound.Enqueue((id, m.Clone())));
         await Coordinator.StartAsync();
         return Coordinator;
     }
@@ -277,5 +280,26 @@ internal sealed class ScriptedPeer : IAsyncDisposable
         _call.Dispose();
         await Task.Yield();
         _channel.Dispose();
+    }
+}
+
+/// <summary>Collects formatted log lines (with exception messages) in memory.</summary>
+internal sealed class ListLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new ListLogger(lines, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class ListLogger(System.Collections.Concurrent.ConcurrentQueue<string> lines, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category} {formatter(state, exception)} {exception?.Message}");
     }
 }

@@ -180,3 +180,51 @@ public sealed class SiloPrivacyLedgerTests
         }
     }
 }
+
+/// <summary>Accounting of the discrete mechanism (Kairouz, Liu, Steinke 2021) and its run under secure aggregation.</summary>
+public sealed class DiscreteMechanismTests
+{
+    [Fact]
+    public void CumulativeEpsilon_DiscreteWithFineGrid_CloseToGaussianWithRoundingGrowth()
+    {
+        var discrete = new PrivacyPlan(1.0, 1.5, 4, 0, "discrete-gaussian", "rdp", 1e-5, 0, ScaleBits: 16);
+        var rounds = new[] { 4, 5, 4 };
+
+        var kls = PrivacyCharge.CumulativeEpsilon(discrete, rounds, 100);
+        var gaussianEquivalent = RdpAccountant.ComputeEpsilon(rounds.Select(n => (PrivacyCharge.EffectiveNoiseMultiplier(discrete, n, 100), 1.0, 1)).ToList(), 1e-5);
+
+        // With sigma of ~2^16 integer units the tau correction vanishes: the KLS bound equals the Gaussian RDP.
+        Assert.Equal(gaussianEquivalent, kls, 4);
+        Assert.True(kls > 0);
+    }
+
+    [Fact]
+    public void CumulativeEpsilon_DiscreteCoarseGrid_ChargesRoundingGrowth()
+    {
+        var fine = new PrivacyPlan(1.0, 1.5, 4, 0, "discrete-gaussian", "rdp", 1e-5, 0, ScaleBits: 16);
+        var coarse = fine with { ScaleBits = 4 };
+
+        Assert.True(PrivacyCharge.CumulativeEpsilon(coarse, [4, 4], 1000) > PrivacyCharge.CumulativeEpsilon(fine, [4, 4], 1000));
+    }
+
+    [Fact]
+    public async Task Federation_DiscreteMechanismUnderSecureAggregation_ChargesEveryRound()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = new PrivacyPlan(1.0, 2.0, 3, 0, "discrete-gaussian", "rdp", 1e-5, 0, ScaleBits: 16);
+        var options = fed.Options(rounds: 2, minSilos: 3) with { Privacy = plan, SecureAggregation = new SecureAggregationPlan(64, 16, 64.0) };
+        var coordinator = await fed.StartCoordinatorAsync(options);
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
+        }
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(2, outcome.RoundsCompleted);
+        var charges = coordinator.Store.PrivacyCharges();
+        Assert.Equal(2, charges.Count);
+        Assert.All(charges, c => Assert.Equal("kls-rdp", c.Accountant));
+        Assert.Equal(PrivacyCharge.CumulativeEpsilon(plan, [3, 3], fed.Parameters), outcome.Epsilon, 9);
+    }
+}

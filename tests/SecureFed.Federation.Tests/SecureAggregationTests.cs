@@ -56,6 +56,14 @@ public sealed class SecureAggregationTests
         Assert.NotEqual(bySilo[0], bySilo[^1]);
         // Nothing the coordinator stored is an individual update: only the initial model and the aggregates.
         Assert.Equal(3, coordinator.Store.ModelHistory().Count);
+        // Nor did it log one: no line carries a silo's value, its encoding, or a masked coordinate.
+        var logs = fed.Logs.ToList();
+        Assert.NotEmpty(logs);
+        var forbidden = values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Concat(encoded.Select(e => e.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .Concat(all.Where(x => x > 1_000_000).Take(50).Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        Assert.DoesNotContain(logs, line => forbidden.Any(f => line.Contains(f, StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -50,10 +50,12 @@ internal sealed class SecureAggregationSession : IDisposable
             throw new ProtocolViolationException(FaultKind.InvalidArgument, "secure aggregation participants are not a subset of the plan's, or omit this silo");
         }
 
-        var minimum = Math.Max(plan.Privacy?.Threshold ?? 0, (start.Participants.Count / 2) + 1);
-        if (start.Threshold < minimum || start.Threshold > start.Participants.Count)
+        // The threshold is fixed in the (hashed) plan; a coordinator may not lower it once silos have accepted.
+        var minimum = Math.Max(Math.Max(plan.Privacy?.Threshold ?? 0, (plan.Participants.Count / 2) + 1), sa.Threshold);
+        if (start.Threshold != (uint)sa.Threshold || start.Threshold < minimum || start.Threshold > start.Participants.Count)
         {
-            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"threshold {start.Threshold} is below {minimum} or above the {start.Participants.Count} participants");
+            throw new ProtocolViolationException(
+                FaultKind.InvalidArgument, $"threshold {start.Threshold} differs from the plan's {sa.Threshold}, is below {minimum} or above the {start.Participants.Count} participants");
         }
 
         var parameters = SecAggParameters.Create(plan.FederationId, plan.Round, start.Participants, plan.ParameterCount, sa.RingBits, sa.ScaleBits, (int)start.Threshold);

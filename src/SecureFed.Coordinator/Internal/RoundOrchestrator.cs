@@ -316,7 +316,14 @@ internal sealed class RoundOrchestrator
             model.Hash, model.Parameters.Length, [.. sessions.Select(s => s.SiloId)],
             _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout,
             _options.Privacy,
-            _options.SecureAggregation);
+            _options.SecureAggregation is { } secureTemplate
+                ? secureTemplate with
+                {
+                    Threshold = SecureAggregationPlan.ThresholdFor(sessions.Count, Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0)),
+                    KeyStageTimeout = _options.PlanTimeout,
+                    MaskedInputTimeout = _options.TrainTimeout,
+                }
+                : null);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
         _store.BeginRound(round, planHash, plan.Participants, model.Hash);
@@ -371,7 +378,7 @@ internal sealed class RoundOrchestrator
             var quality = _evaluator.Evaluate(next);
             var report = new RoundReport(round, true, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
                 quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null,
-                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN, outcome.StageCounts);
+                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN, outcome.StageCounts, outcome.UnmaskTime);
             var stored = _store.CompleteRound(report, next, charge);
             Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
             foreach (var s in sessions)
@@ -444,18 +451,17 @@ internal sealed class RoundOrchestrator
 
         AggregationOutcome Abort(string why, int contributors = 0, SecAggSurvivorCounts? counts = null) => Outcome(null, contributors, counts, why);
 
-        if (accepted.Count < Math.Max(needed, 2))
+        if (accepted.Count < Math.Max(Math.Max(needed, sa.Threshold), 2))
         {
             state.CloseSecure();
-            return Abort($"{accepted.Count} silos accepted the plan, fewer than the {Math.Max(needed, 2)} secure aggregation needs");
+            return Abort($"{accepted.Count} silos accepted the plan, fewer than the threshold {Math.Max(Math.Max(needed, sa.Threshold), 2)}");
         }
 
         SecAggParameters parameters;
         FixedPointEncoder encoder;
         try
         {
-            var threshold = Math.Min(accepted.Count, Math.Max(SecAggParameters.DefaultThreshold(accepted.Count), needed));
-            parameters = SecAggParameters.Create(plan.FederationId, plan.Round, accepted, plan.ParameterCount, sa.RingBits, sa.ScaleBits, threshold);
+            parameters = SecAggParameters.Create(plan.FederationId, plan.Round, accepted, plan.ParameterCount, sa.RingBits, sa.ScaleBits, sa.Threshold);
             encoder = parameters.CreateEncoder(sa.MaxAbsValue);
         }
         catch (Exception ex) when (ex is ArgumentException or SecureFedException)
@@ -493,11 +499,11 @@ internal sealed class RoundOrchestrator
             start.Certificates.AddRange(sessions.Values.Select(s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }));
             Broadcast(secure, plan, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, m => m.SecaggStart = start);
 
-            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
             Broadcast(secure, plan, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
 
-            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var deliveries = secure.CloseShareKeys();
             foreach (var (recipient, delivery) in deliveries)
             {
@@ -505,18 +511,20 @@ internal sealed class RoundOrchestrator
             }
 
             // Training happens before a silo masks its input, so this stage has the training deadline.
-            await WaitOrDeadline(secure.StageDone, _options.TrainTimeout, ct);
+            await WaitOrDeadline(secure.StageDone, sa.MaskedInputTimeout, ct);
             var check = secure.CloseMaskedInput();
             var checkWire = SecAggMapping.ToWire(check);
             Broadcast(secure, plan, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
 
-            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var unmask = secure.CloseConsistencyCheck();
             var unmaskWire = SecAggMapping.ToWire(unmask);
             Broadcast(secure, plan, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
 
-            await WaitOrDeadline(secure.StageDone, _options.PlanTimeout, ct);
+            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
+            var unmaskStarted = Stopwatch.GetTimestamp();
             var (sum, included) = secure.CloseUnmask();
+            var unmaskTime = Stopwatch.GetElapsedTime(unmaskStarted);
             state.CloseSecure();
             var counts = secure.Survivors;
             if (included.Count < needed)
@@ -530,7 +538,7 @@ internal sealed class RoundOrchestrator
                 mean[i] /= included.Count;
             }
 
-            return Outcome(mean, included.Count, counts, null);
+            return Outcome(mean, included.Count, counts, null) with { UnmaskTime = unmaskTime };
         }
         catch (SecAggAbortedException ex)
         {
@@ -570,17 +578,13 @@ internal sealed class RoundOrchestrator
             return null;
         }
 
-        try
-        {
-            BudgetGuard.CheckRound(
-                PrivacyAccountants.ParseKind(dp.Accountant), History(), (PrivacyCharge.WorstCaseNoiseMultiplier(dp, dimension), 1.0, 1),
-                new PrivacyBudget(dp.EpsilonBudget, dp.Delta));
-            return null;
-        }
-        catch (PrivacyBudgetExhaustedException ex)
-        {
-            return $"privacy budget exhausted: {ex.Message}";
-        }
+        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
+        var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension);
+        history.Add(dp.Threshold);
+        var wouldSpend = PrivacyCharge.CumulativeEpsilon(dp, history, dimension);
+        return wouldSpend <= dp.EpsilonBudget
+            ? null
+            : $"privacy budget exhausted: {new PrivacyBudgetExhaustedException(spent, wouldSpend, dp.EpsilonBudget, dp.Delta).Message}";
     }
 
     /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present.</summary>
@@ -592,14 +596,12 @@ internal sealed class RoundOrchestrator
         }
 
         var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
-        var history = History();
-        history.Add((z, 1.0, 1));
-        var epsilon = PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(dp.Accountant), history, dp.Delta);
-        return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, dp.Accountant, dp.Delta, epsilon);
+        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
+        history.Add(survivors);
+        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount);
+        var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
+        return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, accountant, dp.Delta, epsilon);
     }
-
-    private List<(double z, double q, int steps)> History() =>
-        [.. _store.PrivacyCharges().Select(c => (c.NoiseMultiplier, c.SamplingRate, c.Steps))];
 
     private async Task WaitOrDeadline(Task condition, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -613,4 +615,8 @@ internal sealed class RoundOrchestrator
 
 /// <summary>What an aggregation produced: the mean delta (null when aborted) and the counts for the report.</summary>
 internal sealed record AggregationOutcome(
-    double[]? MeanDelta, int Contributors, int Dropped, int Refused, int Rejected, SecAggSurvivorCounts? StageCounts, string? AbortReason);
+    double[]? MeanDelta, int Contributors, int Dropped, int Refused, int Rejected, SecAggSurvivorCounts? StageCounts, string? AbortReason)
+{
+    /// <summary>Time the server spent removing masks (secure rounds).</summary>
+    public TimeSpan? UnmaskTime { get; init; }
+}

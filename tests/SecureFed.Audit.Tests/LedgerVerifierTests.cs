@@ -129,6 +129,46 @@ public sealed class LedgerVerifierTests : IDisposable
     }
 
     [Fact]
+    public void Verify_EntryDuplicated_FailsNamingTheRepeat()
+    {
+        string path = _consortium.PathOf("ledger.jsonl");
+        var entries = _consortium.WriteGoodLedger(path).ToList();
+        entries.Insert(3, entries[2]);
+        TestConsortium.WriteRaw(path, entries);
+
+        var result = _consortium.Verify(path);
+
+        Assert.False(result.Ok);
+        Assert.Equal(3, result.FailedSequence);
+        Assert.Equal("entry 3: out of order or repeated, it follows entry 3", result.Reason);
+        Assert.Equal(3, result.Entries);
+    }
+
+    [Fact]
+    public void Verify_TwoFederationsInterleaved_RecomputesEpsilonPerFederation()
+    {
+        string path = _consortium.PathOf("ledger.jsonl");
+        using var signer = _consortium.CoordinatorSigner();
+        using (var ledger = AuditLedger.Open(path))
+        {
+            foreach (var (federation, z) in new[] { ("fed-a", 1.1), ("fed-b", 2.0), ("fed-a", 1.3), ("fed-b", 2.5) })
+            {
+                var draft = _consortium.Draft(ledger, 1, 1, RoundStatus.Completed, z) with
+                {
+                    FederationId = federation,
+                    CumulativeEpsilon = ledger.CumulativeEpsilonWith(federation, z, TestConsortium.Delta),
+                };
+                ledger.Append(draft, signer);
+            }
+        }
+
+        var result = _consortium.Verify(path);
+
+        Assert.True(result.Ok, result.Reason);
+        Assert.Equal(LedgerEpsilons.Compute([2.0, 2.5], TestConsortium.Delta), result.FinalEpsilon);
+    }
+
+    [Fact]
     public void Verify_SwappedAndRenumberedWithoutKey_FailsAtFirstMovedEntry()
     {
         string path = _consortium.PathOf("ledger.jsonl");

@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace SecureFed.Deployment.Tests;
+
+/// <summary>
+/// `securefed coordinator` and three `securefed agent`s as real processes on loopback, configured the way the containers
+/// are (JSON files, absolute paths); one agent process is killed mid-round and the federation must still finish with a
+/// consistent store.
+/// </summary>
+public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Rounds = 3;
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("securefed-deploy-").FullName;
+    private readonly List<ChildProcess> _processes = [];
+
+    [Fact]
+    public async Task Coordinator_and_three_agent_processes_finish_three_rounds_after_one_agent_is_killed()
+    {
+        var cli = LocateCli();
+        var certs = Path.Combine(_dir, "certs");
+        try
+        {
+            using (var init = Start("certs", "certs", "init", "--out", certs, "--silos", "3"))
+            {
+                Assert.True(await init.WaitForExitAsync(StepTimeout), init.Transcript());
+                Assert.True(init.ExitCode == 0, init.Transcript());
+            }
+
+            var port = FreePort();
+            var store = Path.Combine(_dir, "coordinator", "federation.db");
+            var coordinatorConfig = WriteConfig("coordinator.json", new JsonObject
+            {
+                ["Coordinator"] = new JsonObject
+                {
+                    ["FederationId"] = "deployment-test",
+                    ["ListenAddress"] = "127.0.0.1",
+                    ["Port"] = port,
+                    ["Rounds"] = Rounds,
+                    ["MinSilos"] = 2,
+                    ["TargetSilos"] = 3,
+                    ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
+                    ["Dataset"] = "breast-cancer",
+                    ["SiloCount"] = 3,
+                    ["Partition"] = "iid",
+                    ["Seed"] = 42,
+                    ["DataDirectory"] = RepoPaths.Data,
+                    ["StorePath"] = store,
+                    ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
+                    ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
+                    ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
+                    ["JoinTimeoutSeconds"] = 20,
+                    ["PlanTimeoutSeconds"] = 10,
+                    ["TrainTimeoutSeconds"] = 30,
+                    ["Aggregation"] = "secure",
+                },
+            });
+
+            var coordinator = Start("coordinator", "coordinator", "--config", coordinatorConfig);
+            var agents = new List<ChildProcess>();
+            for (var i = 1; i <= 3; i++)
+            {
+                var config = WriteConfig($"agent-{i}.json", new JsonObject
+                {
+                    ["Agent"] = new JsonObject
+                    {
+                        ["Coordinator"] = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}",
+                        ["FederationId"] = "deployment-test",
+                        ["Certificate"] = Path.Combine(certs, $"silo-{i}.pem"),
+                        ["PrivateKey"] = Path.Combine(certs, $"silo-{i}.key.pem"),
+                        ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
+                        ["Dataset"] = "breast-cancer",
+                        ["DataDirectory"] = RepoPaths.Data,
+                        ["SiloIndex"] = i,
+                        ["SiloCount"] = 3,
+                        ["Partition"] = "iid",
+                        ["Seed"] = 42,
+                        ["Policy"] = new JsonObject { ["MinCohort"] = 2 },
+                        ["LedgerPath"] = Path.Combine(_dir, $"silo-{i}", "privacy-ledger.jsonl"),
+                    },
+                });
+                agents.Add(Start($"agent-{i}", "agent", "--config", config));
+            }
+
+            // Round 1 with all three silos, then kill silo 3's process as soon as round 2 has started.
+            Assert.True(await coordinator.WaitForOutputAsync("Round 1 completed", StepTimeout), Transcripts());
+            Assert.True(coordinator.Stdout.Contains("Round 1 started with 3 silos", StringComparison.Ordinal), Transcripts());
+            Assert.True(await coordinator.WaitForOutputAsync("Round 2 started", StepTimeout), Transcripts());
+            var victim = agents[2];
+            victim.Kill();
+            Assert.True(victim.HasExited);
+            output.WriteLine($"killed {victim.Name} after: {LastLine(coordinator.Stdout)}");
+
+            Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(90)), Transcripts());
+            Assert.True(coordinator.ExitCode == 0, Transcripts());
+            Assert.Contains($"federation complete: {Rounds} rounds", coordinator.Stdout, StringComparison.Ordinal);
+            foreach (var survivor in agents.Take(2))
+            {
+                Assert.True(await survivor.WaitForExitAsync(StepTimeout), Transcripts());
+                Assert.True(survivor.ExitCode == 0, Transcripts());
+                Assert.Contains("federation complete after 3 rounds", survivor.Stdout, StringComparison.Ordinal);
+            }
+
+            AssertStoreIntact(store);
+            output.WriteLine(Transcripts());
+        }
+        finally
+        {
+            foreach (var p in _processes)
+            {
+                p.Kill();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            p.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // best effort
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // best effort
+        }
+    }
+
+    private void AssertStoreIntact(string store)
+    {
+        var cs = new SqliteConnectionStringBuilder { DataSource = store, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        using var connection = new SqliteConnection(cs);
+        connection.Open();
+        using (var check = connection.CreateCommand())
+        {
+            check.CommandText = "PRAGMA integrity_check";
+            Assert.Equal("ok", check.ExecuteScalar() as string);
+        }
+
+        var rows = new List<(long Round, long Attempt, string Status, string? Before, string? After)>();
+        using (var query = connection.CreateCommand())
+        {
+            query.CommandText = "SELECT round, attempt, status, model_hash_before, model_hash_after FROM rounds ORDER BY round, attempt";
+            using var reader = query.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+            }
+        }
+
+        var table = string.Join("\n", rows.Select(r => $"round {r.Round} attempt {r.Attempt} {r.Status} {r.Before} -> {r.After}"));
+        output.WriteLine(table);
+        Assert.DoesNotContain(rows, r => r.Status == "running");
+        var completed = rows.Where(r => r.Status == "completed").ToList();
+        Assert.True(completed.Count == Rounds, table);
+        Assert.Equal(Enumerable.Range(1, Rounds).Select(r => (long)r), completed.Select(r => r.Round));
+        for (var i = 0; i < completed.Count; i++)
+        {
+            Assert.False(string.IsNullOrEmpty(completed[i].Before), table);
+            Assert.False(string.IsNullOrEmpty(completed[i].After), table);
+            if (i > 0)
+            {
+                Assert.True(completed[i].Before == completed[i - 1].After, $"hash chain broken at round {completed[i].Round}:\n{table}");
+            }
+        }
+    }
+
+    private ChildProcess Start(string name, params string[] args)
+    {
+        var p = ChildProcess.Start(name, LocateCli(), _dir, args);
+        _processes.Add(p);
+        return p;
+    }
+
+    private string WriteConfig(string name, JsonObject content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content.ToJsonString());
+        return path;
+    }
+
+    private string Transcripts() => string.Concat(_processes.Select(p => p.Transcript()));
+
+    private static string LastLine(string text) => text.TrimEnd().Split('\n')[^1];
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>securefed.dll copied next to this assembly by the project reference (else the CLI's own output folder).</summary>
+    private static string LocateCli()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "securefed.dll");
+        if (File.Exists(beside) && File.Exists(Path.Combine(AppContext.BaseDirectory, "securefed.runtimeconfig.json")))
+        {
+            return beside;
+        }
+
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Debug";
+        var own = RepoPaths.File("src", "SecureFed.Cli", "bin", configuration, "net10.0", "securefed.dll");
+        return File.Exists(own) ? own : throw new FileNotFoundException($"securefed.dll is neither in {AppContext.BaseDirectory} nor at {own}");
+    }
+}

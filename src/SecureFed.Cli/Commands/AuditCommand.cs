@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SecureFed.Audit;
+using SecureFed.Audit.Reports;
 using SecureFed.Identity;
 
 namespace SecureFed.Cli.Commands;
@@ -11,7 +12,9 @@ namespace SecureFed.Cli.Commands;
 /// <summary>
 /// <c>securefed audit verify</c>: checks a ledger the way an outside auditor would (SecureFed.Audit's
 /// <see cref="LedgerVerifier"/>). Exit 0 when everything holds, 1 naming the first bad entry, 2 for unreadable
-/// input. Writes to the invocation's Output/Error (Console by default).
+/// input. <c>securefed audit report</c>: writes report.json and report.html (<see cref="ReportWriter"/>), verifying
+/// first when a coordinator certificate and CA are given; exit 0 when written, 1 when written but verification
+/// failed, 2 for unreadable input. Writes to the invocation's Output/Error (Console by default).
 /// </summary>
 internal static class AuditCommand
 {
@@ -21,8 +24,9 @@ internal static class AuditCommand
 
     public static Command Build()
     {
-        var audit = new Command("audit", "Audit trail: verify the coordinator's signed, hash-chained round ledger.");
+        var audit = new Command("audit", "Audit trail: verify the coordinator's signed, hash-chained round ledger, and report on it.");
         audit.Subcommands.Add(BuildVerify());
+        audit.Subcommands.Add(BuildReport());
         return audit;
     }
 
@@ -46,6 +50,111 @@ internal static class AuditCommand
         command.SetAction((parse, _) => Task.FromResult(Verify(
             parse, parse.GetValue(ledger)!, parse.GetValue(coordinatorCert)!, parse.GetValue(ca)!, parse.GetValue(json))));
         return command;
+    }
+
+    private static Command BuildReport()
+    {
+        var ledger = new Argument<string>("LEDGER") { Description = "The ledger file (JSON lines, one signed entry per round)." };
+        var output = new Option<string>("--out")
+        {
+            Description = "Folder to write report.json and report.html into (created if missing; earlier reports are replaced).",
+            Required = true,
+        };
+        var summary = new Option<string?>("--summary")
+        {
+            Description = "A simulation's summary.json; its rounds[].round and rounds[].accuracy give the accuracy plot (the ledger holds no accuracy).",
+        };
+        var coordinatorCert = new Option<string?>("--coordinator-cert")
+        {
+            Description = "PEM certificate of the coordinator whose key signed the ledger; with --ca the ledger is verified first, otherwise the report says \"not verified\".",
+        };
+        var ca = new Option<string?>("--ca") { Description = "PEM certificate of the consortium CA (the only trust anchor); needs --coordinator-cert." };
+        var federation = new Option<string?>("--federation")
+        {
+            Description = "The federation id to report on when the ledger holds several (default: the only one).",
+        };
+        var command = new Command(
+            "report",
+            "Write report.json and a self-contained report.html: epsilon and accuracy by round, participants, dropouts, mechanism " +
+            "parameters, budget left and trace ids. Exit 0 when written; 1 when written but verification failed; 2 for unreadable files.")
+        {
+            ledger, output, summary, coordinatorCert, ca, federation,
+        };
+        command.SetAction((parse, _) => Task.FromResult(Report(
+            parse,
+            parse.GetValue(ledger)!,
+            parse.GetValue(output)!,
+            parse.GetValue(summary),
+            parse.GetValue(coordinatorCert),
+            parse.GetValue(ca),
+            parse.GetValue(federation))));
+        return command;
+    }
+
+    private static int Report(
+        ParseResult parse, string ledgerPath, string outDir, string? summaryPath, string? coordinatorPath, string? caPath, string? federation)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        if ((coordinatorPath is null) != (caPath is null))
+        {
+            error.WriteLine("error: --coordinator-cert and --ca go together: give both to verify the ledger, or neither for an unverified report.");
+            return BadInput;
+        }
+
+        try
+        {
+            var entries = AuditLedger.Read(ledgerPath);
+            if (entries.Count == 0)
+            {
+                error.WriteLine($"error: The ledger file '{ledgerPath}' has no entries to report on.");
+                return BadInput;
+            }
+
+            LedgerVerificationResult? verification = null;
+            if (coordinatorPath is not null && caPath is not null)
+            {
+                using var coordinator = CertificateStore.LoadCertificate(coordinatorPath);
+                using var root = CertificateStore.LoadCertificate(caPath);
+                verification = LedgerVerifier.Verify(entries, coordinator, root, TimeProvider.System);
+            }
+
+            var context = new ReportContext
+            {
+                AccuracyByRound = summaryPath is null ? null : ReportContext.ReadSummaryAccuracy(summaryPath),
+                Verification = verification,
+                FederationId = federation,
+                GeneratedAt = TimeProvider.System.GetUtcNow(),
+                LedgerSource = Path.GetFileName(ledgerPath),
+            };
+            AuditReport report;
+            try
+            {
+                report = AuditReport.Build(entries, context);
+            }
+            catch (ArgumentException ex)
+            {
+                error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")} Pick the federation with --federation ID.");
+                return BadInput;
+            }
+
+            var files = ReportWriter.Write(report, outDir);
+            var text = parse.InvocationConfiguration.Output;
+            text.WriteLine($"wrote {files.JsonPath}");
+            text.WriteLine($"wrote {files.HtmlPath}");
+            text.WriteLine(report.Verification.Status switch
+            {
+                ReportVerification.Verified => "ledger verified",
+                ReportVerification.Failed => $"ledger verification FAILED: {report.Verification.Reason}",
+                _ => "ledger not verified (give --coordinator-cert and --ca to verify it)",
+            });
+            return report.Verification.Status == ReportVerification.Failed ? Refuted : Verified;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or UnauthorizedAccessException or CryptographicException or IOException)
+        {
+            error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
+            return BadInput;
+        }
     }
 
     private static int Verify(ParseResult parse, string ledgerPath, string coordinatorPath, string caPath, bool json)

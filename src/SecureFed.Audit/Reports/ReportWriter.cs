@@ -1,0 +1,456 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace SecureFed.Audit.Reports;
+
+/// <summary>The files <see cref="ReportWriter.Write"/> wrote.</summary>
+/// <param name="JsonPath">The full path of <c>report.json</c>.</param>
+/// <param name="HtmlPath">The full path of <c>report.html</c>.</param>
+public sealed record ReportFiles(string JsonPath, string HtmlPath);
+
+/// <summary>
+/// Writes an <see cref="AuditReport"/> as <c>report.json</c> (snake_case keys; non-finite numbers as <c>null</c>) and
+/// <c>report.html</c>: one self-contained page (inline CSS and SVG, no script, no external font, image or style; a
+/// Content-Security-Policy that forbids loading any) with plots of epsilon and accuracy by round and tables of rounds,
+/// participants, parameters, budget and trace ids. Every piece of text from the ledger is HTML-escaped.
+/// </summary>
+/// <remarks>Stateless and thread-safe; concurrent writes to the same folder race on the files.</remarks>
+public static class ReportWriter
+{
+    /// <summary>The name of the JSON report.</summary>
+    public const string JsonFileName = "report.json";
+
+    /// <summary>The name of the HTML report.</summary>
+    public const string HtmlFileName = "report.html";
+
+    private const string RdpColor = "#1f77b4";
+    private const string ExactColor = "#d62728";
+    private const string AccuracyColor = "#2ca02c";
+
+    /// <summary>Writes <c>report.json</c> and <c>report.html</c> into <paramref name="outDir"/>, creating it if needed
+    /// and replacing earlier reports.</summary>
+    /// <exception cref="IOException">A file cannot be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public static ReportFiles Write(AuditReport report, string outDir)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
+        Directory.CreateDirectory(outDir);
+        var files = new ReportFiles(Path.GetFullPath(Path.Combine(outDir, JsonFileName)), Path.GetFullPath(Path.Combine(outDir, HtmlFileName)));
+        var utf8 = new UTF8Encoding(false);
+        File.WriteAllText(files.JsonPath, ToJson(report), utf8);
+        File.WriteAllText(files.HtmlPath, ToHtml(report), utf8);
+        return files;
+    }
+
+    /// <summary>The JSON report (indented, snake_case keys, non-finite numbers as <c>null</c>).</summary>
+    public static string ToJson(AuditReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("federation_id", report.FederationId);
+            WriteStringOrNull(w, "generated_at", report.GeneratedAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            WriteStringOrNull(w, "ledger_source", report.LedgerSource);
+
+            w.WriteStartObject("verification");
+            w.WriteString("status", report.Verification.Status);
+            w.WriteString("reason", report.Verification.Reason);
+            WriteNumberOrNull(w, "failed_entry", report.Verification.FailedSequence);
+            w.WriteString("head_hash", report.Verification.HeadHash);
+            w.WriteEndObject();
+
+            w.WriteNumber("entries", report.Rounds.Count);
+            w.WriteNumber("completed_rounds", report.CompletedRounds);
+
+            w.WritePropertyName("budget");
+            if (report.Budget is { } b)
+            {
+                w.WriteStartObject();
+                w.WriteString("accountant", b.Accountant);
+                WriteNumberOrNull(w, "epsilon_budget", b.EpsilonBudget);
+                WriteNumberOrNull(w, "epsilon_spent", b.EpsilonSpent);
+                WriteNumberOrNull(w, "epsilon_left", b.EpsilonLeft);
+                w.WriteNumber("delta", b.Delta);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
+            w.WriteStartArray("parameters");
+            foreach (var p in report.Parameters)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("from_round", p.FromRound);
+                w.WriteNumber("to_round", p.ToRound);
+                w.WriteString("mechanism", p.Privacy.Mechanism);
+                w.WriteNumber("noise_multiplier", p.Privacy.NoiseMultiplier);
+                w.WriteNumber("clip_norm", p.Privacy.ClipNorm);
+                w.WriteNumber("threshold", p.Privacy.Threshold);
+                w.WriteNumber("colluding", p.Privacy.Colluding);
+                w.WriteNumber("delta", p.Privacy.Delta);
+                w.WriteNumber("epsilon_budget", p.Privacy.EpsilonBudget);
+                w.WriteString("accountant", p.Privacy.Accountant);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+
+            w.WriteStartArray("participants");
+            foreach (var p in report.Participants)
+            {
+                w.WriteStartObject();
+                w.WriteString("silo_id", p.SiloId);
+                w.WriteString("certificate_sha256", p.CertificateSha256);
+                w.WriteNumber("rounds_joined", p.RoundsJoined);
+                w.WriteNumber("completed_rounds_joined", p.CompletedRoundsJoined);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+
+            w.WriteStartArray("rounds");
+            foreach (var r in report.Rounds)
+            {
+                WriteRound(w, r);
+            }
+
+            w.WriteEndArray();
+
+            w.WriteStartArray("accuracy_by_round");
+            foreach (var (round, accuracy) in report.AccuracyByRound)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("round", round);
+                WriteNumberOrNull(w, "accuracy", accuracy);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>The self-contained HTML report.</summary>
+    public static string ToHtml(AuditReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var h = new StringBuilder();
+        h.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        // Nothing may be fetched: the page is a record, and an auditor opens it offline.
+        h.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
+        h.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        h.Append(Invariant($"<title>SecureFed audit report: {E(report.FederationId)}</title>\n"));
+        h.Append("<style>\n").Append(Css).Append("</style>\n</head>\n<body>\n");
+
+        h.Append(Invariant($"<h1>Audit report: federation <span id=\"federation-id\">{E(report.FederationId)}</span></h1>\n"));
+        AppendVerification(h, report);
+        AppendSummary(h, report);
+
+        h.Append("<section id=\"plots\" class=\"plots\">\n<figure>");
+        var epsilon = report.EpsilonByRound;
+        h.Append(SvgLinePlot.Render(
+            "epsilon-plot",
+            "Cumulative epsilon by round" + (report.Budget is { } b ? Invariant($" (delta = {Number(b.Delta)})") : ""),
+            "round",
+            "epsilon",
+            [
+                new PlotSeries("epsilon (rdp)", RdpColor, [.. epsilon.Where(p => double.IsFinite(p.Epsilon.Rdp)).Select(p => ((double)p.Round, p.Epsilon.Rdp))]),
+                new PlotSeries("epsilon (exact)", ExactColor, [.. epsilon.Where(p => double.IsFinite(p.Epsilon.Exact)).Select(p => ((double)p.Round, p.Epsilon.Exact))]),
+            ],
+            report.Parameters.Count == 0 ? "No differential privacy: no epsilon to plot." : "No finite epsilon to plot.",
+            BudgetOnAxis(report),
+            report.Budget?.EpsilonBudget is { } budget ? (budget, Invariant($"budget {Number(budget)}")) : null));
+        h.Append("</figure>\n<figure>");
+        h.Append(SvgLinePlot.Render(
+            "accuracy-plot",
+            "Accuracy by round",
+            "round",
+            "accuracy",
+            [new PlotSeries("accuracy", AccuracyColor, [.. report.AccuracyByRound.Select(kv => ((double)kv.Key, kv.Value))])],
+            "No accuracy by round was given (securefed audit report --summary summary.json).",
+            report.AccuracyByRound.All(kv => kv.Value <= 1) ? 1 : 0));
+        h.Append("</figure>\n</section>\n");
+
+        AppendParameters(h, report);
+        AppendParticipants(h, report);
+        AppendRounds(h, report);
+
+        h.Append("<footer>Generated by SecureFed from the coordinator's signed audit ledger");
+        if (report.LedgerSource is { } source)
+        {
+            h.Append(Invariant($" <code>{E(source)}</code>"));
+        }
+
+        if (report.GeneratedAt is { } at)
+        {
+            h.Append(Invariant($" at {E(Time(at))}"));
+        }
+
+        h.Append(". The ledger holds public metadata only: identities by certificate fingerprint, counts, parameters and hashes.</footer>\n");
+        h.Append("</body>\n</html>\n");
+        return h.ToString();
+    }
+
+    // The budget line is worth showing when it is near the curve; far above, it would flatten the curve to nothing.
+    private static double BudgetOnAxis(AuditReport report)
+    {
+        var finite = report.EpsilonByRound.SelectMany(p => new[] { p.Epsilon.Rdp, p.Epsilon.Exact }).Where(double.IsFinite).ToList();
+        return report.Budget?.EpsilonBudget is { } budget && finite.Count > 0 && budget <= 2 * finite.Max() ? budget : 0;
+    }
+
+    private static void AppendVerification(StringBuilder h, AuditReport report)
+    {
+        var v = report.Verification;
+        string css = v.Status switch
+        {
+            ReportVerification.Verified => "ok",
+            ReportVerification.Failed => "bad",
+            _ => "unknown",
+        };
+        string text = v.Status switch
+        {
+            ReportVerification.Verified => "Verified: the chain, every signature (against the consortium CA) and every epsilon hold.",
+            ReportVerification.Failed => $"Verification FAILED: {v.Reason}",
+            _ => "Not verified: no coordinator certificate and CA were given, so everything below is the coordinator's claim. Run securefed audit verify.",
+        };
+        h.Append(Invariant($"<p id=\"verification\" class=\"verdict {css}\" data-status=\"{E(v.Status)}\">{E(text)}<br><small>head hash <code>{E(v.HeadHash)}</code></small></p>\n"));
+    }
+
+    private static void AppendSummary(StringBuilder h, AuditReport report)
+    {
+        h.Append("<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"kv\">\n");
+        Row(h, "entries", report.Rounds.Count.ToString(CultureInfo.InvariantCulture));
+        Row(h, "completed rounds", report.CompletedRounds.ToString(CultureInfo.InvariantCulture));
+        Row(h, "aborted attempts", report.Rounds.Count(r => r.Status == RoundStatus.Aborted).ToString(CultureInfo.InvariantCulture));
+        Row(h, "participants", report.Participants.Count.ToString(CultureInfo.InvariantCulture));
+        Row(h, "aggregation", string.Join(", ", report.Rounds.Select(r => r.Aggregation).Distinct(StringComparer.Ordinal)));
+        if (report.Budget is { } b)
+        {
+            Row(h, "accountant", b.Accountant);
+            Row(h, "epsilon spent", Invariant($"{Number(b.EpsilonSpent)} at delta {Number(b.Delta)}"));
+            Row(h, "epsilon budget", b.EpsilonBudget is { } budget ? Number(budget) : "none set");
+            Row(h, "budget left", b.EpsilonLeft is { } left ? Number(left) : "no budget set", "budget-left");
+        }
+        else
+        {
+            Row(h, "differential privacy", "off (no epsilon guarantee)", "budget-left");
+        }
+
+        if (report.AccuracyByRound.Count > 0)
+        {
+            Row(h, "final accuracy", Number(report.AccuracyByRound[^1].Value));
+        }
+
+        h.Append("</table>\n</section>\n");
+    }
+
+    private static void AppendParameters(StringBuilder h, AuditReport report)
+    {
+        h.Append("<section id=\"parameters\">\n<h2>Mechanism parameters</h2>\n");
+        if (report.Parameters.Count == 0)
+        {
+            h.Append("<p>The federation ran without differential privacy.</p>\n</section>\n");
+            return;
+        }
+
+        h.Append("<table>\n<thead><tr><th>rounds</th><th>mechanism</th><th>noise multiplier z</th><th>clip norm</th><th>threshold t</th><th>colluding &kappa;</th><th>delta</th><th>epsilon budget</th><th>accountant</th></tr></thead>\n<tbody>\n");
+        foreach (var p in report.Parameters)
+        {
+            var q = p.Privacy;
+            Cells(h, Invariant($"{p.FromRound}–{p.ToRound}"), q.Mechanism, Number(q.NoiseMultiplier), Number(q.ClipNorm),
+                q.Threshold.ToString(CultureInfo.InvariantCulture), q.Colluding.ToString(CultureInfo.InvariantCulture), Number(q.Delta),
+                q.EpsilonBudget > 0 ? Number(q.EpsilonBudget) : "none", q.Accountant);
+        }
+
+        h.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    private static void AppendParticipants(StringBuilder h, AuditReport report)
+    {
+        h.Append("<section id=\"participants\">\n<h2>Participants</h2>\n<table>\n<thead><tr><th>silo</th><th>certificate SHA-256</th><th>rounds joined</th><th>completed rounds joined</th></tr></thead>\n<tbody>\n");
+        foreach (var p in report.Participants)
+        {
+            Cells(h, p.SiloId, p.CertificateSha256, p.RoundsJoined.ToString(CultureInfo.InvariantCulture), p.CompletedRoundsJoined.ToString(CultureInfo.InvariantCulture));
+        }
+
+        h.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    private static void AppendRounds(StringBuilder h, AuditReport report)
+    {
+        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>status</th><th>ended (UTC)</th>"
+            + "<th>aggregation</th><th>invited</th><th>contributors</th><th>dropouts</th><th>refused</th><th>rejected</th>"
+            + "<th>secagg survivors U1–U5</th><th>effective z</th><th>epsilon (rdp)</th><th>epsilon (exact)</th><th>accuracy</th>"
+            + "<th>trace id</th><th>plan hash</th><th>model hash before → after</th></tr></thead>\n<tbody>\n");
+        foreach (var r in report.Rounds)
+        {
+            var s = r.Stages;
+            Cells(
+                h,
+                r.Sequence.ToString(CultureInfo.InvariantCulture),
+                r.Round.ToString(CultureInfo.InvariantCulture),
+                r.Attempt.ToString(CultureInfo.InvariantCulture),
+                r.Status == RoundStatus.Completed ? "completed" : "aborted",
+                Time(r.Timestamp),
+                r.Aggregation,
+                s.Invited.ToString(CultureInfo.InvariantCulture),
+                s.Contributors.ToString(CultureInfo.InvariantCulture),
+                s.Dropouts.ToString(CultureInfo.InvariantCulture),
+                s.Refused.ToString(CultureInfo.InvariantCulture),
+                s.Rejected.ToString(CultureInfo.InvariantCulture),
+                s.SecureAggregation is { } u ? Invariant($"{u.U1} / {u.U2} / {u.U3} / {u.U4} / {u.U5}") : "–",
+                r.EffectiveNoiseMultiplier is { } z ? Number(z) : "–",
+                r.CumulativeEpsilon is { } e1 ? Number(e1.Rdp) : "–",
+                r.CumulativeEpsilon is { } e2 ? Number(e2.Exact) : "–",
+                r.Accuracy is { } a ? Number(a) : "–",
+                r.TraceId.Length > 0 ? r.TraceId : "–",
+                Short(r.PlanHash),
+                r.ModelHashBefore == r.ModelHashAfter ? Short(r.ModelHashAfter) + " (unchanged)" : Short(r.ModelHashBefore) + " → " + Short(r.ModelHashAfter));
+        }
+
+        h.Append("</tbody>\n</table>\n</section>\n");
+    }
+
+    private static void Row(StringBuilder h, string key, string value, string? id = null) =>
+        h.Append(Invariant($"<tr><th>{E(key)}</th><td{(id is null ? "" : $" id=\"{E(id)}\"")}>{E(value)}</td></tr>\n"));
+
+    private static void Cells(StringBuilder h, params string[] values)
+    {
+        h.Append("<tr>");
+        foreach (string value in values)
+        {
+            h.Append("<td>").Append(E(value)).Append("</td>");
+        }
+
+        h.Append("</tr>\n");
+    }
+
+    private static void WriteRound(Utf8JsonWriter w, ReportRound r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("sequence", r.Sequence);
+        w.WriteNumber("round", r.Round);
+        w.WriteNumber("attempt", r.Attempt);
+        w.WriteString("status", r.Status == RoundStatus.Completed ? "completed" : "aborted");
+        w.WriteString("timestamp", Time(r.Timestamp));
+        w.WriteString("aggregation", r.Aggregation);
+        w.WriteNumber("participants", r.Participants);
+        w.WriteNumber("invited", r.Stages.Invited);
+        w.WriteNumber("contributors", r.Stages.Contributors);
+        w.WriteNumber("dropouts", r.Stages.Dropouts);
+        w.WriteNumber("refused", r.Stages.Refused);
+        w.WriteNumber("rejected", r.Stages.Rejected);
+        w.WritePropertyName("secagg_survivors");
+        if (r.Stages.SecureAggregation is { } u)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("u1", u.U1);
+            w.WriteNumber("u2", u.U2);
+            w.WriteNumber("u3", u.U3);
+            w.WriteNumber("u4", u.U4);
+            w.WriteNumber("u5", u.U5);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+
+        WriteNumberOrNull(w, "effective_noise_multiplier", r.EffectiveNoiseMultiplier);
+        w.WritePropertyName("epsilon");
+        if (r.CumulativeEpsilon is { } e)
+        {
+            w.WriteStartObject();
+            WriteNumberOrNull(w, "rdp", e.Rdp);
+            WriteNumberOrNull(w, "exact", e.Exact);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+
+        WriteNumberOrNull(w, "accuracy", r.Accuracy);
+        w.WriteString("model_hash_before", r.ModelHashBefore);
+        w.WriteString("model_hash_after", r.ModelHashAfter);
+        w.WriteString("plan_hash", r.PlanHash);
+        w.WriteString("trace_id", r.TraceId);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static string Number(double value) =>
+        double.IsPositiveInfinity(value) ? "∞" : double.IsNegativeInfinity(value) ? "−∞" : value.ToString("G6", CultureInfo.InvariantCulture);
+
+    private static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Short(string hash) => hash.Length > 16 ? hash[..16] + "…" : hash;
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private const string Css = """
+        body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1a1a1a; background: #ffffff; }
+        h1 { font-size: 22px; margin: 0 0 12px; word-break: break-all; }
+        h2 { font-size: 17px; margin: 24px 0 8px; }
+        table { border-collapse: collapse; font-size: 12px; }
+        th, td { border: 1px solid #d0d0d0; padding: 3px 6px; text-align: left; vertical-align: top; }
+        thead th { background: #f2f2f2; }
+        table.kv th { background: #f7f7f7; font-weight: normal; }
+        code { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
+        .verdict { padding: 8px 12px; border-radius: 4px; font-size: 14px; }
+        .verdict.ok { background: #e6f4ea; border: 1px solid #2ca02c; }
+        .verdict.bad { background: #fdecea; border: 1px solid #d62728; }
+        .verdict.unknown { background: #fff8e1; border: 1px solid #e0a800; }
+        .plots { display: flex; flex-wrap: wrap; gap: 16px; }
+        figure { margin: 0; border: 1px solid #e0e0e0; }
+        #rounds td { font-family: ui-monospace, monospace; white-space: nowrap; }
+        footer { margin-top: 24px; font-size: 11px; color: #555555; }
+
+        """;
+}

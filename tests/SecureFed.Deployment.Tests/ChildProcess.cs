@@ -45,8 +45,8 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the CLI (<paramref name="cli"/> is securefed.dll) with the given arguments.</summary>
-    public static ChildProcess Start(string name, string cli, string workingDirectory, params string[] args)
+    /// <summary>Starts the CLI (<paramref name="cli"/> is securefed.dll) with the given arguments and extra environment variables.</summary>
+    public static ChildProcess Start(string name, string cli, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -66,6 +66,11 @@ internal sealed class ChildProcess : IDisposable
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("SECUREFED_", StringComparison.OrdinalIgnoreCase) || k.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             info.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };

@@ -27,7 +27,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         var certs = Path.Combine(_dir, "certs");
         try
         {
-            using (var init = Start("certs", "certs", "init", "--out", certs, "--silos", "3"))
+            using (var init = Start("certs", null, "certs", "init", "--out", certs, "--silos", "3"))
             {
                 Assert.True(await init.WaitForExitAsync(StepTimeout), init.Transcript());
                 Assert.True(init.ExitCode == 0, init.Transcript());
@@ -42,7 +42,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                     ["FederationId"] = "deployment-test",
                     ["ListenAddress"] = "127.0.0.1",
                     ["Port"] = port,
-                    ["Rounds"] = Rounds,
+                    ["Rounds"] = 10, // overridden below by SECUREFED_Coordinator__Rounds, as compose does
                     ["MinSilos"] = 2,
                     ["TargetSilos"] = 3,
                     ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
@@ -62,7 +62,8 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                 },
             });
 
-            var coordinator = Start("coordinator", "coordinator", "--config", coordinatorConfig);
+            var overrides = new Dictionary<string, string> { ["SECUREFED_Coordinator__Rounds"] = Rounds.ToString(CultureInfo.InvariantCulture) };
+            var coordinator = Start("coordinator", overrides, "coordinator", "--config", coordinatorConfig);
             var agents = new List<ChildProcess>();
             for (var i = 1; i <= 3; i++)
             {
@@ -85,7 +86,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                         ["LedgerPath"] = Path.Combine(_dir, $"silo-{i}", "privacy-ledger.jsonl"),
                     },
                 });
-                agents.Add(Start($"agent-{i}", "agent", "--config", config));
+                agents.Add(Start($"agent-{i}", null, "agent", "--config", config));
             }
 
             // Round 1 with all three silos, then kill silo 3's process as soon as round 2 has started.
@@ -151,24 +152,26 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             Assert.Equal("ok", check.ExecuteScalar() as string);
         }
 
-        var rows = new List<(long Round, long Attempt, string Status, string? Before, string? After)>();
+        var rows = new List<(long Round, long Attempt, string Status, string? Before, string? After, long Contributors)>();
         using (var query = connection.CreateCommand())
         {
-            query.CommandText = "SELECT round, attempt, status, model_hash_before, model_hash_after FROM rounds ORDER BY round, attempt";
+            query.CommandText = "SELECT round, attempt, status, model_hash_before, model_hash_after, contributors FROM rounds ORDER BY round, attempt";
             using var reader = query.ExecuteReader();
             while (reader.Read())
             {
                 rows.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5)));
             }
         }
 
-        var table = string.Join("\n", rows.Select(r => $"round {r.Round} attempt {r.Attempt} {r.Status} {r.Before} -> {r.After}"));
+        var table = string.Join("\n", rows.Select(r => $"round {r.Round} attempt {r.Attempt} {r.Status} ({r.Contributors} contributors) {r.Before} -> {r.After}"));
         output.WriteLine(table);
         Assert.DoesNotContain(rows, r => r.Status == "running");
         var completed = rows.Where(r => r.Status == "completed").ToList();
         Assert.True(completed.Count == Rounds, table);
         Assert.Equal(Enumerable.Range(1, Rounds).Select(r => (long)r), completed.Select(r => r.Round));
+        Assert.True(completed[0].Contributors == 3, table);
+        Assert.True(completed[^1].Contributors == 2, $"the killed silo cannot contribute to the last round:\n{table}");
         for (var i = 0; i < completed.Count; i++)
         {
             Assert.False(string.IsNullOrEmpty(completed[i].Before), table);
@@ -180,9 +183,9 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    private ChildProcess Start(string name, params string[] args)
+    private ChildProcess Start(string name, Dictionary<string, string>? environment, params string[] args)
     {
-        var p = ChildProcess.Start(name, LocateCli(), _dir, args);
+        var p = ChildProcess.Start(name, LocateCli(), _dir, environment, args);
         _processes.Add(p);
         return p;
     }

@@ -23,9 +23,11 @@ RUN dotnet publish src/SecureFed.Cli/SecureFed.Cli.csproj --no-restore -c Releas
 
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
 # Non-root user 10001; state lives under /var/lib/securefed (a volume), so the root filesystem can be read-only
-# (compose: read_only: true plus a tmpfs on /tmp).
-RUN groupadd --system --gid 10001 securefed \
- && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/securefed --no-create-home --shell /usr/sbin/nologin securefed \
+# (compose: read_only: true plus a tmpfs on /tmp; DOTNET_EnableDiagnostics=0 keeps the runtime from creating its
+# diagnostic IPC socket). The build stage's commands were checked outside Docker (on Debian 12, where the TorchSharp fix
+# applies): they produce /app, and its apphost, run through a symlink as below, runs a federation.
+RUN groupadd --gid 10001 securefed \
+ && useradd --uid 10001 --gid 10001 --home-dir /var/lib/securefed --no-create-home --shell /usr/sbin/nologin securefed \
  && mkdir -p /var/lib/securefed /etc/securefed \
  && chown 10001:10001 /var/lib/securefed
 COPY --from=build /app /app
@@ -34,8 +36,7 @@ COPY data/ /usr/share/securefed/data/
 RUN ln -s /app/securefed /usr/local/bin/securefed
 ENV DOTNET_ROOT=/usr/share/dotnet \
     HOME=/var/lib/securefed \
-    DOTNET_EnableDiagnostics=0 \
-    DOTNET_gcServer=0
+    DOTNET_EnableDiagnostics=0
 VOLUME ["/var/lib/securefed"]
 WORKDIR /var/lib/securefed
 USER 10001:10001

@@ -238,7 +238,14 @@ public static class ReportWriter
             Row(h, "accountant", b.Accountant);
             Row(h, "epsilon spent", Invariant($"{Number(b.EpsilonSpent)} at delta {Number(b.Delta)}"));
             Row(h, "epsilon budget", b.EpsilonBudget is { } budget ? Number(budget) : "none set");
-            Row(h, "budget left", b.EpsilonLeft is { } left ? Number(left) : "no budget set", "budget-left");
+            if (b.EpsilonLeft is { } left)
+            {
+                Row(h, "budget left", left >= 0 ? Number(left) : $"none: overspent by {Number(-left)}", "budget-left", left >= 0 ? null : "overspent");
+            }
+            else
+            {
+                Row(h, "budget left", "no budget set", "budget-left");
+            }
         }
         else
         {
@@ -287,7 +294,7 @@ public static class ReportWriter
 
     private static void AppendRounds(StringBuilder h, AuditReport report)
     {
-        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>status</th><th>ended (UTC)</th>"
+        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>status</th><th>ended (UTC)</th>"
             + "<th>aggregation</th><th>invited</th><th>contributors</th><th>dropouts</th><th>refused</th><th>rejected</th>"
             + "<th>secagg survivors U1–U5</th><th>effective z</th><th>epsilon (rdp)</th><th>epsilon (exact)</th><th>accuracy</th>"
             + "<th>trace id</th><th>plan hash</th><th>model hash before → after</th></tr></thead>\n<tbody>\n");
@@ -317,11 +324,11 @@ public static class ReportWriter
                 r.ModelHashBefore == r.ModelHashAfter ? Short(r.ModelHashAfter) + " (unchanged)" : Short(r.ModelHashBefore) + " → " + Short(r.ModelHashAfter));
         }
 
-        h.Append("</tbody>\n</table>\n</section>\n");
+        h.Append("</tbody>\n</table></div>\n</section>\n");
     }
 
-    private static void Row(StringBuilder h, string key, string value, string? id = null) =>
-        h.Append(Invariant($"<tr><th>{E(key)}</th><td{(id is null ? "" : $" id=\"{E(id)}\"")}>{E(value)}</td></tr>\n"));
+    private static void Row(StringBuilder h, string key, string value, string? id = null, string? cssClass = null) =>
+        h.Append(Invariant($"<tr><th>{E(key)}</th><td{(id is null ? "" : $" id=\"{E(id)}\"")}{(cssClass is null ? "" : $" class=\"{E(cssClass)}\"")}>{E(value)}</td></tr>\n"));
 
     private static void Cells(StringBuilder h, params string[] values)
     {
@@ -450,6 +457,8 @@ public static class ReportWriter
         .plots { display: flex; flex-wrap: wrap; gap: 16px; }
         figure { margin: 0; border: 1px solid #e0e0e0; }
         #rounds td { font-family: ui-monospace, monospace; white-space: nowrap; }
+        .overspent { color: #b00020; font-weight: bold; }
+        .scroll { overflow-x: auto; max-width: 100%; }
         footer { margin-top: 24px; font-size: 11px; color: #555555; }
 
         """;

@@ -14,11 +14,11 @@ internal sealed record PlotSeries(string Name, string Color, IReadOnlyList<(doub
 /// </summary>
 internal static class SvgLinePlot
 {
-    private const double Width = 640;
+    private const double Width = 580;
     private const double Height = 320;
     private const double Left = 64;
     private const double Right = 20;
-    private const double Top = 40;
+    private const double Top = 54;
     private const double Bottom = 52;
 
     /// <param name="id">The svg element's id.</param>
@@ -105,9 +105,9 @@ internal static class SvgLinePlot
                 svg.Append(Invariant($"<circle cx=\"{Px(x):0.##}\" cy=\"{Py(y):0.##}\" r=\"3.5\" fill=\"{E(s.Color)}\"><title>{E(s.Name)}, round {E(FormatTick(x, 1))}: {E(y.ToString("G6", CultureInfo.InvariantCulture))}</title></circle>"));
             }
 
-            // Legend, top right inside the frame.
-            double ly = Top + 14 + (i * 16);
-            double lx = Left + plotW - 150;
+            // Legend in a row between the title and the frame, where no line can run under it.
+            double ly = Top - 10;
+            double lx = Left + (i * 150);
             svg.Append(Invariant($"<line x1=\"{lx:0.##}\" y1=\"{ly - 4:0.##}\" x2=\"{lx + 22:0.##}\" y2=\"{ly - 4:0.##}\" stroke=\"{E(s.Color)}\" stroke-width=\"2.5\"/>"));
             svg.Append(Invariant($"<text x=\"{lx + 28:0.##}\" y=\"{ly:0.##}\" font-size=\"11\">{E(s.Name)}</text>"));
         }

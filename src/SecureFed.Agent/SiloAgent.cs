@@ -176,6 +176,7 @@ public sealed class SiloAgent
                     secure?.Dispose();
                     secure = null;
                     dropAt = ChooseDropout();
+                    var planSpan = AgentTelemetry.Start("plan", DomainMapping.TraceContext(message.Header), SiloId, checked((long)message.Header.Round));
                     try
                     {
                         var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
@@ -192,6 +193,8 @@ public sealed class SiloAgent
                         await SendDecisionAsync(call, round, false, ex.Message, ct);
                     }
 
+
+                    planSpan?.Dispose();
                     break;
 
                 case CoordinatorMessage.BodyOneofCase.ModelChunk:
@@ -214,6 +217,7 @@ public sealed class SiloAgent
 
                             Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
                             TrainingStarted?.Invoke(plan.Round);
+                            using var trainSpan = AgentTelemetry.Start("train", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                             var update = await _trainer.TrainAsync(plan, global, ct);
                             if (plan.Privacy is { } dp)
                             {
@@ -273,6 +277,7 @@ public sealed class SiloAgent
                         break; // not (or no longer) part of this round
                     }
 
+                    var stageSpan = AgentTelemetry.Start(message.Header.Stage.ToString().ToLowerInvariant(), DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                     try
                     {
                         secure = await HandleSecureAsync(call, plan, secure, pending, message, maxChunk, ct);
@@ -287,6 +292,8 @@ public sealed class SiloAgent
                         pending = null;
                     }
 
+
+                    stageSpan?.Dispose();
                     break;
 
                 case CoordinatorMessage.BodyOneofCase.RoundResult:

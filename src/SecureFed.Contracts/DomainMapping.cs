@@ -18,12 +18,21 @@ public static class DomainMapping
     };
 
     /// <summary>Header for a message of one federation, round and stage.</summary>
-    public static Header Header(string federationId, long round, Protocol.Stage stage) => new()
+    /// <summary>Header for a message of one federation, round and stage, carrying the current span's W3C trace context.</summary>
+    public static Header Header(string federationId, long round, Protocol.Stage stage) => Header(federationId, round, ToWire(stage));
+
+    /// <summary>Header for a message of one federation, round and wire stage, carrying the current span's W3C trace context.</summary>
+    public static Header Header(string federationId, long round, V1.Stage stage) => new()
     {
         FederationId = federationId,
         Round = checked((ulong)round),
-        Stage = ToWire(stage),
+        Stage = stage,
+        Traceparent = System.Diagnostics.Activity.Current?.Id ?? string.Empty,
     };
+
+    /// <summary>The trace context a header carries, or default when absent or malformed.</summary>
+    public static System.Diagnostics.ActivityContext TraceContext(Header? header) =>
+        header is not null && System.Diagnostics.ActivityContext.TryParse(header.Traceparent, null, out var context) ? context : default;
 
     /// <summary>Wire form of a round plan.</summary>
     public static V1.RoundPlan ToWire(Protocol.RoundPlan plan)

@@ -26,11 +26,13 @@ public sealed class CoordinatorHost : IAsyncDisposable
     private readonly SessionRegistry _registry;
     private readonly CancellationTokenSource _stopping = new();
     private Task<FederationOutcome>? _completion;
+    private int _disposed;
 
     private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store)
     {
         _app = app;
         _registry = registry;
+        LedgerPath = app.Services.GetRequiredService<AuditTrail>().Path;
         _orchestrator = orchestrator;
         Store = store;
     }
@@ -41,6 +43,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
         add => _orchestrator.RoundFinished += value;
         remove => _orchestrator.RoundFinished -= value;
     }
+
+    /// <summary>The signed, hash-chained audit ledger file.</summary>
+    public string LedgerPath { get; }
 
     /// <summary>The coordinator's durable state.</summary>
     public FederationStore Store { get; }
@@ -135,8 +140,10 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(observer);
         }
 
+        var audit = new AuditTrail(options.LedgerPath ?? Path.ChangeExtension(options.StorePath, ".ledger.jsonl"), serverCertificate, store, options.FederationId);
+        builder.Services.AddSingleton(audit);
         builder.Services.AddSingleton(sp => new RoundOrchestrator(
-            options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds")));
+            options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds"), audit));
         var app = builder.Build();
         app.MapGrpcService<FederationService>();
         return new CoordinatorHost(app, app.Services.GetRequiredService<RoundOrchestrator>(), registry, store);
@@ -175,7 +182,13 @@ public sealed class CoordinatorHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync();
+        _app.Services.GetRequiredService<AuditTrail>().Dispose();
         await _app.DisposeAsync();
         _stopping.Dispose();
     }

@@ -70,6 +70,9 @@ public sealed record CoordinatorOptions
     /// <summary>SQLite database file holding federation state, rounds and model versions.</summary>
     public required string StorePath { get; init; }
 
+    /// <summary>The audit ledger file (JSON lines); null puts it beside the store as <c>*.ledger.jsonl</c>.</summary>
+    public string? LedgerPath { get; init; }
+
     /// <summary>Largest number of floats in one vector chunk.</summary>
     public int MaxChunkFloats { get; init; } = 65536;
 

@@ -50,6 +50,7 @@ public sealed class FederationStore
                 participants TEXT NOT NULL, contributors INTEGER NOT NULL DEFAULT 0, dropouts INTEGER NOT NULL DEFAULT 0,
                 refused INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, accuracy REAL, loss REAL,
                 model_hash_before TEXT, model_hash_after TEXT, abort_reason TEXT, stage_counts TEXT,
+                ledger_draft TEXT, ledger_appended INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (round, attempt));
             CREATE TABLE IF NOT EXISTS privacy_charges (
                 round INTEGER PRIMARY KEY, noise_multiplier REAL NOT NULL, sampling_rate REAL NOT NULL, steps INTEGER NOT NULL,
@@ -148,7 +149,7 @@ public sealed class FederationStore
     /// Atomically stores a completed round, its new model version and its privacy charge: the charge can never be
     /// missing for a released model, and is never stored for one that was not released.
     /// </summary>
-    public ModelVersion CompleteRound(RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null)
+    public ModelVersion CompleteRound(RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null, string? ledgerDraft = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
@@ -162,18 +163,18 @@ public sealed class FederationStore
 
         var version = Convert.ToInt64(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions"), System.Globalization.CultureInfo.InvariantCulture);
         var hash = InsertModel(c, tx, version, report.Round, newParameters);
-        FinishRound(c, tx, report with { ModelHash = hash }, "completed");
+        FinishRound(c, tx, report with { ModelHash = hash }, "completed", ledgerDraft);
         tx.Commit();
         return new ModelVersion(version, report.Round, hash, newParameters);
     }
 
     /// <summary>Stores an aborted round (no model change).</summary>
-    public void AbortRound(RoundReport report)
+    public void AbortRound(RoundReport report, string? ledgerDraft = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
         using var tx = c.BeginTransaction();
-        FinishRound(c, tx, report, "aborted");
+        FinishRound(c, tx, report, "aborted", ledgerDraft);
         tx.Commit();
     }
 
@@ -195,6 +196,42 @@ public sealed class FederationStore
         }
 
         return rows;
+    }
+
+    /// <summary>The attempt number of the running attempt of <paramref name="round"/>.</summary>
+    public int RunningAttempt(long round)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT attempt FROM rounds WHERE round = $r AND status = 'running'";
+        cmd.Parameters.AddWithValue("$r", round);
+        return Convert.ToInt32(cmd.ExecuteScalar() ?? throw new InvalidOperationException($"round {round} is not running"), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Ledger entries stored with their rounds but not yet appended to the ledger file (an outbox: the round and its
+    /// entry are committed together, the file append follows and is retried after a crash).
+    /// </summary>
+    public IReadOnlyList<(long Round, int Attempt, string Draft)> PendingLedgerDrafts()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT round, attempt, ledger_draft FROM rounds WHERE ledger_draft IS NOT NULL AND ledger_appended = 0 ORDER BY ended_at, round, attempt";
+        using var r = cmd.ExecuteReader();
+        var list = new List<(long, int, string)>();
+        while (r.Read())
+        {
+            list.Add((r.GetInt64(0), r.GetInt32(1), r.GetString(2)));
+        }
+
+        return list;
+    }
+
+    /// <summary>Marks a round's ledger entry as appended to the ledger file.</summary>
+    public void MarkLedgerAppended(long round, int attempt)
+    {
+        using var c = Connect();
+        Exec(c, null, "UPDATE rounds SET ledger_appended = 1 WHERE round = $r AND attempt = $a", ("$r", round), ("$a", attempt));
     }
 
     /// <summary>Every privacy charge, by round.</summary>
@@ -237,14 +274,15 @@ public sealed class FederationStore
         return hash;
     }
 
-    private static void FinishRound(SqliteConnection c, SqliteTransaction tx, RoundReport report, string status)
+    private static void FinishRound(SqliteConnection c, SqliteTransaction tx, RoundReport report, string status, string? ledgerDraft)
     {
         var changed = Exec(c, tx, """
             UPDATE rounds SET status = $s, ended_at = $t, contributors = $c, dropouts = $d, refused = $f, rejected = $j,
-                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why, stage_counts = $sc
+                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why, stage_counts = $sc, ledger_draft = $ld
             WHERE round = $r AND status = 'running'
             """,
             ("$sc", report.StageCounts is { } sc ? (object)JsonSerializer.Serialize(sc) : DBNull.Value),
+            ("$ld", (object?)ledgerDraft ?? DBNull.Value),
             ("$s", status), ("$t", Now()), ("$c", report.Contributors), ("$d", report.Dropouts), ("$f", report.Refused), ("$j", report.Rejected),
             ("$a", double.IsFinite(report.Accuracy) ? report.Accuracy : DBNull.Value), ("$l", double.IsFinite(report.Loss) ? report.Loss : DBNull.Value),
             ("$h", report.ModelHash), ("$why", (object?)report.AbortReason ?? DBNull.Value), ("$r", report.Round));

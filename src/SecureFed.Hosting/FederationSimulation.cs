@@ -42,6 +42,7 @@ public static class FederationSimulation
         }
 
         TorchRuntime.EnsureInitialized();
+        using var telemetry = Telemetry.Start("securefed-simulation", options.TraceFile ?? Path.Combine(outDir, "traces.jsonl"));
         var data = new FederatedData(options.Dataset, options.Silos, options.Partition, options.Seed, DataDirectory: options.DataDirectory).Prepare();
         var kind = options.Model ?? ModelMapping.DefaultModelKind(data.Dataset);
         var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);

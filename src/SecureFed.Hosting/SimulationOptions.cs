@@ -69,6 +69,9 @@ public sealed record SimulationOptions
     /// <summary>Probability that a silo drops out of a round at a random secure-aggregation stage.</summary>
     public double Dropout { get; init; }
 
+    /// <summary>Spans as JSON lines; null writes <c>traces.jsonl</c> in the output folder.</summary>
+    public string? TraceFile { get; init; }
+
     /// <summary>Whether differential privacy is on.</summary>
     public bool PrivacyEnabled => NoiseMultiplier > 0;
 

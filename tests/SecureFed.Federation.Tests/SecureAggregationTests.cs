@@ -115,4 +115,37 @@ public sealed class SecureAggregationTests
         Assert.Contains("secure aggregation", status.Detail, StringComparison.Ordinal);
         Assert.Equal(2.0, outcome.FinalLoss, 9);
     }
+
+    [Fact]
+    public async Task Sentinel_InOneSilosUpdate_NeverInSpansLogsOrLedger()
+    {
+        const float sentinel = 0.7316942f;
+        var traceFile = Path.Combine(Path.GetTempPath(), "securefed-sentinel", Guid.NewGuid().ToString("N"), "traces.jsonl");
+        await using var fed = new TestFederation(3, parameters: 32);
+        using (SecureFed.Hosting.Telemetry.Start("sentinel-test", traceFile))
+        {
+            var plan = new PrivacyPlan(1.0, 0.5, 3, 0, "gaussian", "rdp", 1e-5, 0);
+            var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 3) with { SecureAggregation = Secure32, Privacy = plan });
+            fed.StartAgent("silo-1", new FakeTrainer(sentinel));
+            fed.StartAgent("silo-2", new FakeTrainer(0.5f));
+            fed.StartAgent("silo-3", new FakeTrainer(0.25f));
+            await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+            await coordinator.DisposeAsync();
+        }
+
+        var forbidden = new[]
+        {
+            sentinel.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ((double)sentinel).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            sentinel.ToString("F4", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var spans = File.ReadAllText(traceFile);
+        var ledger = File.ReadAllText(fed.Coordinator!.LedgerPath);
+        var logs = string.Join('\n', fed.Logs);
+        Assert.Contains("securefed.round", spans, StringComparison.Ordinal); // the exporter did run
+        foreach (var text in new[] { spans, ledger, logs })
+        {
+            Assert.All(forbidden, f => Assert.DoesNotContain(f, text, StringComparison.Ordinal));
+        }
+    }
 }

@@ -32,6 +32,7 @@ public sealed class SimulationTests : IDisposable
         Assert.Equal(20, root.GetProperty("rounds").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(_out, "federation.db")));
         Assert.Empty(Directory.GetFiles(_out, "*.pem", SearchOption.AllDirectories)); // run certificates stay in memory
+        Assert.True(File.Exists(Path.Combine(_out, "federation.ledger.jsonl")));
     }
 
     [Fact]
@@ -69,6 +70,38 @@ public sealed class SimulationTests : IDisposable
         Assert.Equal(3, result.Outcome.RoundsCompleted);
         Assert.All(result.Outcome.Rounds, r => Assert.Equal(3, r.Contributors));
         Assert.True(result.Outcome.FinalAccuracy > 0.6, $"accuracy {result.Outcome.FinalAccuracy:F4}");
+    }
+
+    [Fact]
+    public async Task Simulate_Traces_CoordinatorAndAgentSpansShareOneTracePerRoundWithStageStructure()
+    {
+        var options = new SimulationOptions { Silos = 3, Rounds = 2, OutputDirectory = _out, Seed = 4242 };
+
+        await FederationSimulation.RunAsync(options, null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
+
+        var spans = File.ReadAllLines(Path.Combine(_out, "traces.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        static string Attr(JsonElement s, string key) =>
+            s.GetProperty("attributes").TryGetProperty(key, out var v) ? v.GetString() ?? "" : "";
+        var rounds = spans.Where(s => s.GetProperty("name").GetString() == "securefed.round" && Attr(s, "securefed.federation_id") == "sim-breast-cancer-4242").ToList();
+        Assert.Equal(2, rounds.Count);
+        Assert.Equal(2, rounds.Select(r => r.GetProperty("trace_id").GetString()).Distinct().Count());
+        foreach (var round in rounds)
+        {
+            var traceId = round.GetProperty("trace_id").GetString();
+            var inTrace = spans.Where(s => s.GetProperty("trace_id").GetString() == traceId).ToList();
+            var stages = inTrace.Where(s => s.GetProperty("source").GetString() == "SecureFed.Coordinator" && s.GetProperty("name").GetString()!.StartsWith("securefed.stage.", StringComparison.Ordinal)).ToList();
+            Assert.Equal(
+                ["securefed.stage.plan", "securefed.stage.advertise_keys", "securefed.stage.share_keys", "securefed.stage.masked_input", "securefed.stage.consistency_check", "securefed.stage.unmask"],
+                stages.OrderBy(s => s.GetProperty("start").GetString(), StringComparer.Ordinal).Select(s => s.GetProperty("name").GetString()));
+            Assert.All(stages, s => Assert.Equal(round.GetProperty("span_id").GetString(), s.GetProperty("parent_span_id").GetString()));
+            var silo = inTrace.Where(s => s.GetProperty("source").GetString() == "SecureFed.Agent").ToList();
+            Assert.Equal(3, silo.Select(s => Attr(s, "securefed.silo_id")).Distinct().Count());
+            var stageIds = stages.Select(s => s.GetProperty("span_id").GetString()).ToHashSet();
+            Assert.All(silo, s => Assert.Contains(s.GetProperty("parent_span_id").GetString(), stageIds));
+        }
+
+        var ledger = SecureFed.Audit.AuditLedger.Read(Path.Combine(_out, "federation.ledger.jsonl"));
+        Assert.Equal(rounds.Select(r => r.GetProperty("trace_id").GetString()).Order(), ledger.Select(e => e.TraceId).Order());
     }
 
     public void Dispose()

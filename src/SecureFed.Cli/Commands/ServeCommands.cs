@@ -10,10 +10,12 @@ internal static class ServeCommands
     public static Command BuildCoordinator()
     {
         var config = new Option<string>("--config") { Description = "Coordinator configuration file (JSON, section \"Coordinator\"); SECUREFED_Coordinator__Name variables override it.", Required = true };
-        var command = new Command("coordinator", "Run the coordinator: gRPC over mutual TLS, rounds until the configured count, state in SQLite (resumes after a restart).") { config };
+        var traceFile = new Option<string?>("--trace-file") { Description = "Write spans as JSON lines to this file. OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set." };
+        var command = new Command("coordinator", "Run the coordinator: gRPC over mutual TLS, rounds until the configured count, state in SQLite (resumes after a restart).") { config, traceFile };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var file = CoordinatorConfig.Load(parse.GetValue(config)!);
+            using var telemetry = Telemetry.Start("securefed-coordinator", parse.GetValue(traceFile));
             await using var host = file.Build(ConsoleLogging);
             await host.StartAsync(ct);
             Console.Error.WriteLine($"coordinator listening on {host.Address}");
@@ -27,10 +29,12 @@ internal static class ServeCommands
     public static Command BuildAgent()
     {
         var config = new Option<string>("--config") { Description = "Agent configuration file (JSON, section \"Agent\"); SECUREFED_Agent__Name variables override it.", Required = true };
-        var command = new Command("agent", "Run a silo agent: dials out to the coordinator over mutual TLS, trains on local data, uploads its update each round.") { config };
+        var traceFile = new Option<string?>("--trace-file") { Description = "Write spans as JSON lines to this file. OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set." };
+        var command = new Command("agent", "Run a silo agent: dials out to the coordinator over mutual TLS, trains on local data, takes part in secure aggregation each round.") { config, traceFile };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var file = AgentConfig.Load(parse.GetValue(config)!);
+            using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
             var agent = file.Build(loggerFactory.CreateLogger("SecureFed.Agent"));
             var outcome = await agent.RunAsync(ct);

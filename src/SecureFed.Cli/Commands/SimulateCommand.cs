@@ -34,11 +34,12 @@ internal static class SimulateCommand
         aggregation.AcceptOnlyFromAmong("secure", "plain");
         var ringBits = new Option<int>("--ring-bits") { Description = "Secure aggregation ring 2^k: 32 or 64.", DefaultValueFactory = _ => 32 };
         var dropout = new Option<double>("--dropout") { Description = "Probability that a silo drops out of a round at a random secure-aggregation stage (fault injection).", DefaultValueFactory = _ => 0 };
+        var traceFile = new Option<string?>("--trace-file") { Description = "Write spans as JSON lines to this file (default: traces.jsonl in --out). OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set." };
         var json = new Option<bool>("--json") { Description = "Print only the summary JSON to stdout (no progress display)." };
 
         var command = new Command("simulate", "Run a federation in one process: a coordinator and N silo agents over real loopback mutual TLS, with certificates minted for this run.")
         {
-            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, aggregation, ringBits, dropout, json,
+            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, aggregation, ringBits, dropout, traceFile, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -62,6 +63,7 @@ internal static class SimulateCommand
                 Aggregation = parse.GetValue(aggregation)!,
                 RingBits = parse.GetValue(ringBits),
                 Dropout = parse.GetValue(dropout),
+                TraceFile = parse.GetValue(traceFile),
             }.Validate();
             var quiet = parse.GetValue(json);
             SimulationResult result;

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using SecureFed.Audit;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
 using SecureFed.Crypto;
@@ -26,12 +27,14 @@ internal sealed class RoundOrchestrator
     private readonly IModelEvaluator _evaluator;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly AuditTrail _audit;
     private readonly Lock _gate = new();
     private RoundState? _current;
 
     public RoundOrchestrator(
-        CoordinatorOptions options, FederationStore store, SessionRegistry registry, IModelEvaluator evaluator, TimeProvider time, ILogger logger)
+        CoordinatorOptions options, FederationStore store, SessionRegistry registry, IModelEvaluator evaluator, TimeProvider time, ILogger logger, AuditTrail audit)
     {
+        _audit = audit;
         _options = options;
         _store = store;
         _registry = registry;
@@ -48,6 +51,7 @@ internal sealed class RoundOrchestrator
 
     public async Task<FederationOutcome> RunAsync(CancellationToken cancellationToken)
     {
+        _audit.Flush(); // entries a crash left in the store's outbox
         var model = _store.EnsureInitialModel(_evaluator.InitialParameters());
         if (model.Parameters.Length == 0)
         {
@@ -333,6 +337,13 @@ internal sealed class RoundOrchestrator
         }
 
         Log.RoundStarted(_logger, round, sessions.Count, planHash);
+        using var roundSpan = CoordinatorTelemetry.Source.StartActivity("securefed.round", ActivityKind.Internal, default(ActivityContext));
+        roundSpan?.SetTag("securefed.federation_id", plan.FederationId);
+        roundSpan?.SetTag("securefed.round", round);
+        roundSpan?.SetTag("securefed.participants", sessions.Count);
+        roundSpan?.SetTag("securefed.plan_hash", planHash);
+        roundSpan?.SetTag("securefed.aggregation", plan.SecureAggregation is null ? "plain" : "secure");
+        var planSpan = StartStage("plan");
         try
         {
             var wirePlan = DomainMapping.ToWire(plan);
@@ -354,16 +365,24 @@ internal sealed class RoundOrchestrator
 
             await WaitOrDeadline(state.AllDecided, _options.PlanTimeout, cancellationToken);
             state.ClosePlanStage();
+            EndStage(planSpan, state.Accepted().Count);
             var needed = Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
             var outcome = plan.SecureAggregation is { } sa
                 ? await AggregateSecurelyAsync(state, plan, sa, needed, cancellationToken)
                 : await AggregatePlainlyAsync(state, plan, model.Parameters.Length, needed, cancellationToken);
+            roundSpan?.SetTag("securefed.contributors", outcome.Contributors);
+            roundSpan?.SetTag("securefed.dropouts", outcome.Dropped);
+            CoordinatorTelemetry.Dropouts.Add(outcome.Dropped);
             if (outcome.AbortReason is { } reason)
             {
+                roundSpan?.SetTag("securefed.outcome", "aborted");
+                roundSpan?.SetStatus(ActivityStatusCode.Error, "aborted");
+                CoordinatorTelemetry.RoundsAborted.Add(1);
                 state.Abort();
                 var aborted = new RoundReport(round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
                     double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts);
-                _store.AbortRound(aborted);
+                _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash)));
+                _audit.Flush();
                 Log.RoundAborted(_logger, round, reason);
                 return aborted;
             }
@@ -379,8 +398,20 @@ internal sealed class RoundOrchestrator
             var report = new RoundReport(round, true, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
                 quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null,
                 charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN, outcome.StageCounts, outcome.UnmaskTime);
-            var stored = _store.CompleteRound(report, next, charge);
+            var stored = _store.CompleteRound(report, next, charge, AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash)));
+            _audit.Flush();
             Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
+            roundSpan?.SetTag("securefed.outcome", "completed");
+            roundSpan?.SetTag("securefed.model_hash", stored.Hash);
+            CoordinatorTelemetry.RoundsCompleted.Add(1);
+            CoordinatorTelemetry.RoundDuration.Record(report.Duration.TotalMilliseconds);
+            if (charge is not null)
+            {
+                roundSpan?.SetTag("securefed.epsilon", charge.Epsilon);
+                roundSpan?.SetTag("securefed.noise_multiplier_charged", charge.NoiseMultiplier);
+                CoordinatorTelemetry.Epsilon.Record(charge.Epsilon);
+            }
+
             foreach (var s in sessions)
             {
                 s.TrySend(new CoordinatorMessage
@@ -409,11 +440,62 @@ internal sealed class RoundOrchestrator
         }
     }
 
+    /// <summary>The ledger entry of a finished round (DESIGN section 5): everything an auditor needs, no vectors.</summary>
+    private LedgerEntryDraft Draft(Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore)
+    {
+        var dp = plan.Privacy;
+        var z = report.Completed ? charge?.NoiseMultiplier : null;
+        return new LedgerEntryDraft
+        {
+            FederationId = plan.FederationId,
+            Round = checked((int)plan.Round),
+            Attempt = _store.RunningAttempt(plan.Round),
+            Status = report.Completed ? RoundStatus.Completed : RoundStatus.Aborted,
+            Timestamp = _time.GetUtcNow(),
+            PlanHash = plan.ComputeHash(),
+            Participants = [.. sessions.Select(s => new LedgerParticipant(s.SiloId, s.Fingerprint))],
+            Stages = new LedgerStageCounts(
+                plan.Participants.Count, report.Contributors, report.Dropouts, report.Refused, report.Rejected,
+                report.StageCounts is { } c ? new SecureAggregationSurvivors(c.AdvertiseKeys, c.ShareKeys, c.MaskedInput, c.ConsistencyCheck, c.Unmask) : null),
+            Aggregation = plan.SecureAggregation is null ? "plain" : "secure",
+            Privacy = dp is null ? null : new LedgerPrivacy(dp.Mechanism, dp.NoiseMultiplier, dp.ClipNorm, dp.Threshold, dp.Colluding, dp.Delta, dp.EpsilonBudget, dp.Accountant),
+            EffectiveNoiseMultiplier = dp is null ? null : z,
+            CumulativeEpsilon = dp is null ? null : _audit.EpsilonWith(z, dp.Delta),
+            ModelHashBefore = modelBefore,
+            ModelHashAfter = report.ModelHash,
+            TraceId = Activity.Current?.TraceId.ToString() ?? string.Empty,
+        };
+    }
+
+    /// <summary>Starts the span of one stage (a child of the round's span; the current activity until it ends).</summary>
+    private static Activity? StartStage(string name)
+    {
+        var span = CoordinatorTelemetry.Source.StartActivity($"securefed.stage.{name}");
+        span?.SetTag("securefed.stage", name);
+        return span;
+    }
+
+    /// <summary>Ends a stage span with its survivor count, making the round's span current again.</summary>
+    private static void EndStage(Activity? span, int survivors)
+    {
+        if (span is null)
+        {
+            return;
+        }
+
+        span.SetTag("securefed.survivors", survivors);
+        var parent = span.Parent;
+        span.Dispose();
+        Activity.Current = parent;
+    }
+
     /// <summary>Plain upload (the baseline): collects every accepted silo's delta in the clear and averages them.</summary>
     private async Task<AggregationOutcome> AggregatePlainlyAsync(RoundState state, Protocol.RoundPlan plan, int length, int needed, CancellationToken ct)
     {
+        var stage = StartStage("train");
         await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, ct);
         var tally = state.CloseTrainStage();
+        EndStage(stage, tally.Updates.Count);
         if (tally.Updates.Count < needed)
         {
             return new AggregationOutcome(null, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected, null,
@@ -487,6 +569,7 @@ internal sealed class RoundOrchestrator
                 secure.Drop(id);
             }
 
+            var stage = StartStage("advertise_keys");
             secure.Start();
             var start = new SecAggStart
             {
@@ -501,10 +584,14 @@ internal sealed class RoundOrchestrator
 
             await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
+            EndStage(stage, keys.Advertisements.Count);
+            stage = StartStage("share_keys");
             Broadcast(secure, plan, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
 
             await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var deliveries = secure.CloseShareKeys();
+            EndStage(stage, deliveries.Count);
+            stage = StartStage("masked_input");
             foreach (var (recipient, delivery) in deliveries)
             {
                 Broadcast(secure, plan, Contracts.V1.Stage.MaskedInput, [recipient], m => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
@@ -513,11 +600,15 @@ internal sealed class RoundOrchestrator
             // Training happens before a silo masks its input, so this stage has the training deadline.
             await WaitOrDeadline(secure.StageDone, sa.MaskedInputTimeout, ct);
             var check = secure.CloseMaskedInput();
+            EndStage(stage, check.Survivors.Count);
+            stage = StartStage("consistency_check");
             var checkWire = SecAggMapping.ToWire(check);
             Broadcast(secure, plan, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
 
             await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
             var unmask = secure.CloseConsistencyCheck();
+            EndStage(stage, unmask.Signatures.Count);
+            stage = StartStage("unmask");
             var unmaskWire = SecAggMapping.ToWire(unmask);
             Broadcast(secure, plan, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
 
@@ -525,6 +616,7 @@ internal sealed class RoundOrchestrator
             var unmaskStarted = Stopwatch.GetTimestamp();
             var (sum, included) = secure.CloseUnmask();
             var unmaskTime = Stopwatch.GetElapsedTime(unmaskStarted);
+            EndStage(stage, included.Count);
             state.CloseSecure();
             var counts = secure.Survivors;
             if (included.Count < needed)
@@ -558,7 +650,7 @@ internal sealed class RoundOrchestrator
     {
         foreach (var id in recipients)
         {
-            var message = new CoordinatorMessage { Header = new Header { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage } };
+            var message = new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, stage) };
             fill(message);
             if (_registry.Find(id) is not { } session || !session.TrySend(message))
             {

@@ -75,7 +75,7 @@ public sealed partial class ReportBrowserTests : IDisposable
 
     private async Task<string> RunChromiumAsync(params string[] args)
     {
-        // A fresh profile per run, and everything that would phone home turned off.
+        // A fresh profile per run, and everything that would phone home turned off; /dev/shm is small in containers.
         string profile = Directory.CreateTempSubdirectory("securefed-chromium-").FullName;
         var start = new ProcessStartInfo(Chromium)
         {
@@ -85,7 +85,7 @@ public sealed partial class ReportBrowserTests : IDisposable
         };
         foreach (string arg in (string[])[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", $"--user-data-dir={profile}", .. args])
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--user-data-dir={profile}", .. args])
         {
             start.ArgumentList.Add(arg);
         }

@@ -157,6 +157,50 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
+    public void ToJson_InfiniteEpsilon_WritesNullAndHtmlShowsInfinity()
+    {
+        var entries = _consortium.WriteGoodLedger(_ledger).ToList();
+        entries[^1] = entries[^1] with { CumulativeEpsilon = new LedgerEpsilon(double.PositiveInfinity, double.PositiveInfinity) };
+
+        var report = AuditReport.Build(entries, null);
+        using var json = JsonDocument.Parse(ReportWriter.ToJson(report));
+
+        var budget = json.RootElement.GetProperty("budget");
+        Assert.Equal(JsonValueKind.Null, budget.GetProperty("epsilon_spent").ValueKind);
+        Assert.Equal(JsonValueKind.Null, budget.GetProperty("epsilon_left").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("rounds")[5].GetProperty("epsilon").GetProperty("rdp").ValueKind);
+        Assert.Contains("overspent by ∞", ReportWriter.ToHtml(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ToHtml_OneRoundWithoutAccuracy_PlotsOnePointAndSaysAccuracyIsMissing()
+    {
+        var entries = _consortium.WriteGoodLedger(_ledger).Take(1).ToList();
+
+        string html = ReportWriter.ToHtml(AuditReport.Build(entries, null));
+
+        Assert.Contains("No accuracy by round was given", html, StringComparison.Ordinal);
+        Assert.Equal(2, html.Split("<polyline", StringSplitOptions.None).Length - 1);
+    }
+
+    [Fact]
+    public void Build_EmptyLedger_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => AuditReport.Build([], null));
+    }
+
+    [Fact]
+    public async Task Report_EmptyLedgerFile_ExitsTwo()
+    {
+        File.WriteAllText(_ledger, "");
+
+        var run = await RunAsync("audit", "report", _ledger, "--out", _consortium.PathOf("report"));
+
+        Assert.Equal(2, run.Code);
+        Assert.Contains("no entries", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ParseSummaryAccuracy_SimulationSummary_TakesLastAccuracyPerRoundAndSkipsNulls()
     {
         const string Summary = """

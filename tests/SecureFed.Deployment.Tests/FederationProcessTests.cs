@@ -55,7 +55,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                     ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
                     ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
                     ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                    ["JoinTimeoutSeconds"] = 20,
+                    ["JoinTimeoutSeconds"] = 30, // also the wait for the killed silo before each later round
                     ["PlanTimeoutSeconds"] = 10,
                     ["TrainTimeoutSeconds"] = 30,
                     ["Aggregation"] = "secure",
@@ -98,7 +98,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             Assert.True(victim.HasExited);
             output.WriteLine($"killed {victim.Name} after: {LastLine(coordinator.Stdout)}");
 
-            Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(90)), Transcripts());
+            Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(120)), Transcripts());
             Assert.True(coordinator.ExitCode == 0, Transcripts());
             Assert.Contains($"federation complete: {Rounds} rounds", coordinator.Stdout, StringComparison.Ordinal);
             foreach (var survivor in agents.Take(2))

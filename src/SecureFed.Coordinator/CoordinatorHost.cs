@@ -130,6 +130,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
             o.MaxSendMessageSize = options.MaxMessageBytes;
             o.EnableDetailedErrors = false;
         });
+        // grpc.health.v1 on the same endpoint: it needs TLS but no client certificate (the federation service
+        // checks certificates per call), so an orchestrator's probe can reach it.
+        builder.Services.AddGrpcHealthChecks().AddCheck("federation", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         var registry = new SessionRegistry();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(validator);
@@ -146,6 +149,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds"), audit));
         var app = builder.Build();
         app.MapGrpcService<FederationService>();
+        app.MapGrpcHealthChecksService();
         return new CoordinatorHost(app, app.Services.GetRequiredService<RoundOrchestrator>(), registry, store);
     }
 

@@ -14,9 +14,9 @@ public sealed class IdentityRefusalTests
         {
             await peer.SendAsync(ScriptedPeer.Hello(claimedId));
         }
-        catch (RpcException ex)
+        catch (RpcException)
         {
-            return ex.Status;
+            // The server may end the call before the Hello is written; its status arrives with the response.
         }
 
         return await peer.ReadToEndAsync();
@@ -100,5 +100,40 @@ public sealed class IdentityRefusalTests
         Assert.All(refusals, s => Assert.Equal(StatusCode.PermissionDenied, s));
         Assert.Equal(3, outcome.RoundsCompleted);
         Assert.All(outcome.Rounds, r => Assert.Equal(2, r.Contributors));
+    }
+
+    [Fact]
+    public async Task Health_WithoutClientCertificate_ReportsServing()
+    {
+        await using var fed = new TestFederation(2);
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        using var channel = fed.RawChannel(null);
+
+        var reply = await new Grpc.Health.V1.Health.HealthClient(channel)
+            .CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
+
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+    }
+
+    [Fact]
+    public async Task Shutdown_DuringRound_RecordsTheRoundAbortedAndNothingRunning()
+    {
+        await using var fed = new TestFederation(2);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 2));
+        var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = fed.StartAgent("silo-1", new FakeTrainer(1f, delay: TimeSpan.FromSeconds(30)));
+        slow.TrainingStarted += _ => training.TrySetResult();
+        fed.StartAgent("silo-2", new FakeTrainer(1f));
+
+        await training.Task.WaitAsync(TestFederation.Timeout);
+        await coordinator.DisposeAsync();
+
+        var rows = coordinator.Store.Rounds();
+        Assert.DoesNotContain(rows, r => r.Status == "running");
+        var last = rows[^1];
+        Assert.Equal("aborted", last.Status);
+        Assert.Contains("shut down", last.AbortReason, StringComparison.Ordinal);
+        var ledger = SecureFed.Audit.AuditLedger.Read(coordinator.LedgerPath);
+        Assert.Equal(SecureFed.Audit.RoundStatus.Aborted, ledger[^1].Status);
     }
 }

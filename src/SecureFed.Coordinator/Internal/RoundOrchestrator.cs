@@ -431,6 +431,18 @@ internal sealed class RoundOrchestrator
 
             return report;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Graceful shutdown: the running stage is abandoned, the round is recorded as aborted (nothing was
+            // released, nothing is charged) and re-run under the same number after a restart.
+            state.Abort();
+            var aborted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
+                Stopwatch.GetElapsedTime(started), "the coordinator shut down during the round");
+            _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash)));
+            _audit.Flush();
+            Log.RoundAborted(_logger, round, aborted.AbortReason!);
+            throw;
+        }
         finally
         {
             lock (_gate)

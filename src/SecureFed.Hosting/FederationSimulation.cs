@@ -128,7 +128,22 @@ public static class FederationSimulation
         }
 
         var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy, options.Aggregation);
-        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
+        var summary = result.ToJson();
+        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), summary, cancellationToken);
+
+        // Public certificates (no keys) so an auditor can re-verify the ledger with `securefed audit verify`.
+        CertificateStore.WriteCertificate(Path.Combine(outDir, "ca.pem"), ca.Certificate);
+        CertificateStore.WriteCertificate(Path.Combine(outDir, "coordinator.pem"), coordinatorCert);
+        var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
+        var report = Audit.Reports.AuditReport.Build(entries, new Audit.Reports.ReportContext
+        {
+            AccuracyByRound = Audit.Reports.ReportContext.ParseSummaryAccuracy(summary, "summary.json"),
+            Verification = Audit.LedgerVerifier.Verify(entries, coordinatorCert, ca.Certificate, time),
+            FederationId = coordinatorOptions.FederationId,
+            GeneratedAt = DateTimeOffset.UtcNow,
+            LedgerSource = Path.GetFileName(coordinator.LedgerPath),
+        });
+        Audit.Reports.ReportWriter.Write(report, outDir);
         return result;
     }
 }

@@ -31,8 +31,17 @@ public sealed class SimulationTests : IDisposable
         Assert.Equal("breast-cancer", root.GetProperty("dataset").GetString());
         Assert.Equal(20, root.GetProperty("rounds").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(_out, "federation.db")));
-        Assert.Empty(Directory.GetFiles(_out, "*.pem", SearchOption.AllDirectories)); // run certificates stay in memory
+        // Keys minted for the run stay in memory: only public certificates are written, for re-verification.
+        Assert.All(Directory.GetFiles(_out, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".db", StringComparison.Ordinal)),
+            f => Assert.DoesNotContain("PRIVATE KEY", File.ReadAllText(f), StringComparison.Ordinal));
         Assert.True(File.Exists(Path.Combine(_out, "federation.ledger.jsonl")));
+        Assert.True(File.Exists(Path.Combine(_out, "report.html")));
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "report.json")));
+        Assert.Contains("verified", report.RootElement.GetRawText(), StringComparison.Ordinal);
+        var verify = await SecureFed.Cli.Program.BuildRoot()
+            .Parse(["audit", "verify", Path.Combine(_out, "federation.ledger.jsonl"), "--coordinator-cert", Path.Combine(_out, "coordinator.pem"), "--ca", Path.Combine(_out, "ca.pem")])
+            .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter() });
+        Assert.Equal(0, verify);
     }
 
     [Fact]

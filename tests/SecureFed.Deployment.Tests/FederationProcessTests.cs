@@ -56,7 +56,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                     ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
                     ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
                     ["JoinTimeoutSeconds"] = 30, // also the wait for the killed silo before each later round
-                    ["PlanTimeoutSeconds"] = 10,
+                    ["PlanTimeoutSeconds"] = 30, // also the deadline of the key stages, where the first torch call makes a loaded machine slow
                     ["TrainTimeoutSeconds"] = 30,
                     ["Aggregation"] = "secure",
                 },
@@ -90,7 +90,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             }
 
             // Round 1 with all three silos, then kill silo 3's process as soon as round 2 has started.
-            Assert.True(await coordinator.WaitForOutputAsync("Round 1 completed", StepTimeout), Transcripts());
+            Assert.True(await coordinator.WaitForOutputAsync("Round 1 completed", TimeSpan.FromSeconds(90)), Transcripts());
             Assert.True(coordinator.Stdout.Contains("Round 1 started with 3 silos", StringComparison.Ordinal), Transcripts());
             Assert.True(await coordinator.WaitForOutputAsync("Round 2 started", StepTimeout), Transcripts());
             var victim = agents[2];

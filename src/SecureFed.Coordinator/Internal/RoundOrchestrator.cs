@@ -220,8 +220,20 @@ internal sealed class RoundOrchestrator
 
     private void HandleSecure(AgentSession session, RoundState state, long round, Contracts.V1.Stage labelled, string what, AgentMessage message)
     {
-        var secure = state.Secure
-            ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} before secure aggregation started in round {round}");
+        var secure = state.Secure;
+        if (secure is null)
+        {
+            // Most likely left over from an earlier attempt of this round number (rounds are retried under the same
+            // number); nothing of this attempt can be affected, so it is discarded like any late message.
+            Log.LateMessage(_logger, session.SiloId, round);
+            session.TrySend(new CoordinatorMessage
+            {
+                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
+                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} arrived before secure aggregation started in this attempt of round {round}; discarded" },
+            });
+            return;
+        }
+
         var current = secure.Stage switch
         {
             SecAggStage.AdvertiseKeys => Contracts.V1.Stage.AdvertiseKeys,

@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(CertsCommand.Build());
         root.Subcommands.Add(ServeCommands.BuildCoordinator());
         root.Subcommands.Add(ServeCommands.BuildAgent());
+        root.Subcommands.Add(HealthCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(PrivacyCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());

@@ -109,6 +109,14 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             }
 
             AssertStoreIntact(store);
+
+            // The audit ledger beside the store verifies against the consortium CA: chain, signatures, epsilons.
+            var entries = SecureFed.Audit.AuditLedger.Read(Path.ChangeExtension(store, ".ledger.jsonl"));
+            using var coordinatorCertificate = SecureFed.Identity.CertificateStore.LoadCertificate(Path.Combine(certs, "coordinator.pem"));
+            using var root = SecureFed.Identity.CertificateStore.LoadCertificate(Path.Combine(certs, "ca.pem"));
+            var verdict = SecureFed.Audit.LedgerVerifier.Verify(entries, coordinatorCertificate, root, TimeProvider.System);
+            Assert.True(verdict.Ok, verdict.Reason);
+            Assert.Equal(Rounds, verdict.CompletedRounds);
             output.WriteLine(Transcripts());
         }
         finally

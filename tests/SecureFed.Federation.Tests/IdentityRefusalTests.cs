@@ -136,4 +136,24 @@ public sealed class IdentityRefusalTests
         var ledger = SecureFed.Audit.AuditLedger.Read(coordinator.LedgerPath);
         Assert.Equal(SecureFed.Audit.RoundStatus.Aborted, ledger[^1].Status);
     }
+
+    [Fact]
+    public async Task HealthCommand_RunningCoordinator_ExitsZeroAndForeignCaExitsNonZero()
+    {
+        await using var fed = new TestFederation(2);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        var ca = Path.Combine(fed.Directory, "ca.pem");
+        var foreign = Path.Combine(fed.Directory, "foreign.pem");
+        CertificateStore.WriteCertificate(ca, fed.Pki.Ca.Certificate);
+        CertificateStore.WriteCertificate(foreign, fed.Pki.Foreign.Certificate);
+        var output = new StringWriter();
+        var config = new System.CommandLine.InvocationConfiguration { Output = output, Error = new StringWriter() };
+
+        var serving = await SecureFed.Cli.Program.BuildRoot().Parse(["health", "--address", coordinator.Address.ToString(), "--ca", ca]).InvokeAsync(config);
+        var refused = await SecureFed.Cli.Program.BuildRoot().Parse(["health", "--address", coordinator.Address.ToString(), "--ca", foreign]).InvokeAsync(config);
+
+        Assert.Equal(0, serving);
+        Assert.Contains("Serving", output.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(0, refused);
+    }
 }

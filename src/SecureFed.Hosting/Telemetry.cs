@@ -35,7 +35,9 @@ public sealed class Telemetry : IDisposable
             return new Telemetry(null, null);
         }
 
-        var resource = ResourceBuilder.CreateDefault().AddService(serviceName);
+        // OTEL_SERVICE_NAME (set per container in deploy/compose.yaml) names the service; otherwise the role does.
+        var name = Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME");
+        var resource = ResourceBuilder.CreateDefault().AddService(string.IsNullOrWhiteSpace(name) ? serviceName : name);
         var tracing = Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(resource)
             .AddSource(CoordinatorTelemetry.Name, AgentTelemetry.Name)

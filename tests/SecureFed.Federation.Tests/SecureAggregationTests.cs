@@ -117,7 +117,7 @@ public sealed class SecureAggregationTests
     }
 
     [Fact]
-    public async Task Sentinel_InOneSilosUpdate_NeverInSpansLogsOrLedger()
+    public async Task Sentinel_InOneSilosUpdate_NeverInSpansLogsLedgerOrReport()
     {
         const float sentinel = 0.7316942f;
         var traceFile = Path.Combine(Path.GetTempPath(), "securefed-sentinel", Guid.NewGuid().ToString("N"), "traces.jsonl");
@@ -142,8 +142,10 @@ public sealed class SecureAggregationTests
         var spans = File.ReadAllText(traceFile);
         var ledger = File.ReadAllText(fed.Coordinator!.LedgerPath);
         var logs = string.Join('\n', fed.Logs);
+        var report = SecureFed.Audit.Reports.AuditReport.Build(SecureFed.Audit.AuditLedger.Read(fed.Coordinator.LedgerPath), null);
+        var reports = SecureFed.Audit.Reports.ReportWriter.ToJson(report) + SecureFed.Audit.Reports.ReportWriter.ToHtml(report);
         Assert.Contains("securefed.round", spans, StringComparison.Ordinal); // the exporter did run
-        foreach (var text in new[] { spans, ledger, logs })
+        foreach (var text in new[] { spans, ledger, logs, reports })
         {
             Assert.All(forbidden, f => Assert.DoesNotContain(f, text, StringComparison.Ordinal));
         }

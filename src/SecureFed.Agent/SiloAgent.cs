@@ -352,7 +352,7 @@ public sealed class SiloAgent
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var masked = secure.MaskInput(message.ShareKeysDelivery, update);
                 Interlocked.Add(ref _maskTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
-                foreach (var (offset, values) in MaskedChunks(masked, maxChunk))
+                foreach (var (offset, values) in VectorAssembler.Chunk<ulong>(masked, maxChunk))
                 {
                     var chunk = new MaskedInputChunk { Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length };
                     chunk.Values.AddRange(values.ToArray());
@@ -372,14 +372,6 @@ public sealed class SiloAgent
         }
 
         return secure;
-    }
-
-    private static IEnumerable<(int Offset, ReadOnlyMemory<ulong> Values)> MaskedChunks(ulong[] vector, int maxChunk)
-    {
-        for (var offset = 0; offset < vector.Length; offset += maxChunk)
-        {
-            yield return (offset, vector.AsMemory(offset, Math.Min(maxChunk, vector.Length - offset)));
-        }
     }
 
     /// <summary>Fault injection for simulations: with probability DropoutProbability, the stage at which this silo goes silent this round.</summary>
@@ -414,7 +406,7 @@ public sealed class SiloAgent
 
     private async Task UploadAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, LocalUpdate update, int maxChunk, CancellationToken ct)
     {
-        foreach (var (offset, values) in VectorAssembler.Chunk(update.Delta, maxChunk))
+        foreach (var (offset, values) in VectorAssembler.Chunk<float>(update.Delta, maxChunk))
         {
             var last = offset + values.Length >= update.Delta.Length;
             var chunk = new UpdateChunk { Offset = (uint)offset, TotalLength = (uint)update.Delta.Length, Last = last, ExampleCount = last ? (ulong)update.ExampleCount : 0 };

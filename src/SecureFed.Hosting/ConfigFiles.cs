@@ -118,7 +118,7 @@ public sealed class CoordinatorConfig
         var kind = string.IsNullOrEmpty(Model) ? ModelMapping.DefaultModelKind(data.Dataset) : Model;
         var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
         var privacy = NoiseMultiplier > 0
-            ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Math.Max(MinSilos, Math.Min(Math.Max(TargetSilos, MinSilos), (2 * Math.Max(TargetSilos, MinSilos) / 3) + 1)), 0, Mechanism, Accountant, Delta, EpsilonBudget)
+            ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Protocol.SecureAggregationPlan.ThresholdFor(Math.Max(TargetSilos, MinSilos), MinSilos), 0, Mechanism, Accountant, Delta, EpsilonBudget)
             : null;
         var options = new CoordinatorOptions
         {

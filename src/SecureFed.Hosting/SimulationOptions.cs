@@ -76,7 +76,7 @@ public sealed record SimulationOptions
     public bool PrivacyEnabled => NoiseMultiplier > 0;
 
     /// <summary>The threshold t: floor(2n/3) + 1 (DESIGN section 3), never more than n.</summary>
-    public int Threshold => Math.Min(Silos, (2 * Silos / 3) + 1);
+    public int Threshold => Protocol.SecureAggregationPlan.ThresholdFor(Silos, 0);
 
     /// <summary>Checks every option; throws naming the option, value and limit.</summary>
     public SimulationOptions Validate()

@@ -73,7 +73,7 @@ public sealed record SecureAggregationPlan(
     /// Bonawitz et al.), raised to <paramref name="atLeast"/> when privacy or policy need more, never above n.
     /// </summary>
     public static int ThresholdFor(int participants, int atLeast) =>
-        Math.Min(participants, Math.Max((2 * participants / 3) + 1, atLeast));
+        Math.Min(participants, Math.Max(SecureAggregation.SecAggParameters.DefaultThreshold(participants), atLeast));
 
     /// <summary>Throws <see cref="ProtocolViolationException"/> unless the values are in range.</summary>
     public SecureAggregationPlan Validate()

@@ -85,13 +85,16 @@ public sealed class VectorAssembler
         return _buffer;
     }
 
-    /// <summary>Splits <paramref name="vector"/> into consecutive chunks of at most <paramref name="maxChunk"/> values.</summary>
-    public static IEnumerable<(int Offset, ReadOnlyMemory<float> Values)> Chunk(ReadOnlyMemory<float> vector, int maxChunk)
+    /// <summary>
+    /// Splits <paramref name="vector"/> (model parameters, updates, masked ring elements) into consecutive chunks of
+    /// at most <paramref name="maxChunk"/> values; an empty vector is one empty chunk.
+    /// </summary>
+    public static IEnumerable<(int Offset, ReadOnlyMemory<T> Values)> Chunk<T>(ReadOnlyMemory<T> vector, int maxChunk)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxChunk, 1);
         if (vector.Length == 0)
         {
-            yield return (0, ReadOnlyMemory<float>.Empty);
+            yield return (0, ReadOnlyMemory<T>.Empty);
             yield break;
         }
 

@@ -169,12 +169,7 @@ internal sealed class RoundOrchestrator
             }
 
             // Late: the stage closed before it arrived. Harmless; tell the agent and discard.
-            Log.LateMessage(_logger, session.SiloId, round);
-            session.TrySend(new CoordinatorMessage
-            {
-                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
-                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} for round {round} arrived after its stage closed; discarded" },
-            });
+            DiscardLate(session, round, $"{what} for round {round} arrived after its stage closed; discarded");
             return;
         }
 
@@ -225,12 +220,7 @@ internal sealed class RoundOrchestrator
         {
             // Most likely left over from an earlier attempt of this round number (rounds are retried under the same
             // number); nothing of this attempt can be affected, so it is discarded like any late message.
-            Log.LateMessage(_logger, session.SiloId, round);
-            session.TrySend(new CoordinatorMessage
-            {
-                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
-                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} arrived before secure aggregation started in this attempt of round {round}; discarded" },
-            });
+            DiscardLate(session, round, $"{what} arrived before secure aggregation started in this attempt of round {round}; discarded");
             return;
         }
 
@@ -247,12 +237,7 @@ internal sealed class RoundOrchestrator
         if (labelled < current)
         {
             // Late: that stage closed without this silo. Discarded without harm; the protocol already counts it out.
-            Log.LateMessage(_logger, session.SiloId, round);
-            session.TrySend(new CoordinatorMessage
-            {
-                Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
-                Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = $"{what} arrived after stage {labelled} closed; discarded" },
-            });
+            DiscardLate(session, round, $"{what} arrived after stage {labelled} closed; discarded");
             return;
         }
 
@@ -276,6 +261,17 @@ internal sealed class RoundOrchestrator
             default:
                 throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
         }
+    }
+
+    /// <summary>A message that can no longer affect anything: logged, answered with a notice, dropped.</summary>
+    private void DiscardLate(AgentSession session, long round, string notice)
+    {
+        Log.LateMessage(_logger, session.SiloId, round);
+        session.TrySend(new CoordinatorMessage
+        {
+            Header = DomainMapping.Header(_options.FederationId, round, Stage.Result),
+            Notice = new Notice { StatusCode = (int)StatusCode.FailedPrecondition, Message = notice },
+        });
     }
 
     private void OnDisconnected(AgentSession session)
@@ -367,7 +363,7 @@ internal sealed class RoundOrchestrator
                     continue;
                 }
 
-                foreach (var (offset, values) in VectorAssembler.Chunk(model.Parameters, _options.MaxChunkFloats))
+                foreach (var (offset, values) in VectorAssembler.Chunk<float>(model.Parameters, _options.MaxChunkFloats))
                 {
                     var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)model.Parameters.Length };
                     chunk.Values.AddRange(values.ToArray());

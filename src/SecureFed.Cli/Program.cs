@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(PrivacyCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
+        root.Subcommands.Add(DataCommand.Build());
         return root;
     }
 }

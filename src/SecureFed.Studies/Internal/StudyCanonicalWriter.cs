@@ -1,0 +1,104 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace SecureFed.Studies.Internal;
+
+/// <summary>
+/// Writes a study's normalized document: defaults explicit, keys sorted ordinally (a sorted tree, so the order cannot
+/// drift with the code), no whitespace, System.Text.Json's shortest round-trip number format.
+/// </summary>
+internal static class StudyCanonicalWriter
+{
+    public static string Write(Study study)
+    {
+        var features = study.Features.Select(f =>
+        {
+            var node = Node(("column", f.Column), ("type", f.Type switch
+            {
+                FeatureType.Numeric => "numeric",
+                FeatureType.Categorical => "categorical",
+                _ => throw new InvalidOperationException($"unknown feature type {f.Type}"),
+            }));
+            if (f.Type == FeatureType.Categorical)
+            {
+                node["categories"] = f.Categories;
+            }
+
+            return node;
+        }).ToList();
+
+        var model = Node(("kind", study.Model.Kind));
+        if (study.Model.Kind == "mlp")
+        {
+            model["hidden"] = study.Model.Hidden;
+        }
+
+        var root = Node(
+            ("study", study.Name),
+            ("label", Node(("column", study.Label.Column), ("classes", study.Label.Classes))),
+            ("features", features),
+            ("model", model),
+            ("training", Node(("epochs", study.Training.Epochs), ("batch_size", study.Training.BatchSize), ("learning_rate", study.Training.LearningRate))),
+            ("rounds", study.Rounds),
+            ("evaluation", Node(("holdout", study.Holdout), ("seed", study.EvaluationSeed))),
+            ("missing", study.ExtraMissingTokens));
+
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps '<', '>' and non-ASCII readable; the output is hashed and shown, never embedded in HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            WriteValue(writer, root);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static SortedDictionary<string, object> Node(params (string Key, object Value)[] entries)
+    {
+        var node = new SortedDictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (key, value) in entries)
+        {
+            node.Add(key, value);
+        }
+
+        return node;
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, object value)
+    {
+        switch (value)
+        {
+            case string s:
+                writer.WriteStringValue(s);
+                break;
+            case int i:
+                writer.WriteNumberValue(i);
+                break;
+            case double d:
+                writer.WriteNumberValue(d);
+                break;
+            case SortedDictionary<string, object> node:
+                writer.WriteStartObject();
+                foreach (var (key, child) in node)
+                {
+                    writer.WritePropertyName(key);
+                    WriteValue(writer, child);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case System.Collections.IEnumerable items:
+                writer.WriteStartArray();
+                foreach (var item in items)
+                {
+                    WriteValue(writer, item!);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                throw new InvalidOperationException($"cannot write {value.GetType()} canonically");
+        }
+    }
+}

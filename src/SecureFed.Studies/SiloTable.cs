@@ -1,0 +1,141 @@
+using SecureFed.Studies.Internal;
+
+namespace SecureFed.Studies;
+
+/// <summary>
+/// A silo's rows mapped onto a study: per row the numeric feature values (NaN when missing), the categorical level
+/// indices (-1 when missing) and the label class index. Only the study's columns are kept; others in the file are
+/// ignored. Immutable and thread-safe once built.
+/// </summary>
+public sealed class SiloTable
+{
+    private readonly double[]?[] _numeric;
+    private readonly int[]?[] _categories;
+    private readonly int[] _labels;
+
+    internal SiloTable(Study study, string source, double[]?[] numeric, int[]?[] categories, int[] labels)
+    {
+        Study = study;
+        Source = source;
+        _numeric = numeric;
+        _categories = categories;
+        _labels = labels;
+        var missing = new int[study.Features.Count];
+        for (var f = 0; f < missing.Length; f++)
+        {
+            missing[f] = numeric[f] is { } values
+                ? values.Count(double.IsNaN)
+                : categories[f]!.Count(level => level < 0);
+        }
+
+        var counts = new int[study.ClassCount];
+        foreach (var label in labels)
+        {
+            counts[label]++;
+        }
+
+        MissingCounts = missing;
+        LabelCounts = counts;
+    }
+
+    /// <summary>The study the rows were read under.</summary>
+    public Study Study { get; }
+
+    /// <summary>The file the rows came from (for a subset, the original file).</summary>
+    public string Source { get; }
+
+    /// <summary>Number of data rows.</summary>
+    public int RowCount => _labels.Length;
+
+    /// <summary>Label class index per row (an index into <c>Study.Label.Classes</c>).</summary>
+    public IReadOnlyList<int> Labels => _labels;
+
+    /// <summary>Missing cells per study feature (indexed like <c>Study.Features</c>).</summary>
+    public IReadOnlyList<int> MissingCounts { get; }
+
+    /// <summary>Rows per label class.</summary>
+    public IReadOnlyList<int> LabelCounts { get; }
+
+    /// <summary>Reads a silo's data file (CSV or Parquet) and maps it onto <paramref name="study"/>.</summary>
+    /// <param name="study">The study naming the columns and their types.</param>
+    /// <param name="path">The data file.</param>
+    /// <param name="options">Format and separator; null for automatic detection.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">The file does not fit the study; the message names line, column, value and fix.</exception>
+    public static SiloTable Read(Study study, string path, DataReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new DataReadOptions();
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"data file not found: {full}", full);
+        }
+
+        var format = options.Format switch
+        {
+            DataFormat.Auto => string.Equals(Path.GetExtension(full), ".parquet", StringComparison.OrdinalIgnoreCase) ? DataFormat.Parquet : DataFormat.Csv,
+            DataFormat.Csv or DataFormat.Parquet => options.Format,
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
+        };
+        return format == DataFormat.Parquet
+            ? ParquetTableReader.Read(study, path, full)
+            : CsvTableReader.Read(study, path, full, options.Separator);
+    }
+
+    /// <summary>The value of numeric feature <paramref name="feature"/> in row <paramref name="row"/>; NaN when missing.</summary>
+    /// <exception cref="ArgumentException">The feature is not numeric.</exception>
+    public double NumericValue(int row, int feature) =>
+        (_numeric[feature] ?? throw new ArgumentException($"feature {feature} ({Study.Features[feature].Column}) is not numeric", nameof(feature)))[row];
+
+    /// <summary>The level index of categorical feature <paramref name="feature"/> in row <paramref name="row"/>; -1 when missing.</summary>
+    /// <exception cref="ArgumentException">The feature is not categorical.</exception>
+    public int CategoryIndex(int row, int feature) =>
+        (_categories[feature] ?? throw new ArgumentException($"feature {feature} ({Study.Features[feature].Column}) is not categorical", nameof(feature)))[row];
+
+    /// <summary>A new table of the given rows, in that order (rows may repeat); used to split one file over simulated silos.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A row index is outside the table.</exception>
+    public SiloTable Subset(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        foreach (var row in rows)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(row, nameof(rows));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, RowCount, nameof(rows));
+        }
+
+        var numeric = _numeric.Select(values => values is null ? null : rows.Select(r => values[r]).ToArray()).ToArray();
+        var categories = _categories.Select(values => values is null ? null : rows.Select(r => values[r]).ToArray()).ToArray();
+        return new SiloTable(Study, Source, numeric, categories, [.. rows.Select(r => _labels[r])]);
+    }
+
+    /// <summary>The rows of several tables of the same study, one after another.</summary>
+    /// <exception cref="ArgumentException">The tables belong to different studies (by hash), or none is given.</exception>
+    public static SiloTable Concat(IReadOnlyList<SiloTable> tables)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        if (tables.Count == 0)
+        {
+            throw new ArgumentException("give at least one table", nameof(tables));
+        }
+
+        var study = tables[0].Study;
+        if (tables.Any(t => t.Study.Hash != study.Hash))
+        {
+            throw new ArgumentException("tables belong to different studies", nameof(tables));
+        }
+
+        var features = study.Features.Count;
+        var numeric = new double[]?[features];
+        var categories = new int[]?[features];
+        for (var f = 0; f < features; f++)
+        {
+            var index = f;
+            numeric[f] = study.Features[f].Type == FeatureType.Numeric ? [.. tables.SelectMany(t => t._numeric[index]!)] : null;
+            categories[f] = study.Features[f].Type == FeatureType.Categorical ? [.. tables.SelectMany(t => t._categories[index]!)] : null;
+        }
+
+        return new SiloTable(study, tables[0].Source, numeric, categories, [.. tables.SelectMany(t => t._labels)]);
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using SecureFed.Audit.Internal;
 using SecureFed.Crypto;
@@ -104,23 +105,36 @@ public sealed class AuditLedger : IDisposable
     }
 
     /// <summary>
-    /// The cumulative epsilon to put into the next entry of <paramref name="federationId"/>: the rounds already in
-    /// this ledger plus, when not <see langword="null"/>, one more charged with <paramref name="effectiveNoiseMultiplier"/>.
+    /// The cumulative epsilon to put into the next entry of <paramref name="federationId"/>: the releases already
+    /// charged in this ledger plus, when not <see langword="null"/>, one more charged with <paramref name="effectiveNoiseMultiplier"/>.
+    /// Same as <see cref="CumulativeEpsilonWith(string, IEnumerable{double}, double)"/> with zero or one new charge.
     /// </summary>
-    public LedgerEpsilon CumulativeEpsilonWith(string federationId, double? effectiveNoiseMultiplier, double delta)
+    // Preferred for a literal null, which would otherwise be ambiguous with the collection overload (source compatibility).
+    [OverloadResolutionPriority(1)]
+    public LedgerEpsilon CumulativeEpsilonWith(string federationId, double? effectiveNoiseMultiplier, double delta) =>
+        CumulativeEpsilonWith(federationId, effectiveNoiseMultiplier is { } z ? [z] : [], delta);
+
+    /// <summary>
+    /// The cumulative epsilon to put into the next entry of <paramref name="federationId"/>: every release already
+    /// charged in this ledger (each completed training entry's <see cref="LedgerEntryDraft.EffectiveNoiseMultiplier"/>
+    /// and every entry's <see cref="LedgerEntryDraft.Releases"/>, as <see cref="LedgerEntryDraft.Charges"/> lists
+    /// them) composed with <paramref name="newCharges"/>, the noise multipliers the next entry charges (its training
+    /// update's, then its releases'). This is exactly what <see cref="LedgerVerifier"/> recomputes.
+    /// </summary>
+    /// <param name="federationId">The federation the entry belongs to.</param>
+    /// <param name="newCharges">The next entry's charges (each finite, &gt; 0); empty for an entry that charges nothing.</param>
+    /// <param name="delta">The delta, in (0, 1).</param>
+    public LedgerEpsilon CumulativeEpsilonWith(string federationId, IEnumerable<double> newCharges, double delta)
     {
         ArgumentNullException.ThrowIfNull(federationId);
+        ArgumentNullException.ThrowIfNull(newCharges);
         List<double> history;
         lock (_gate)
         {
             history = [.. _charged.GetValueOrDefault(federationId) ?? []];
         }
 
-        if (effectiveNoiseMultiplier is { } z)
-        {
-            history.Add(z);
-        }
-
+        history.AddRange(newCharges);
         return LedgerEpsilons.Compute(history, delta);
     }
 
@@ -235,7 +249,8 @@ public sealed class AuditLedger : IDisposable
     {
         LastSequence = entry.Sequence;
         HeadHash = entry.EntryHash;
-        if (entry is { Status: RoundStatus.Completed, EffectiveNoiseMultiplier: { } z })
+        var charges = entry.Charges().ToList();
+        if (charges.Count > 0)
         {
             if (!_charged.TryGetValue(entry.FederationId, out var list))
             {
@@ -243,7 +258,7 @@ public sealed class AuditLedger : IDisposable
                 _charged[entry.FederationId] = list;
             }
 
-            list.Add(z);
+            list.AddRange(charges);
         }
     }
 

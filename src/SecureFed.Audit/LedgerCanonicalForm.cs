@@ -14,7 +14,9 @@ namespace SecureFed.Audit;
 /// <c>previous_hash</c> last), every field of the entry except <c>entry_hash</c> and <c>signature</c>; integers in
 /// invariant culture, doubles in round-trip ("R") form, the timestamp as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>, absent optional values as <c>null</c>, an infinite epsilon as the string
-/// <c>"Infinity"</c>. The format label makes a ledger hash useless as any other SecureFed preimage.</para>
+/// <c>"Infinity"</c>. The fields added later (<c>kind</c>, <c>study_hash</c>, <c>statistics_hash</c>,
+/// <c>evaluation</c>, <c>releases</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
+/// <c>releases</c> list counts as unset), so entries without them encode exactly as before. The format label makes a ledger hash useless as any other SecureFed preimage.</para>
 /// <para>A stored line is the canonical object with <c>entry_hash</c> and <c>signature</c> appended. Verifiers never
 /// hash the stored text: they parse it and re-encode, so an edit to any field changes the hash.</para>
 /// <para>Stateless and thread-safe.</para>
@@ -134,6 +136,7 @@ public static class LedgerCanonicalForm
             w.WriteString("model_hash_before", Required(c.ModelHashBefore, "ModelHashBefore"));
             w.WriteString("model_hash_after", Required(c.ModelHashAfter, "ModelHashAfter"));
             w.WriteString("trace_id", Required(c.TraceId, "TraceId"));
+            WriteOptional(w, c);
             w.WriteString("previous_hash", previousHash);
             if (signed is not null)
             {
@@ -145,6 +148,59 @@ public static class LedgerCanonicalForm
         }
 
         return buffer.ToArray();
+    }
+
+    // Fields added after format 1 was first written: present only when set, so an entry without them encodes (and
+    // hashes) exactly as it did before they existed, and old ledgers keep verifying.
+    private static void WriteOptional(Utf8JsonWriter w, LedgerEntryDraft c)
+    {
+        if (c.Kind is { } kind)
+        {
+            w.WriteString("kind", kind);
+        }
+
+        if (c.StudyHash is { } study)
+        {
+            w.WriteString("study_hash", study);
+        }
+
+        if (c.StatisticsHash is { } statistics)
+        {
+            w.WriteString("statistics_hash", statistics);
+        }
+
+        if (c.Evaluation is { } e)
+        {
+            w.WriteStartObject("evaluation");
+            w.WriteString("model_hash", Required(e.ModelHash, "Evaluation.ModelHash"));
+            w.WriteNumber("examples", e.Examples);
+            w.WriteNumber("correct", e.Correct);
+            w.WritePropertyName("loss_sum");
+            WriteDouble(w, e.LossSum);
+            w.WritePropertyName("accuracy");
+            WriteDouble(w, e.Accuracy);
+            w.WritePropertyName("loss");
+            WriteDouble(w, e.Loss);
+            w.WriteNumber("contributors", e.Contributors);
+            w.WriteEndObject();
+        }
+
+        // An empty list says what an absent one does; one encoding for it keeps the hash a function of the meaning.
+        if (c.Releases is { Count: > 0 } releases)
+        {
+            w.WriteStartArray("releases");
+            foreach (var release in releases)
+            {
+                ArgumentNullException.ThrowIfNull(release, nameof(c));
+                w.WriteStartObject();
+                w.WriteString("task", Required(release.Task, "Releases.Task"));
+                w.WritePropertyName("effective_noise_multiplier");
+                WriteDouble(w, release.EffectiveNoiseMultiplier);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
     }
 
     private static void WriteStages(Utf8JsonWriter w, LedgerStageCounts s)

@@ -53,6 +53,41 @@ public sealed record LedgerPrivacy(
 /// <param name="Exact">Exact Gaussian accountant; may be <see cref="double.PositiveInfinity"/>.</param>
 public sealed record LedgerEpsilon(double Rdp, double Exact);
 
+/// <summary>The kinds of ledger entry (<see cref="LedgerEntryDraft.Kind"/>): the task a round attempt ran.</summary>
+public static class LedgerEntryKinds
+{
+    /// <summary>The federated-statistics round before round 1 (round 0): each silo's feature statistics, summed securely.</summary>
+    public const string Statistics = "statistics";
+
+    /// <summary>A training round (also what an entry without a kind is).</summary>
+    public const string Training = "training";
+
+    /// <summary>An evaluation-only round: each silo evaluates a global model on its held-out rows, the sums summed securely.</summary>
+    public const string Evaluation = "evaluation";
+}
+
+/// <summary>
+/// The federated evaluation of one global model: the securely summed metric sums of every contributing silo's
+/// held-out rows (the coordinator holds no data), and the metrics derived from them.
+/// </summary>
+/// <param name="ModelHash">The hash of the model evaluated (for a training entry: the model the round produced).</param>
+/// <param name="Examples">Held-out examples evaluated, summed over the silos (&gt; 0).</param>
+/// <param name="Correct">Correctly classified examples, summed (0 to <paramref name="Examples"/>).</param>
+/// <param name="LossSum">The sum of the per-example losses (finite, &gt;= 0).</param>
+/// <param name="Accuracy">The federated accuracy, in [0, 1].</param>
+/// <param name="Loss">The federated mean loss (finite, &gt;= 0).</param>
+/// <param name="Contributors">Silos whose sums went into the totals.</param>
+public sealed record LedgerEvaluation(string ModelHash, long Examples, long Correct, double LossSum, double Accuracy, double Loss, int Contributors);
+
+/// <summary>
+/// A privacy-charged release other than the training update: one more unsampled Gaussian mechanism release (q = 1,
+/// one step) at <paramref name="EffectiveNoiseMultiplier"/>, composed with the training releases into the cumulative
+/// epsilon.
+/// </summary>
+/// <param name="Task">What was released: <see cref="LedgerEntryKinds.Statistics"/> or <see cref="LedgerEntryKinds.Evaluation"/>.</param>
+/// <param name="EffectiveNoiseMultiplier">The noise multiplier charged for the release (finite, &gt; 0).</param>
+public sealed record LedgerRelease(string Task, double EffectiveNoiseMultiplier);
+
 /// <summary>
 /// The content of a ledger entry as the coordinator fills it in, before <see cref="AuditLedger.Append(LedgerEntryDraft, Crypto.ISigner)"/> gives it a
 /// sequence number, chains it to the previous entry and signs it.
@@ -66,7 +101,7 @@ public record LedgerEntryDraft
     /// <summary>The federation (training run) this round belongs to.</summary>
     public required string FederationId { get; init; }
 
-    /// <summary>The round number (1-based).</summary>
+    /// <summary>The round number (1-based; 0 for the <see cref="LedgerEntryKinds.Statistics"/> entry).</summary>
     public required int Round { get; init; }
 
     /// <summary>The attempt of the round (1-based; a retried round gets 2, 3, ...).</summary>
@@ -94,15 +129,16 @@ public record LedgerEntryDraft
     public LedgerPrivacy? Privacy { get; init; }
 
     /// <summary>
-    /// The noise multiplier charged for this round (after accounting for dropouts and kappa colluders), or
-    /// <see langword="null"/> when the round spent no privacy (no DP, or aborted).
+    /// The noise multiplier charged for this round's training update (after accounting for dropouts and kappa
+    /// colluders), or <see langword="null"/> when the round released no update under DP (no DP, aborted, or a
+    /// statistics or evaluation entry, whose charges are in <see cref="Releases"/>).
     /// </summary>
     public double? EffectiveNoiseMultiplier { get; init; }
 
     /// <summary>
     /// Epsilon spent by the federation up to and including this round (both accountants, at
     /// <see cref="LedgerPrivacy.Delta"/>); <see langword="null"/> exactly when <see cref="Privacy"/> is. Compute it with
-    /// <see cref="LedgerEpsilons.Compute"/> or <see cref="AuditLedger.CumulativeEpsilonWith"/>.
+    /// <see cref="LedgerEpsilons.Compute"/> or <see cref="AuditLedger.CumulativeEpsilonWith(string, IEnumerable{double}, double)"/>.
     /// </summary>
     public LedgerEpsilon? CumulativeEpsilon { get; init; }
 
@@ -114,6 +150,53 @@ public record LedgerEntryDraft
 
     /// <summary>The W3C trace id of the round's trace, or empty.</summary>
     public string TraceId { get; init; } = "";
+
+    /// <summary>
+    /// The entry's kind (<see cref="LedgerEntryKinds"/>): "statistics", "training" or "evaluation";
+    /// <see langword="null"/> means "training" (entries written before kinds existed encode without it).
+    /// </summary>
+    public string? Kind { get; init; }
+
+    /// <summary>The study's canonical hash (64 lowercase hex), or <see langword="null"/> when the federation declares no study.</summary>
+    public string? StudyHash { get; init; }
+
+    /// <summary>
+    /// The hash (64 lowercase hex) of the federated feature statistics the round's encoding used; for a statistics
+    /// entry, the statistics it produced. <see langword="null"/> when none were used.
+    /// </summary>
+    public string? StatisticsHash { get; init; }
+
+    /// <summary>
+    /// The federated evaluation of a model (for a training entry: the model it produced; for an evaluation entry: the
+    /// model evaluated), or <see langword="null"/> when none was made.
+    /// </summary>
+    public LedgerEvaluation? Evaluation { get; init; }
+
+    /// <summary>
+    /// Privacy-charged releases other than the training update (statistics, evaluation), in the order they were made;
+    /// <see langword="null"/> (or empty, which encodes the same) when there were none. Only with <see cref="Privacy"/>.
+    /// </summary>
+    public IReadOnlyList<LedgerRelease>? Releases { get; init; }
+
+    /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>
+    internal string EffectiveKind => Kind ?? LedgerEntryKinds.Training;
+
+    /// <summary>
+    /// Every noise multiplier this entry charges, in order: the training update's (<see cref="EffectiveNoiseMultiplier"/>,
+    /// when the entry completed with one), then each of <see cref="Releases"/>. Empty when the entry charged nothing.
+    /// </summary>
+    public IEnumerable<double> Charges()
+    {
+        if (Status == RoundStatus.Completed && EffectiveNoiseMultiplier is { } z)
+        {
+            yield return z;
+        }
+
+        foreach (var release in Releases ?? [])
+        {
+            yield return release.EffectiveNoiseMultiplier;
+        }
+    }
 }
 
 /// <summary>

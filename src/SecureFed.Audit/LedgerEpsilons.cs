@@ -3,8 +3,9 @@ using SecureFed.Privacy;
 namespace SecureFed.Audit;
 
 /// <summary>
-/// Cumulative epsilon as the ledger states it: every completed round with noise is one unsampled Gaussian
-/// mechanism (q = 1, one step) with its effective noise multiplier, composed under both accountants. Pure and
+/// Cumulative epsilon as the ledger states it: every charged release (a completed training round's update, and
+/// each statistics or evaluation release an entry lists, <see cref="LedgerEntryDraft.Charges"/>) is one unsampled
+/// Gaussian mechanism (q = 1, one step) with its effective noise multiplier, composed under both accountants. Pure and
 /// thread-safe; the verifier uses exactly this, so a coordinator that fills entries from it verifies.
 /// </summary>
 public static class LedgerEpsilons
@@ -12,8 +13,8 @@ public static class LedgerEpsilons
     /// <summary>The relative tolerance between a logged and a recomputed epsilon.</summary>
     public const double RelativeTolerance = 1e-9;
 
-    /// <summary>Epsilon at <paramref name="delta"/> after rounds charged with <paramref name="effectiveNoiseMultipliers"/>.</summary>
-    /// <param name="effectiveNoiseMultipliers">One value per completed round (finite, &gt; 0); empty gives 0.</param>
+    /// <summary>Epsilon at <paramref name="delta"/> after releases charged with <paramref name="effectiveNoiseMultipliers"/>.</summary>
+    /// <param name="effectiveNoiseMultipliers">One value per charged release (finite, &gt; 0); empty gives 0.</param>
     /// <param name="delta">The delta, in (0, 1).</param>
     public static LedgerEpsilon Compute(IEnumerable<double> effectiveNoiseMultipliers, double delta)
     {

@@ -12,7 +12,8 @@ namespace SecureFed.Audit;
 /// is fine or the failure concerns no single entry (certificate, empty ledger).</param>
 /// <param name="Reason">Why it failed, starting with "entry N: " for entry failures; empty when <paramref name="Ok"/>.</param>
 /// <param name="Entries">How many entries were checked.</param>
-/// <param name="CompletedRounds">Completed rounds among the checked entries.</param>
+/// <param name="CompletedRounds">Completed training rounds among the checked entries (statistics and evaluation
+/// entries are not rounds of training).</param>
 /// <param name="FinalEpsilon">The last entry's cumulative epsilon, when it has one.</param>
 /// <param name="Delta">The delta of <paramref name="FinalEpsilon"/>.</param>
 /// <param name="HeadHash">The hash of the last good entry (compare with a value published out of band: truncating
@@ -23,8 +24,10 @@ public sealed record LedgerVerificationResult(
 /// <summary>
 /// Checks a ledger without trusting the coordinator that wrote it (DESIGN section 5): the coordinator's certificate
 /// against the consortium CA, then, entry by entry in file order, the sequence, the hash chain, each entry's hash
-/// over its re-encoded fields, the coordinator's signature, and each cumulative epsilon recomputed from the logged
-/// effective noise multipliers (<see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>).
+/// over its re-encoded fields, the coordinator's signature, and each cumulative epsilon (on every entry with privacy,
+/// of every kind) recomputed from all charged releases so far — each completed training round's effective noise
+/// multiplier and every listed statistics or evaluation release (<see cref="LedgerEntryDraft.Charges"/>,
+/// <see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>).
 /// </summary>
 /// <remarks>
 /// It stops at the first failure and names that entry. What it cannot see: entries cut off the end (compare
@@ -128,22 +131,23 @@ public static class LedgerVerifier
             return "signature does not verify with the coordinator certificate";
         }
 
-        if (entry.Status == RoundStatus.Completed)
+        var charges = entry.Charges().ToList();
+        if (charges.Count > 0)
         {
-            if (entry.EffectiveNoiseMultiplier is { } z)
+            if (!charged.TryGetValue(entry.FederationId, out var list))
             {
-                if (!charged.TryGetValue(entry.FederationId, out var list))
-                {
-                    list = [];
-                    charged[entry.FederationId] = list;
-                }
+                list = [];
+                charged[entry.FederationId] = list;
+            }
 
-                list.Add(z);
-            }
-            else
-            {
-                unnoised.TryAdd(entry.FederationId, entry.Sequence);
-            }
+            list.AddRange(charges);
+        }
+
+        // Without privacy a completed entry released its update, statistics or evaluation un-noised. (With privacy,
+        // the entry rules make a completed entry charge what it released.)
+        if (entry is { Status: RoundStatus.Completed, Privacy: null })
+        {
+            unnoised.TryAdd(entry.FederationId, entry.Sequence);
         }
 
         if (entry is { Privacy: { } privacy, CumulativeEpsilon: { } logged })
@@ -189,7 +193,7 @@ public static class LedgerVerifier
             _entries++;
             LastSequence = entry.Sequence;
             HeadHash = entry.EntryHash;
-            _completed += entry.Status == RoundStatus.Completed ? 1 : 0;
+            _completed += entry.Status == RoundStatus.Completed && entry.EffectiveKind == LedgerEntryKinds.Training ? 1 : 0;
             _epsilon = entry.CumulativeEpsilon;
             _delta = entry.Privacy?.Delta;
         }

@@ -82,6 +82,89 @@ internal sealed class TestConsortium : IDisposable
         TraceId = $"4bf92f3577b34da6a3ce929d0e0e47{round:00}",
     };
 
+    public static readonly string StudyHash = Hex(5000);
+
+    public static readonly string StatisticsHash = Hex(5001);
+
+    /// <summary>Every noise multiplier <see cref="WriteStudyLedger"/> charges, in order.</summary>
+    public static readonly IReadOnlyList<double> StudyCharges = [3.0, 1.1, 4.0, 1.05, 4.2, 4.5];
+
+    /// <summary>The training charges alone among <see cref="StudyCharges"/>.</summary>
+    public static readonly IReadOnlyList<double> StudyTrainingCharges = [1.1, 1.05];
+
+    /// <summary>
+    /// Writes a study ledger with differential privacy: a statistics entry (round 0, a statistics release), round 1
+    /// (training with a federated evaluation and an evaluation release), round 2 aborted, round 2 retried (training,
+    /// evaluation), and an evaluation-only entry (round 3) of round 2's model; each cumulative epsilon from
+    /// <see cref="AuditLedger.CumulativeEpsilonWith(string, IEnumerable{double}, double)"/> over the entry's charges.
+    /// </summary>
+    public IReadOnlyList<LedgerEntry> WriteStudyLedger(string path)
+    {
+        using var signer = CoordinatorSigner();
+        using var ledger = AuditLedger.Open(path);
+        var written = new List<LedgerEntry>();
+        foreach (var draft in StudyDrafts(ledger))
+        {
+            written.Add(ledger.Append(WithEpsilon(ledger, draft), signer));
+        }
+
+        return written;
+    }
+
+    /// <summary>The drafts of <see cref="WriteStudyLedger"/>, without cumulative epsilons (see <see cref="WithEpsilon"/>).</summary>
+    public IReadOnlyList<LedgerEntryDraft> StudyDrafts(AuditLedger ledger)
+    {
+        var statistics = Draft(ledger, 1, 1, RoundStatus.Completed, null) with
+        {
+            Round = 0,
+            Kind = LedgerEntryKinds.Statistics,
+            StudyHash = StudyHash,
+            StatisticsHash = StatisticsHash,
+            ModelHashBefore = Hex(1000),
+            ModelHashAfter = Hex(1000),
+            Releases = [new LedgerRelease(LedgerEntryKinds.Statistics, 3.0)],
+        };
+        LedgerEntryDraft Training(int round, int attempt, RoundStatus status, double? z, double? accuracy, double? evaluationZ)
+        {
+            var d = Draft(ledger, round, attempt, status, z) with
+            {
+                Kind = LedgerEntryKinds.Training,
+                StudyHash = StudyHash,
+                StatisticsHash = StatisticsHash,
+            };
+            return accuracy is { } a
+                ? d with
+                {
+                    Evaluation = new LedgerEvaluation(d.ModelHashAfter, 1000, (long)Math.Round(a * 1000), 812.5, a, 0.8125, 3),
+                    Releases = [new LedgerRelease(LedgerEntryKinds.Evaluation, evaluationZ!.Value)],
+                }
+                : d;
+        }
+
+        string finalModel = Hex(1003);
+        return
+        [
+            statistics,
+            Training(1, 1, RoundStatus.Completed, 1.1, 0.72, 4.0),
+            Training(2, 1, RoundStatus.Aborted, null, null, null),
+            Training(2, 2, RoundStatus.Completed, 1.05, 0.81, 4.2),
+            Draft(ledger, 3, 1, RoundStatus.Completed, null) with
+            {
+                Kind = LedgerEntryKinds.Evaluation,
+                StudyHash = StudyHash,
+                StatisticsHash = StatisticsHash,
+                ModelHashBefore = finalModel,
+                ModelHashAfter = finalModel,
+                Evaluation = new LedgerEvaluation(finalModel, 1200, 996, 700.0, 0.83, 700.0 / 1200, 3),
+                Releases = [new LedgerRelease(LedgerEntryKinds.Evaluation, 4.5)],
+            },
+        ];
+    }
+
+    /// <summary><paramref name="draft"/> with the cumulative epsilon the ledger says it should carry.</summary>
+    public static LedgerEntryDraft WithEpsilon(AuditLedger ledger, LedgerEntryDraft draft) =>
+        draft with { CumulativeEpsilon = ledger.CumulativeEpsilonWith(draft.FederationId, draft.Charges(), Delta) };
+
     public static string Hex(int seed) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(seed)));
 
     /// <summary>Writes entries to a ledger file as stored lines, without any check (the attacker's pen).</summary>

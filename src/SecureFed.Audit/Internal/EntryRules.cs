@@ -14,9 +14,36 @@ internal static class EntryRules
             return "a required field is null";
         }
 
-        if (c.Round < 1 || c.Attempt < 1)
+        if (c.Kind is not (null or LedgerEntryKinds.Statistics or LedgerEntryKinds.Training or LedgerEntryKinds.Evaluation))
         {
-            return $"round {c.Round} and attempt {c.Attempt} must be at least 1";
+            return $"kind '{c.Kind}' must be statistics, training or evaluation";
+        }
+
+        bool statistics = c.Kind == LedgerEntryKinds.Statistics;
+        bool training = c.Kind is null or LedgerEntryKinds.Training;
+        if (statistics && c.Round != 0)
+        {
+            return $"a statistics entry has round 0, not {c.Round}";
+        }
+
+        if (!statistics && c.Round < 1)
+        {
+            return $"round {c.Round} must be at least 1 (only a statistics entry has round 0)";
+        }
+
+        if (c.Attempt < 1)
+        {
+            return $"attempt {c.Attempt} must be at least 1";
+        }
+
+        if (c.StudyHash is { } study && !IsHex(study, 64))
+        {
+            return "the study hash is not 64 lowercase hex characters";
+        }
+
+        if (c.StatisticsHash is { } statisticsHash && !IsHex(statisticsHash, 64))
+        {
+            return "the statistics hash is not 64 lowercase hex characters";
         }
 
         if (c.Status is not (RoundStatus.Completed or RoundStatus.Aborted))
@@ -43,6 +70,11 @@ internal static class EntryRules
             return "a stage count is negative";
         }
 
+        if (CheckEvaluation(c, statistics) is { } evaluationProblem)
+        {
+            return evaluationProblem;
+        }
+
         if (c.Privacy is { } p2)
         {
             if (p2.Mechanism is null || p2.Accountant is null)
@@ -67,24 +99,38 @@ internal static class EntryRules
             }
 
             bool charged = c.Status == RoundStatus.Completed;
-            if (charged && c.EffectiveNoiseMultiplier is not { } z)
+            if (charged && training && c.EffectiveNoiseMultiplier is null)
             {
                 return "a completed round with privacy has no effective noise multiplier";
+            }
+
+            if (!training && c.EffectiveNoiseMultiplier is not null)
+            {
+                return $"a {c.Kind} entry carries an effective noise multiplier (its charges belong in its releases)";
             }
 
             if (!charged && c.EffectiveNoiseMultiplier is not null)
             {
                 return "an aborted round carries an effective noise multiplier";
             }
+
+            if (CheckReleases(c, statistics) is { } releaseProblem)
+            {
+                return releaseProblem;
+            }
         }
         else if (c.CumulativeEpsilon is not null || c.EffectiveNoiseMultiplier is not null)
         {
             return "no privacy parameters, yet an effective noise multiplier or epsilon is set";
         }
+        else if (c.Releases is { Count: > 0 })
+        {
+            return "no privacy parameters, yet privacy-charged releases are listed";
+        }
 
         if (c.EffectiveNoiseMultiplier is { } zeff && !(zeff > 0 && double.IsFinite(zeff)))
         {
-            return $"effective noise multiplier {zeff.ToString("R", CultureInfo.InvariantCulture)} must be finite and > 0";
+            return $"effective noise multiplier {Format(zeff)} must be finite and > 0";
         }
 
         if (c.CumulativeEpsilon is { } e && !(e.Rdp >= 0 && e.Exact >= 0))
@@ -94,6 +140,95 @@ internal static class EntryRules
 
         return null;
     }
+
+    private static string? CheckEvaluation(LedgerEntryDraft c, bool statistics)
+    {
+        // A completed evaluation entry may lack one: an evaluation that counted no examples has no accuracy to record.
+        if (c.Evaluation is not { } e)
+        {
+            return null;
+        }
+
+        if (statistics)
+        {
+            return "a statistics entry carries an evaluation";
+        }
+
+        if (c.Status != RoundStatus.Completed)
+        {
+            return "an aborted round carries an evaluation";
+        }
+
+        if (e.ModelHash is null)
+        {
+            return "the evaluation's model hash is null";
+        }
+
+        // The record stands for a finished evaluation: no examples means no accuracy, so no record.
+        if (e.Examples < 1 || e.Correct < 0 || e.Contributors < 0)
+        {
+            return Invariant($"evaluation counts need examples >= 1, correct >= 0 and contributors >= 0; got examples {e.Examples}, correct {e.Correct}, contributors {e.Contributors}");
+        }
+
+        if (e.Correct > e.Examples)
+        {
+            return Invariant($"the evaluation counts {e.Correct} correct of {e.Examples} examples");
+        }
+
+        if (!(e.Accuracy is >= 0 and <= 1))
+        {
+            return $"evaluation accuracy {Format(e.Accuracy)} must be in [0, 1]";
+        }
+
+        if (!(e.LossSum >= 0 && double.IsFinite(e.LossSum)) || !(e.Loss >= 0 && double.IsFinite(e.Loss)))
+        {
+            return $"evaluation loss sum {Format(e.LossSum)} and loss {Format(e.Loss)} must be finite and >= 0";
+        }
+
+        return null;
+    }
+
+    // Called with privacy set; without privacy, releases are refused outright.
+    private static string? CheckReleases(LedgerEntryDraft c, bool statistics)
+    {
+        var releases = c.Releases ?? [];
+        if (releases.Count > 0 && c.Status != RoundStatus.Completed)
+        {
+            return "an aborted round carries privacy-charged releases";
+        }
+
+        foreach (var release in releases)
+        {
+            if (release?.Task is not (LedgerEntryKinds.Statistics or LedgerEntryKinds.Evaluation))
+            {
+                return $"release task '{release?.Task}' must be statistics or evaluation";
+            }
+
+            double z = release.EffectiveNoiseMultiplier;
+            if (!(z > 0 && double.IsFinite(z)))
+            {
+                return $"the {release.Task} release's effective noise multiplier {Format(z)} must be finite and > 0";
+            }
+        }
+
+        // Under DP every release of silo data is charged: statistics or an evaluation released without a charge
+        // would make the cumulative epsilon an under-statement.
+        if (c.Status == RoundStatus.Completed && statistics && !releases.Any(r => r.Task == LedgerEntryKinds.Statistics))
+        {
+            return "a completed statistics entry with privacy charges no statistics release";
+        }
+
+        if (c.Evaluation is not null && !releases.Any(r => r.Task == LedgerEntryKinds.Evaluation))
+        {
+            return "an entry with privacy carries an evaluation but charges no evaluation release";
+        }
+
+        return null;
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     public static bool IsHex(string value, int length)
     {

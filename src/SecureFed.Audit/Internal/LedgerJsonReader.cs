@@ -5,7 +5,8 @@ namespace SecureFed.Audit.Internal;
 
 /// <summary>
 /// Strict parser of a stored ledger line: every property of the canonical form must be present with the right JSON
-/// type, and no other property may appear. Errors are <see cref="FormatException"/>s naming the property.
+/// type (the later, optional ones — kind, study_hash, statistics_hash, evaluation, releases — when present, and
+/// never as <c>null</c>), and no other property may appear. Errors are <see cref="FormatException"/>s naming the property.
 /// </summary>
 internal static class LedgerJsonReader
 {
@@ -54,6 +55,11 @@ internal static class LedgerJsonReader
                 ModelHashBefore = o.String("model_hash_before"),
                 ModelHashAfter = o.String("model_hash_after"),
                 TraceId = o.String("trace_id"),
+                Kind = o.Has("kind") ? o.String("kind") : null,
+                StudyHash = o.Has("study_hash") ? o.String("study_hash") : null,
+                StatisticsHash = o.Has("statistics_hash") ? o.String("statistics_hash") : null,
+                Evaluation = o.Has("evaluation") ? ParseEvaluation(o.Object("evaluation")) : null,
+                Releases = o.Has("releases") ? ParseReleases(o.Array("releases")) : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),
@@ -61,6 +67,29 @@ internal static class LedgerJsonReader
             o.NoOthers();
             return entry;
         }
+    }
+
+    private static LedgerEvaluation ParseEvaluation(Obj e)
+    {
+        var evaluation = new LedgerEvaluation(
+            e.String("model_hash"), e.Int64("examples"), e.Int64("correct"), e.Double("loss_sum"), e.Double("accuracy"), e.Double("loss"),
+            e.Int32("contributors"));
+        e.NoOthers();
+        return evaluation;
+    }
+
+    private static List<LedgerRelease> ParseReleases(IEnumerable<JsonElement> items)
+    {
+        List<LedgerRelease> releases = [.. items.Select((r, i) =>
+        {
+            var ro = new Obj(r, $"releases[{i}]");
+            var release = new LedgerRelease(ro.String("task"), ro.Double("effective_noise_multiplier"));
+            ro.NoOthers();
+            return release;
+        })];
+
+        // The canonical form never writes an empty list (it writes none): such a line was not written by a coordinator.
+        return releases.Count > 0 ? releases : throw new FormatException("property 'releases' is an empty array (omit it instead)");
     }
 
     private static LedgerStageCounts ParseStages(Obj s)
@@ -138,6 +167,9 @@ internal static class LedgerJsonReader
                 }
             }
         }
+
+        /// <summary>Whether an optional property is present (its value is then read, and type-checked, as usual).</summary>
+        public bool Has(string name) => _element.TryGetProperty(name, out _);
 
         public bool IsNull(string name) => Get(name, consume: false).ValueKind == JsonValueKind.Null && _seen.Add(name);
 

@@ -11,11 +11,18 @@ namespace SecureFed.Audit.Reports;
 /// <param name="Participants">How many silos took part.</param>
 /// <param name="EffectiveNoiseMultiplier">The noise multiplier charged, or <see langword="null"/> when none was.</param>
 /// <param name="CumulativeEpsilon">Epsilon spent up to and including this entry, or <see langword="null"/> without DP.</param>
-/// <param name="Accuracy">Accuracy after the round from <see cref="ReportContext.AccuracyByRound"/> (completed attempts only).</param>
+/// <param name="Accuracy">Accuracy of the model: the entry's own federated <paramref name="Evaluation"/> when the
+/// ledger carries evaluations, else (only then) <see cref="ReportContext.AccuracyByRound"/> for completed training attempts.</param>
 /// <param name="ModelHashBefore">The global model's hash before.</param>
 /// <param name="ModelHashAfter">The global model's hash after.</param>
 /// <param name="PlanHash">The round plan's hash.</param>
 /// <param name="TraceId">The W3C trace id of the round, or empty.</param>
+/// <param name="Kind">"statistics", "training" or "evaluation" (an entry without a kind is training).</param>
+/// <param name="StudyHash">The study's canonical hash, when the entry carries one.</param>
+/// <param name="StatisticsHash">The hash of the federated statistics the round used (or, for a statistics entry, produced).</param>
+/// <param name="Evaluation">The federated evaluation the entry records, or <see langword="null"/>.</param>
+/// <param name="Releases">Every privacy-charged release of the entry in charge order: the training update's (task
+/// "training") when it completed with one, then its statistics and evaluation releases. Empty when it charged nothing.</param>
 public sealed record ReportRound(
     long Sequence,
     int Round,
@@ -31,7 +38,39 @@ public sealed record ReportRound(
     string ModelHashBefore,
     string ModelHashAfter,
     string PlanHash,
-    string TraceId);
+    string TraceId,
+    string Kind,
+    string? StudyHash,
+    string? StatisticsHash,
+    LedgerEvaluation? Evaluation,
+    IReadOnlyList<ReportRelease> Releases);
+
+/// <summary>One privacy-charged release: one unsampled Gaussian mechanism release composed into the epsilon.</summary>
+/// <param name="Sequence">The entry that charged it.</param>
+/// <param name="Round">That entry's round (0 for federated statistics).</param>
+/// <param name="Attempt">That entry's attempt.</param>
+/// <param name="Task">"training" (the model update), "statistics" or "evaluation".</param>
+/// <param name="EffectiveNoiseMultiplier">The noise multiplier charged.</param>
+public sealed record ReportRelease(long Sequence, int Round, int Attempt, string Task, double EffectiveNoiseMultiplier);
+
+/// <summary>The federated-statistics round (round 0) that fixed the encoding the training rounds used.</summary>
+/// <param name="Sequence">Its ledger entry (the last completed statistics attempt, else the last attempt).</param>
+/// <param name="Attempt">Its attempt.</param>
+/// <param name="Status">How it ended.</param>
+/// <param name="StatisticsHash">The hash of the statistics it produced, when it says.</param>
+/// <param name="Contributors">Silos whose statistics went into the sum.</param>
+/// <param name="Releases">What it charged to the privacy budget.</param>
+/// <param name="CumulativeEpsilon">Epsilon spent after it, or <see langword="null"/> without DP.</param>
+public sealed record ReportStatistics(
+    long Sequence, int Attempt, RoundStatus Status, string? StatisticsHash, int Contributors, IReadOnlyList<ReportRelease> Releases,
+    LedgerEpsilon? CumulativeEpsilon);
+
+/// <summary>One point of the accuracy series.</summary>
+/// <param name="Round">The round whose model was evaluated (the round that produced it).</param>
+/// <param name="Accuracy">The accuracy.</param>
+/// <param name="Loss">The federated mean loss, when the point comes from the ledger.</param>
+/// <param name="Examples">Held-out examples evaluated, when the point comes from the ledger.</param>
+public sealed record ReportAccuracy(int Round, double Accuracy, double? Loss, long? Examples);
 
 /// <summary>A silo that took part in the federation, by the certificate it presented.</summary>
 /// <param name="SiloId">The silo id from its certificate.</param>
@@ -73,8 +112,9 @@ public sealed record ReportVerification(string Status, string Reason, long? Fail
 }
 
 /// <summary>
-/// The audit report of one federation: its rounds, participants, privacy parameters, budget left and verification
-/// status, built from ledger entries by <see cref="Build"/> and written by <see cref="ReportWriter"/>.
+/// The audit report of one federation: its study, federated statistics, rounds (with their federated evaluations),
+/// participants, privacy parameters, charged releases, budget left and verification status, built from ledger entries
+/// by <see cref="Build"/> and written by <see cref="ReportWriter"/>.
 /// </summary>
 /// <remarks>
 /// Everything in it comes from the ledger (public metadata: fingerprints, counts, parameters, hashes) or from the
@@ -101,8 +141,38 @@ public sealed record AuditReport
     /// <summary>The verification status.</summary>
     public required ReportVerification Verification { get; init; }
 
-    /// <summary>Accuracy by round from the context (sorted by round); empty when none was given.</summary>
+    /// <summary>
+    /// Accuracy by round (sorted by round): the ledger's federated evaluations when it has any (see
+    /// <see cref="AccuracySource"/>), else the context's <see cref="ReportContext.AccuracyByRound"/>; empty when neither.
+    /// </summary>
     public required IReadOnlyList<KeyValuePair<int, double>> AccuracyByRound { get; init; }
+
+    /// <summary>Where <see cref="AccuracyByRound"/> came from: <see cref="LedgerAccuracy"/>, <see cref="SummaryAccuracy"/> or <see cref="NoAccuracy"/>.</summary>
+    public string AccuracySource { get; init; } = NoAccuracy;
+
+    /// <summary>The accuracy series with loss and examples evaluated (those only for ledger evaluations), sorted by round.</summary>
+    public IReadOnlyList<ReportAccuracy> Accuracy { get; init; } = [];
+
+    /// <summary>The study's canonical hash when every entry that names a study names this one; else <see langword="null"/>.</summary>
+    public string? StudyHash => StudyHashes.Count == 1 ? StudyHashes[0] : null;
+
+    /// <summary>The distinct study hashes the entries carry, in order of appearance (normally one, or none).</summary>
+    public IReadOnlyList<string> StudyHashes { get; init; } = [];
+
+    /// <summary>The federated-statistics round, or <see langword="null"/> when the ledger has none.</summary>
+    public ReportStatistics? Statistics { get; init; }
+
+    /// <summary>Every privacy-charged release of the federation in ledger order (training, statistics, evaluation).</summary>
+    public IReadOnlyList<ReportRelease> Releases => [.. Rounds.SelectMany(r => r.Releases)];
+
+    /// <summary>The value of <see cref="AccuracySource"/> for accuracy from the ledger's federated evaluations.</summary>
+    public const string LedgerAccuracy = "ledger";
+
+    /// <summary>The value of <see cref="AccuracySource"/> for accuracy from <see cref="ReportContext.AccuracyByRound"/>.</summary>
+    public const string SummaryAccuracy = "summary";
+
+    /// <summary>The value of <see cref="AccuracySource"/> when no accuracy is known.</summary>
+    public const string NoAccuracy = "none";
 
     /// <summary>When the report was generated, if the context said.</summary>
     public DateTimeOffset? GeneratedAt { get; init; }
@@ -110,8 +180,8 @@ public sealed record AuditReport
     /// <summary>Where the ledger came from, if the context said.</summary>
     public string? LedgerSource { get; init; }
 
-    /// <summary>Completed rounds (entries with status completed).</summary>
-    public int CompletedRounds => Rounds.Count(r => r.Status == RoundStatus.Completed);
+    /// <summary>Completed training rounds (training entries with status completed).</summary>
+    public int CompletedRounds => Rounds.Count(r => r.Status == RoundStatus.Completed && r.Kind == LedgerEntryKinds.Training);
 
     /// <summary>
     /// Cumulative epsilon after each round number (the last entry of that round), for plotting; empty without DP.
@@ -149,7 +219,8 @@ public sealed record AuditReport
                 $"The ledger holds no entry of federation '{federation}' (it holds {string.Join(", ", federations)}).");
         }
 
-        var accuracy = context.AccuracyByRound ?? new Dictionary<int, double>();
+        bool fromLedger = mine.Any(e => e.Evaluation is not null);
+        var summary = fromLedger ? new Dictionary<int, double>() : context.AccuracyByRound ?? new Dictionary<int, double>();
         var rounds = mine.Select(e => new ReportRound(
             e.Sequence,
             e.Round,
@@ -161,11 +232,21 @@ public sealed record AuditReport
             e.Participants.Count,
             e.EffectiveNoiseMultiplier,
             e.CumulativeEpsilon,
-            e.Status == RoundStatus.Completed && accuracy.TryGetValue(e.Round, out double a) ? a : null,
+            fromLedger
+                ? e.Evaluation?.Accuracy
+                : e.Status == RoundStatus.Completed && e.EffectiveKind == LedgerEntryKinds.Training && summary.TryGetValue(e.Round, out double a) ? a : null,
             e.ModelHashBefore,
             e.ModelHashAfter,
             e.PlanHash,
-            e.TraceId)).ToList();
+            e.TraceId,
+            e.EffectiveKind,
+            e.StudyHash,
+            e.StatisticsHash,
+            e.Evaluation,
+            BuildReleases(e))).ToList();
+        var series = fromLedger
+            ? LedgerSeries(mine)
+            : [.. summary.OrderBy(kv => kv.Key).Select(kv => new ReportAccuracy(kv.Key, kv.Value, null, null))];
 
         return new AuditReport
         {
@@ -175,10 +256,63 @@ public sealed record AuditReport
             Parameters = BuildParameters(mine),
             Budget = BuildBudget(mine[^1]),
             Verification = BuildVerification(context.Verification, entries),
-            AccuracyByRound = [.. accuracy.OrderBy(kv => kv.Key)],
+            AccuracyByRound = [.. series.Select(p => new KeyValuePair<int, double>(p.Round, p.Accuracy))],
+            AccuracySource = fromLedger ? LedgerAccuracy : series.Count > 0 ? SummaryAccuracy : NoAccuracy,
+            Accuracy = series,
+            StudyHashes = [.. mine.Select(e => e.StudyHash).OfType<string>().Distinct(StringComparer.Ordinal)],
+            Statistics = BuildStatistics(rounds),
             GeneratedAt = context.GeneratedAt,
             LedgerSource = context.LedgerSource,
         };
+    }
+
+    private static List<ReportRelease> BuildReleases(LedgerEntry e)
+    {
+        var releases = new List<ReportRelease>();
+        if (e is { Status: RoundStatus.Completed, EffectiveNoiseMultiplier: { } z })
+        {
+            releases.Add(new ReportRelease(e.Sequence, e.Round, e.Attempt, LedgerEntryKinds.Training, z));
+        }
+
+        releases.AddRange((e.Releases ?? []).Select(r => new ReportRelease(e.Sequence, e.Round, e.Attempt, r.Task, r.EffectiveNoiseMultiplier)));
+        return releases;
+    }
+
+    // An evaluation belongs to the round that produced the model it evaluated (an evaluation-only entry may evaluate a
+    // model an earlier round made); a model no completed training round produced stays with the entry's own round.
+    // When a round's model was evaluated more than once, the last evaluation in the ledger wins.
+    private static List<ReportAccuracy> LedgerSeries(List<LedgerEntry> entries)
+    {
+        var producedBy = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in entries.Where(e => e.Status == RoundStatus.Completed && e.EffectiveKind == LedgerEntryKinds.Training))
+        {
+            producedBy[e.ModelHashAfter] = e.Round;
+        }
+
+        var byRound = new SortedDictionary<int, ReportAccuracy>();
+        foreach (var e in entries)
+        {
+            if (e.Evaluation is { } v)
+            {
+                int round = producedBy.TryGetValue(v.ModelHash, out int r) ? r : e.Round;
+                byRound[round] = new ReportAccuracy(round, v.Accuracy, v.Loss, v.Examples);
+            }
+        }
+
+        return [.. byRound.Values];
+    }
+
+    private static ReportStatistics? BuildStatistics(List<ReportRound> rounds)
+    {
+        var attempts = rounds.Where(r => r.Kind == LedgerEntryKinds.Statistics).ToList();
+        if (attempts.Count == 0)
+        {
+            return null;
+        }
+
+        var chosen = attempts.LastOrDefault(r => r.Status == RoundStatus.Completed) ?? attempts[^1];
+        return new ReportStatistics(
+            chosen.Sequence, chosen.Attempt, chosen.Status, chosen.StatisticsHash, chosen.Stages.Contributors, chosen.Releases, chosen.CumulativeEpsilon);
     }
 
     private static List<ReportParticipant> BuildParticipants(List<LedgerEntry> entries)

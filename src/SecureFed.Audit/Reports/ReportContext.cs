@@ -4,13 +4,16 @@ using System.Text.Json;
 namespace SecureFed.Audit.Reports;
 
 /// <summary>
-/// What an audit report may know besides the ledger: accuracy by round (the ledger holds none), the verifier's
+/// What an audit report may know besides the ledger: accuracy by round (for ledgers without federated evaluations), the verifier's
 /// verdict, which federation to report on when a ledger holds several, and the time of writing.
 /// </summary>
 /// <remarks>Immutable and thread-safe.</remarks>
 public sealed record ReportContext
 {
-    /// <summary>Test accuracy after each round, keyed by round number; <see langword="null"/> or empty when unknown.</summary>
+    /// <summary>
+    /// Test accuracy after each round, keyed by round number; <see langword="null"/> or empty when unknown. A fallback:
+    /// when the ledger's entries carry federated evaluations, the report uses those and ignores this.
+    /// </summary>
     public IReadOnlyDictionary<int, double>? AccuracyByRound { get; init; }
 
     /// <summary>

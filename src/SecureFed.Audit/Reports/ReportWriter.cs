@@ -13,8 +13,9 @@ public sealed record ReportFiles(string JsonPath, string HtmlPath);
 /// <summary>
 /// Writes an <see cref="AuditReport"/> as <c>report.json</c> (snake_case keys; non-finite numbers as <c>null</c>) and
 /// <c>report.html</c>: one self-contained page (inline CSS and SVG, no script, no external font, image or style; a
-/// Content-Security-Policy that forbids loading any) with plots of epsilon and accuracy by round and tables of rounds,
-/// participants, parameters, budget and trace ids. Every piece of text from the ledger is HTML-escaped.
+/// Content-Security-Policy that forbids loading any) with plots of epsilon and accuracy by round and tables of the
+/// study, federated statistics, rounds (kind, federated evaluation), charged releases, participants, parameters,
+/// budget and trace ids. Every piece of text from the ledger is HTML-escaped.
 /// </summary>
 /// <remarks>Stateless and thread-safe; concurrent writes to the same folder race on the files.</remarks>
 public static class ReportWriter
@@ -56,6 +57,14 @@ public static class ReportWriter
             w.WriteString("federation_id", report.FederationId);
             WriteStringOrNull(w, "generated_at", report.GeneratedAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             WriteStringOrNull(w, "ledger_source", report.LedgerSource);
+            WriteStringOrNull(w, "study_hash", report.StudyHash);
+            w.WriteStartArray("study_hashes");
+            foreach (string study in report.StudyHashes)
+            {
+                w.WriteStringValue(study);
+            }
+
+            w.WriteEndArray();
 
             w.WriteStartObject("verification");
             w.WriteString("status", report.Verification.Status);
@@ -66,6 +75,24 @@ public static class ReportWriter
 
             w.WriteNumber("entries", report.Rounds.Count);
             w.WriteNumber("completed_rounds", report.CompletedRounds);
+            w.WritePropertyName("statistics");
+            if (report.Statistics is { } st)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("round", 0);
+                w.WriteNumber("sequence", st.Sequence);
+                w.WriteNumber("attempt", st.Attempt);
+                w.WriteString("status", Status(st.Status));
+                WriteStringOrNull(w, "statistics_hash", st.StatisticsHash);
+                w.WriteNumber("contributors", st.Contributors);
+                WriteReleases(w, st.Releases);
+                WriteEpsilon(w, st.CumulativeEpsilon);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
 
             w.WritePropertyName("budget");
             if (report.Budget is { } b)
@@ -123,12 +150,16 @@ public static class ReportWriter
 
             w.WriteEndArray();
 
+            WriteReleases(w, report.Releases, withEntry: true);
+            w.WriteString("accuracy_source", report.AccuracySource);
             w.WriteStartArray("accuracy_by_round");
-            foreach (var (round, accuracy) in report.AccuracyByRound)
+            foreach (var point in report.Accuracy)
             {
                 w.WriteStartObject();
-                w.WriteNumber("round", round);
-                WriteNumberOrNull(w, "accuracy", accuracy);
+                w.WriteNumber("round", point.Round);
+                WriteNumberOrNull(w, "accuracy", point.Accuracy);
+                WriteNumberOrNull(w, "loss", point.Loss);
+                WriteNumberOrNull(w, "examples", point.Examples);
                 w.WriteEndObject();
             }
 
@@ -175,12 +206,17 @@ public static class ReportWriter
             "Accuracy by round",
             "round",
             "accuracy",
-            [new PlotSeries("accuracy", AccuracyColor, [.. report.AccuracyByRound.Select(kv => ((double)kv.Key, kv.Value))])],
-            "No accuracy by round was given (securefed audit report --summary summary.json).",
+            [new PlotSeries(
+                report.AccuracySource == AuditReport.LedgerAccuracy ? "federated accuracy" : "accuracy",
+                AccuracyColor,
+                [.. report.AccuracyByRound.Select(kv => ((double)kv.Key, kv.Value))])],
+            "No accuracy by round was given (securefed audit report --summary summary.json) and the ledger holds no federated evaluation.",
             report.AccuracyByRound.All(kv => kv.Value <= 1) ? 1 : 0));
         h.Append("</figure>\n</section>\n");
 
+        AppendStatistics(h, report);
         AppendParameters(h, report);
+        AppendReleases(h, report);
         AppendParticipants(h, report);
         AppendRounds(h, report);
 
@@ -228,8 +264,24 @@ public static class ReportWriter
     private static void AppendSummary(StringBuilder h, AuditReport report)
     {
         h.Append("<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"kv\">\n");
+        if (report.StudyHashes.Count > 0)
+        {
+            Row(h, report.StudyHashes.Count == 1 ? "study hash" : "study hashes (they differ between entries)", string.Join(", ", report.StudyHashes), "study-hash", "hash");
+        }
+
         Row(h, "entries", report.Rounds.Count.ToString(CultureInfo.InvariantCulture));
         Row(h, "completed rounds", report.CompletedRounds.ToString(CultureInfo.InvariantCulture));
+        if (report.Statistics is { } st)
+        {
+            Row(h, "federated statistics", Status(st.Status) + (st.StatisticsHash is { } sh ? ", statistics hash " + sh : ""), "statistics-summary", "hash");
+        }
+
+        int evaluations = report.Rounds.Count(r => r.Kind == LedgerEntryKinds.Evaluation);
+        if (evaluations > 0)
+        {
+            Row(h, "evaluation-only entries", evaluations.ToString(CultureInfo.InvariantCulture));
+        }
+
         Row(h, "aborted attempts", report.Rounds.Count(r => r.Status == RoundStatus.Aborted).ToString(CultureInfo.InvariantCulture));
         Row(h, "participants", report.Participants.Count.ToString(CultureInfo.InvariantCulture));
         Row(h, "aggregation", string.Join(", ", report.Rounds.Select(r => r.Aggregation).Distinct(StringComparer.Ordinal)));
@@ -255,6 +307,9 @@ public static class ReportWriter
         if (report.AccuracyByRound.Count > 0)
         {
             Row(h, "final accuracy", Number(report.AccuracyByRound[^1].Value));
+            Row(h, "accuracy from", report.AccuracySource == AuditReport.LedgerAccuracy
+                ? "federated evaluation recorded in the ledger"
+                : "the simulation summary (--summary; the ledger holds no federated evaluation)", "accuracy-source");
         }
 
         h.Append("</table>\n</section>\n");
@@ -281,6 +336,52 @@ public static class ReportWriter
         h.Append("</tbody>\n</table>\n</section>\n");
     }
 
+    private static void AppendStatistics(StringBuilder h, AuditReport report)
+    {
+        if (report.Statistics is not { } st)
+        {
+            return;
+        }
+
+        h.Append("<section id=\"statistics\">\n<h2>Federated statistics (round 0)</h2>\n<table class=\"kv\">\n");
+        Row(h, "entry", st.Sequence.ToString(CultureInfo.InvariantCulture));
+        Row(h, "attempt", st.Attempt.ToString(CultureInfo.InvariantCulture));
+        Row(h, "status", Status(st.Status));
+        Row(h, "statistics hash", st.StatisticsHash ?? "–", "statistics-hash", "hash");
+        Row(h, "contributors", st.Contributors.ToString(CultureInfo.InvariantCulture));
+        Row(h, "charged", st.Releases.Count == 0
+            ? "nothing"
+            : string.Join(", ", st.Releases.Select(r => Invariant($"{r.Task} release at z = {Number(r.EffectiveNoiseMultiplier)}"))));
+        if (st.CumulativeEpsilon is { } e)
+        {
+            Row(h, "epsilon after (rdp / exact)", Invariant($"{Number(e.Rdp)} / {Number(e.Exact)}"));
+        }
+
+        h.Append("</table>\n</section>\n");
+    }
+
+    private static void AppendReleases(StringBuilder h, AuditReport report)
+    {
+        if (report.Parameters.Count == 0)
+        {
+            return;
+        }
+
+        var epsilon = report.Rounds.ToDictionary(r => r.Sequence, r => r.CumulativeEpsilon);
+        h.Append("<section id=\"releases\">\n<h2>Privacy-charged releases</h2>\n");
+        h.Append("<p>Each row is one Gaussian mechanism release (q = 1, one step) composed into the cumulative epsilon: training updates, federated statistics and federated evaluations.</p>\n");
+        h.Append("<table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>task</th><th>effective z</th><th>epsilon after entry (rdp)</th><th>epsilon after entry (exact)</th></tr></thead>\n<tbody>\n");
+        foreach (var r in report.Releases)
+        {
+            var e = epsilon.GetValueOrDefault(r.Sequence);
+            RowCells(h, "task-" + r.Task, r.Sequence.ToString(CultureInfo.InvariantCulture), r.Round.ToString(CultureInfo.InvariantCulture),
+                r.Attempt.ToString(CultureInfo.InvariantCulture), r.Task, Number(r.EffectiveNoiseMultiplier),
+                e is null ? "–" : Number(e.Rdp), e is null ? "–" : Number(e.Exact));
+        }
+
+        h.Append("</tbody>\n</table>\n</section>\n");
+    }
+
     private static void AppendParticipants(StringBuilder h, AuditReport report)
     {
         h.Append("<section id=\"participants\">\n<h2>Participants</h2>\n<table>\n<thead><tr><th>silo</th><th>certificate SHA-256</th><th>rounds joined</th><th>completed rounds joined</th></tr></thead>\n<tbody>\n");
@@ -294,19 +395,21 @@ public static class ReportWriter
 
     private static void AppendRounds(StringBuilder h, AuditReport report)
     {
-        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>status</th><th>ended (UTC)</th>"
+        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>kind</th><th>status</th><th>ended (UTC)</th>"
             + "<th>aggregation</th><th>invited</th><th>contributors</th><th>dropouts</th><th>refused</th><th>rejected</th>"
-            + "<th>secagg survivors U1–U5</th><th>effective z</th><th>epsilon (rdp)</th><th>epsilon (exact)</th><th>accuracy</th>"
+            + "<th>secagg survivors U1–U5</th><th>effective z</th><th>other charges</th><th>epsilon (rdp)</th><th>epsilon (exact)</th><th>accuracy</th><th>loss</th><th>examples evaluated</th>"
             + "<th>trace id</th><th>plan hash</th><th>model hash before → after</th></tr></thead>\n<tbody>\n");
         foreach (var r in report.Rounds)
         {
             var s = r.Stages;
-            Cells(
+            RowCells(
                 h,
+                "kind-" + r.Kind,
                 r.Sequence.ToString(CultureInfo.InvariantCulture),
                 r.Round.ToString(CultureInfo.InvariantCulture),
                 r.Attempt.ToString(CultureInfo.InvariantCulture),
-                r.Status == RoundStatus.Completed ? "completed" : "aborted",
+                KindLabel(r.Kind) + (r.StatisticsHash is { } sh && r.Kind == LedgerEntryKinds.Statistics ? " " + Short(sh) : ""),
+                Status(r.Status),
                 Time(r.Timestamp),
                 r.Aggregation,
                 s.Invited.ToString(CultureInfo.InvariantCulture),
@@ -316,9 +419,12 @@ public static class ReportWriter
                 s.Rejected.ToString(CultureInfo.InvariantCulture),
                 s.SecureAggregation is { } u ? Invariant($"{u.U1} / {u.U2} / {u.U3} / {u.U4} / {u.U5}") : "–",
                 r.EffectiveNoiseMultiplier is { } z ? Number(z) : "–",
+                string.Join(", ", r.Releases.Where(x => x.Task != LedgerEntryKinds.Training).Select(x => Invariant($"{x.Task} z = {Number(x.EffectiveNoiseMultiplier)}"))) is { Length: > 0 } other ? other : "–",
                 r.CumulativeEpsilon is { } e1 ? Number(e1.Rdp) : "–",
                 r.CumulativeEpsilon is { } e2 ? Number(e2.Exact) : "–",
                 r.Accuracy is { } a ? Number(a) : "–",
+                r.Evaluation is { } v1 ? Number(v1.Loss) : "–",
+                r.Evaluation is { } v2 ? v2.Examples.ToString(CultureInfo.InvariantCulture) : "–",
                 r.TraceId.Length > 0 ? r.TraceId : "–",
                 Short(r.PlanHash),
                 r.ModelHashBefore == r.ModelHashAfter ? Short(r.ModelHashAfter) + " (unchanged)" : Short(r.ModelHashBefore) + " → " + Short(r.ModelHashAfter));
@@ -330,9 +436,11 @@ public static class ReportWriter
     private static void Row(StringBuilder h, string key, string value, string? id = null, string? cssClass = null) =>
         h.Append(Invariant($"<tr><th>{E(key)}</th><td{(id is null ? "" : $" id=\"{E(id)}\"")}{(cssClass is null ? "" : $" class=\"{E(cssClass)}\"")}>{E(value)}</td></tr>\n"));
 
-    private static void Cells(StringBuilder h, params string[] values)
+    private static void Cells(StringBuilder h, params string[] values) => RowCells(h, null, values);
+
+    private static void RowCells(StringBuilder h, string? cssClass, params string[] values)
     {
-        h.Append("<tr>");
+        h.Append(cssClass is null ? "<tr>" : Invariant($"<tr class=\"{E(cssClass)}\">"));
         foreach (string value in values)
         {
             h.Append("<td>").Append(E(value)).Append("</td>");
@@ -347,7 +455,8 @@ public static class ReportWriter
         w.WriteNumber("sequence", r.Sequence);
         w.WriteNumber("round", r.Round);
         w.WriteNumber("attempt", r.Attempt);
-        w.WriteString("status", r.Status == RoundStatus.Completed ? "completed" : "aborted");
+        w.WriteString("status", Status(r.Status));
+        w.WriteString("kind", r.Kind);
         w.WriteString("timestamp", Time(r.Timestamp));
         w.WriteString("aggregation", r.Aggregation);
         w.WriteNumber("participants", r.Participants);
@@ -373,8 +482,41 @@ public static class ReportWriter
         }
 
         WriteNumberOrNull(w, "effective_noise_multiplier", r.EffectiveNoiseMultiplier);
+        WriteEpsilon(w, r.CumulativeEpsilon);
+        WriteNumberOrNull(w, "accuracy", r.Accuracy);
+        WriteNumberOrNull(w, "examples_evaluated", r.Evaluation?.Examples);
+        w.WritePropertyName("evaluation");
+        if (r.Evaluation is { } v)
+        {
+            w.WriteStartObject();
+            w.WriteString("model_hash", v.ModelHash);
+            w.WriteNumber("examples", v.Examples);
+            w.WriteNumber("correct", v.Correct);
+            WriteNumberOrNull(w, "loss_sum", v.LossSum);
+            WriteNumberOrNull(w, "accuracy", v.Accuracy);
+            WriteNumberOrNull(w, "loss", v.Loss);
+            w.WriteNumber("contributors", v.Contributors);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+
+        WriteReleases(w, r.Releases);
+        WriteStringOrNull(w, "study_hash", r.StudyHash);
+        WriteStringOrNull(w, "statistics_hash", r.StatisticsHash);
+        w.WriteString("model_hash_before", r.ModelHashBefore);
+        w.WriteString("model_hash_after", r.ModelHashAfter);
+        w.WriteString("plan_hash", r.PlanHash);
+        w.WriteString("trace_id", r.TraceId);
+        w.WriteEndObject();
+    }
+
+    private static void WriteEpsilon(Utf8JsonWriter w, LedgerEpsilon? epsilon)
+    {
         w.WritePropertyName("epsilon");
-        if (r.CumulativeEpsilon is { } e)
+        if (epsilon is { } e)
         {
             w.WriteStartObject();
             WriteNumberOrNull(w, "rdp", e.Rdp);
@@ -385,13 +527,27 @@ public static class ReportWriter
         {
             w.WriteNullValue();
         }
+    }
 
-        WriteNumberOrNull(w, "accuracy", r.Accuracy);
-        w.WriteString("model_hash_before", r.ModelHashBefore);
-        w.WriteString("model_hash_after", r.ModelHashAfter);
-        w.WriteString("plan_hash", r.PlanHash);
-        w.WriteString("trace_id", r.TraceId);
-        w.WriteEndObject();
+    private static void WriteReleases(Utf8JsonWriter w, IReadOnlyList<ReportRelease> releases, bool withEntry = false)
+    {
+        w.WriteStartArray("releases");
+        foreach (var release in releases)
+        {
+            w.WriteStartObject();
+            if (withEntry)
+            {
+                w.WriteNumber("sequence", release.Sequence);
+                w.WriteNumber("round", release.Round);
+                w.WriteNumber("attempt", release.Attempt);
+            }
+
+            w.WriteString("task", release.Task);
+            WriteNumberOrNull(w, "effective_noise_multiplier", release.EffectiveNoiseMultiplier);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double? value)
@@ -430,6 +586,15 @@ public static class ReportWriter
         }
     }
 
+    private static string Status(RoundStatus status) => status == RoundStatus.Completed ? "completed" : "aborted";
+
+    private static string KindLabel(string kind) => kind switch
+    {
+        LedgerEntryKinds.Statistics => "federated statistics",
+        LedgerEntryKinds.Evaluation => "evaluation only",
+        _ => "training",
+    };
+
     private static string Number(double value) =>
         double.IsPositiveInfinity(value) ? "∞" : double.IsNegativeInfinity(value) ? "−∞" : value.ToString("G6", CultureInfo.InvariantCulture);
 
@@ -458,6 +623,9 @@ public static class ReportWriter
         figure { margin: 0; border: 1px solid #e0e0e0; }
         #rounds td { font-family: ui-monospace, monospace; white-space: nowrap; }
         .overspent { color: #b00020; font-weight: bold; }
+        td.hash { font-family: ui-monospace, monospace; word-break: break-all; }
+        tr.kind-statistics td { background: #eef4fb; }
+        tr.kind-evaluation td { background: #f3eefb; }
         .scroll { overflow-x: auto; max-width: 100%; }
         footer { margin-top: 24px; font-size: 11px; color: #555555; }
 

@@ -13,6 +13,21 @@ public interface ILocalTrainer
 
     /// <summary>Trains from <paramref name="globalParameters"/> as the plan says and returns the update.</summary>
     Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Checks that this silo can serve the plan (its study, its columns, the federated statistics it carries);
+    /// throws <see cref="PolicyRefusedException"/> naming what does not fit. Called before the silo accepts.
+    /// </summary>
+    void CheckPlan(RoundPlan plan)
+    {
+    }
+
+    /// <summary>This silo's share of the study's feature statistics (the statistics round's vector).</summary>
+    double[] ComputeStatistics(RoundPlan plan) => throw new PolicyRefusedException("this silo holds no study data to compute feature statistics from");
+
+    /// <summary>This silo's evaluation sums (<see cref="EvaluationSums"/>) of <paramref name="model"/> on its held-out rows.</summary>
+    Task<double[]> EvaluateAsync(RoundPlan plan, float[] model, CancellationToken cancellationToken) =>
+        throw new PolicyRefusedException("this silo holds no held-out rows to evaluate on");
 }
 
 /// <summary>A silo's contribution: the delta from the global model and the number of examples it used.</summary>

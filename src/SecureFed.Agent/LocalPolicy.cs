@@ -11,6 +11,9 @@ public sealed record LocalPolicy
     /// <summary>Datasets this silo may train on; empty allows the silo's own dataset only.</summary>
     public IReadOnlyList<string> AllowedDatasets { get; init; } = [];
 
+    /// <summary>Study hashes (canonical, 64 hex) this silo accepts; empty accepts any study its own file fits.</summary>
+    public IReadOnlyList<string> AllowedStudies { get; init; } = [];
+
     /// <summary>Model kinds this silo may train.</summary>
     public IReadOnlyList<string> AllowedModels { get; init; } = ["logreg", "mlp"];
 
@@ -78,8 +81,15 @@ public sealed record LocalPolicy
     public void Check(RoundPlan plan, string ownDataset)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        if (AllowedStudies.Count > 0 && !AllowedStudies.Contains(plan.StudyHash, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new PolicyRefusedException(
+                $"study {(plan.StudyHash.Length == 0 ? "(none)" : plan.StudyHash)} is not pinned by this silo's policy (allowed: {string.Join(", ", AllowedStudies)})");
+        }
+
+        // A silo serving whatever study its file fits (ownDataset empty) checks the columns instead of a name.
         var datasets = AllowedDatasets.Count > 0 ? AllowedDatasets : [ownDataset];
-        if (!datasets.Contains(plan.Dataset, StringComparer.Ordinal))
+        if ((AllowedDatasets.Count > 0 || ownDataset.Length > 0) && !datasets.Contains(plan.Dataset, StringComparer.Ordinal))
         {
             throw new PolicyRefusedException($"dataset '{plan.Dataset}' is not allowed by this silo's policy (allowed: {string.Join(", ", datasets)})");
         }

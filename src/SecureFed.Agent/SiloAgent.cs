@@ -144,7 +144,9 @@ public sealed class SiloAgent
 
         Protocol.RoundPlan? plan = null;
         VectorAssembler? model = null;
-        float[]? pending = null;                 // this round's (privatized) update, kept until it is masked
+        VectorAssembler? evaluated = null;       // a model sent for evaluation (STAGE_EVALUATE)
+        string? evaluatedHash = null;
+        var pending = new Dictionary<string, double[]>(StringComparer.Ordinal); // this round's vectors by task, kept until masked
         SecureAggregationSession? secure = null;
         var dropAt = Contracts.V1.Stage.Unspecified; // fault injection: the stage at which this silo goes silent
         var maxChunk = 1024;
@@ -172,7 +174,9 @@ public sealed class SiloAgent
                 case CoordinatorMessage.BodyOneofCase.RoundPlan:
                     plan = null;
                     model = null;
-                    pending = null;
+                    evaluated = null;
+                    evaluatedHash = null;
+                    pending.Clear();
                     secure?.Dispose();
                     secure = null;
                     dropAt = ChooseDropout();
@@ -182,61 +186,112 @@ public sealed class SiloAgent
                         var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
                         _policy.Check(candidate, _trainer.Dataset);
                         _policy.CheckPrivacy(candidate, _ledger);
+                        _trainer.CheckPlan(candidate);
+                        var statistics = candidate.Kind == RoundKinds.Statistics ? _trainer.ComputeStatistics(candidate) : null;
                         plan = candidate;
-                        model = new VectorAssembler(candidate.ParameterCount, int.MaxValue);
+                        model = candidate.Kind == RoundKinds.Statistics ? null : new VectorAssembler(candidate.ParameterCount, int.MaxValue);
                         await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct);
+                        if (statistics is not null && candidate.Task(SumTask.Statistics) is { } task)
+                        {
+                            Log.PlanAccepted(_logger, candidate.Round, candidate.ComputeHash());
+                            await ContributeAsync(call, candidate, task, statistics, pending, maxChunk, ct);
+                            onParticipated(candidate.Round);
+                        }
                     }
                     catch (SecureFedException ex)
                     {
                         var round = checked((long)message.Header.Round);
                         Log.PlanRefused(_logger, round, ex.Message);
-                        await SendDecisionAsync(call, round, false, ex.Message, ct);
-                    }
+                        if (plan is null)
+                        {
+                            await SendDecisionAsync(call, round, false, ex.Message, ct);
+                        }
 
+                        plan = null;
+                    }
 
                     planSpan?.Dispose();
                     break;
 
+                case CoordinatorMessage.BodyOneofCase.EvaluateModel:
+                    if (plan is null || (long)message.Header.Round != plan.Round || plan.Task(SumTask.Evaluation) is null
+                        || message.EvaluateModel.ParameterCount != (uint)plan.ParameterCount)
+                    {
+                        break; // not part of this round, or not a model this plan's study can evaluate
+                    }
+
+                    evaluatedHash = message.EvaluateModel.ModelVersionHash;
+                    evaluated = new VectorAssembler(plan.ParameterCount, int.MaxValue);
+                    break;
+
                 case CoordinatorMessage.BodyOneofCase.ModelChunk:
-                    if (plan is null || model is null || (long)message.Header.Round != plan.Round)
+                    var forEvaluation = message.Header.Stage == Contracts.V1.Stage.Evaluate;
+                    var assembler = forEvaluation ? evaluated : model;
+                    if (plan is null || assembler is null || (long)message.Header.Round != plan.Round)
                     {
                         break; // a model for a plan this silo refused or never saw
                     }
 
                     try
                     {
-                        model.Add(message.ModelChunk.Offset, message.ModelChunk.TotalLength, message.ModelChunk.Values);
-                        if (model.IsComplete)
+                        assembler.Add(message.ModelChunk.Offset, message.ModelChunk.TotalLength, message.ModelChunk.Values);
+                        if (!assembler.IsComplete)
                         {
-                            var global = model.ToArray();
-                            model = null;
-                            if (!string.Equals(ModelHash.Compute(global), plan.ModelVersionHash, StringComparison.Ordinal))
+                            break;
+                        }
+
+                        var global = assembler.ToArray();
+                        if (forEvaluation)
+                        {
+                            evaluated = null;
+                            if (!string.Equals(ModelHash.Compute(global), evaluatedHash, StringComparison.Ordinal))
                             {
-                                throw new ProtocolViolationException(FaultKind.InvalidArgument, "the global model does not match the plan's model hash");
+                                throw new ProtocolViolationException(FaultKind.InvalidArgument, "the model sent for evaluation does not match its hash");
                             }
 
-                            Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
-                            TrainingStarted?.Invoke(plan.Round);
-                            using var trainSpan = AgentTelemetry.Start("train", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
-                            var update = await _trainer.TrainAsync(plan, global, ct);
-                            if (plan.Privacy is { } dp)
-                            {
-                                // Clip and noise before anything leaves; the silo's ledger is written first, so a
-                                // crash after the upload can never under-count what this silo released.
-                                _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount));
-                                update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
-                            }
+                            using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
+                            await ContributeAsync(call, plan, plan.Task(SumTask.Evaluation)!, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
+                            break;
+                        }
 
-                            if (plan.SecureAggregation is not null)
+                        model = null;
+                        if (!string.Equals(ModelHash.Compute(global), plan.ModelVersionHash, StringComparison.Ordinal))
+                        {
+                            throw new ProtocolViolationException(FaultKind.InvalidArgument, "the global model does not match the plan's model hash");
+                        }
+
+                        Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
+                        if (plan.Kind == RoundKinds.Evaluation)
+                        {
+                            using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
+                            await ContributeAsync(call, plan, plan.Task(SumTask.Evaluation)!, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
+                            onParticipated(plan.Round);
+                            break;
+                        }
+
+                        TrainingStarted?.Invoke(plan.Round);
+                        using var trainSpan = AgentTelemetry.Start("train", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
+                        var update = await _trainer.TrainAsync(plan, global, ct);
+                        if (plan.Privacy is { } dp)
+                        {
+                            // Clip and noise before anything leaves; the silo's ledger is written first, so a
+                            // crash after the upload can never under-count what this silo released.
+                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount));
+                            update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
+                        }
+
+                        if (plan.SecureAggregation is not null)
+                        {
+                            pending[SumTask.Training] = [.. update.Delta.Select(v => (double)v)]; // leaves only masked, in the MaskedInput stage
+                            onParticipated(plan.Round);
+                        }
+                        else
+                        {
+                            await UploadAsync(call, plan, SumTask.Training, update.Delta, update.ExampleCount, maxChunk, ct);
+                            onParticipated(plan.Round);
+                            Log.Uploaded(_logger, plan.Round, update.ExampleCount);
+                            if (plan.Task(SumTask.Evaluation) is null)
                             {
-                                pending = update.Delta; // leaves only masked, in the MaskedInput stage
-                                onParticipated(plan.Round);
-                            }
-                            else
-                            {
-                                await UploadAsync(call, plan, update, maxChunk, ct);
-                                onParticipated(plan.Round);
-                                Log.Uploaded(_logger, plan.Round, update.ExampleCount);
                                 plan = null;
                             }
                         }
@@ -246,6 +301,7 @@ public sealed class SiloAgent
                         Log.CoordinatorViolation(_logger, checked((long)message.Header.Round), ex.Message);
                         plan = null;
                         model = null;
+                        evaluated = null;
                     }
                     catch (Exception ex) when (ex is not (OperationCanceledException or RpcException))
                     {
@@ -254,6 +310,7 @@ public sealed class SiloAgent
                         Log.LocalFailure(_logger, checked((long)message.Header.Round), ex.GetType().Name, ex.Message);
                         plan = null;
                         model = null;
+                        evaluated = null;
                     }
 
                     break;
@@ -289,9 +346,8 @@ public sealed class SiloAgent
                         secure?.Dispose();
                         secure = null;
                         plan = null;
-                        pending = null;
+                        pending.Clear();
                     }
-
 
                     stageSpan?.Dispose();
                     break;
@@ -299,7 +355,7 @@ public sealed class SiloAgent
                 case CoordinatorMessage.BodyOneofCase.RoundResult:
                     secure?.Dispose();
                     secure = null;
-                    pending = null;
+                    pending.Clear();
                     RoundResultReceived?.Invoke(checked((long)message.Header.Round), message.RoundResult);
                     break;
 
@@ -324,16 +380,43 @@ public sealed class SiloAgent
         return null;
     }
 
+    /// <summary>
+    /// A statistics or evaluation vector of this silo: privatized under differential privacy (and recorded in the
+    /// silo's own ledger first), then kept for the task's secure sum, or uploaded at once under plain aggregation.
+    /// </summary>
+    private async Task ContributeAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, SumTask task, double[] vector,
+        Dictionary<string, double[]> pending, int maxChunk, CancellationToken ct)
+    {
+        if (vector.Length != task.Length)
+        {
+            throw new PolicyRefusedException($"this silo's {task.Name} vector has {vector.Length} values; the plan expects {task.Length}");
+        }
+
+        if (plan.Privacy is { } dp && task.ClipNorm > 0)
+        {
+            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold), task.Name);
+            vector = UpdatePrivatizer.ApplyToRelease(vector, dp, task, _noise);
+        }
+
+        if (plan.SecureAggregation is not null)
+        {
+            pending[task.Name] = vector;
+            return;
+        }
+
+        await UploadAsync(call, plan, task.Name, [.. vector.Select(v => (float)v)], 1, maxChunk, ct);
+    }
+
     private async Task<SecureAggregationSession?> HandleSecureAsync(
         AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, SecureAggregationSession? secure,
-        float[]? pending, CoordinatorMessage message, int maxChunk, CancellationToken ct)
+        Dictionary<string, double[]> pending, CoordinatorMessage message, int maxChunk, CancellationToken ct)
     {
-        Header HeaderOf(Contracts.V1.Stage stage) => new() { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage };
         if (message.BodyCase == CoordinatorMessage.BodyOneofCase.SecaggStart)
         {
             secure?.Dispose();
             secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time), _noise);
-            await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
+            await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
             return secure;
         }
 
@@ -342,30 +425,37 @@ public sealed class SiloAgent
             throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{message.BodyCase} before secure aggregation started");
         }
 
+        if (!string.Equals(DomainMapping.TaskOf(message.Header), secure.Task, StringComparison.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"{message.BodyCase} for another task than the running secure sum of '{secure.Task}'");
+        }
+
         switch (message.BodyCase)
         {
             case CoordinatorMessage.BodyOneofCase.AdvertisedKeys:
-                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ShareKeys), ShareKeys = secure.ShareKeys(message.AdvertisedKeys) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.ShareKeys), ShareKeys = secure.ShareKeys(message.AdvertisedKeys) }, ct);
                 break;
             case CoordinatorMessage.BodyOneofCase.ShareKeysDelivery:
-                var update = pending ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "no local update to mask (training did not finish)");
+                var update = pending.GetValueOrDefault(secure.Task)
+                    ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"no local {secure.Task} vector to mask (the local work did not finish)");
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var masked = secure.MaskInput(message.ShareKeysDelivery, update);
+                pending.Remove(secure.Task);
                 Interlocked.Add(ref _maskTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
                 foreach (var (offset, values) in VectorAssembler.Chunk<ulong>(masked, maxChunk))
                 {
                     var chunk = new MaskedInputChunk { Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length };
                     chunk.Values.AddRange(values.ToArray());
-                    await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
+                    await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
                 }
 
                 Log.Uploaded(_logger, plan.Round, 1);
                 break;
             case CoordinatorMessage.BodyOneofCase.ConsistencyCheckRequest:
-                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.ConsistencyCheck), ConsistencySignature = secure.SignConsistency(message.ConsistencyCheckRequest) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.ConsistencyCheck), ConsistencySignature = secure.SignConsistency(message.ConsistencyCheckRequest) }, ct);
                 break;
             case CoordinatorMessage.BodyOneofCase.UnmaskRequest:
-                await SendAsync(call, new AgentMessage { Header = HeaderOf(Contracts.V1.Stage.Unmask), UnmaskResponse = secure.Unmask(message.UnmaskRequest) }, ct);
+                await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.Unmask), UnmaskResponse = secure.Unmask(message.UnmaskRequest) }, ct);
                 break;
             default:
                 throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
@@ -373,6 +463,9 @@ public sealed class SiloAgent
 
         return secure;
     }
+
+    private static Header HeaderOf(Protocol.RoundPlan plan, string task, Contracts.V1.Stage stage) =>
+        new() { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage, Task = task == SumTask.Training ? string.Empty : task };
 
     /// <summary>Fault injection for simulations: with probability DropoutProbability, the stage at which this silo goes silent this round.</summary>
     private Contracts.V1.Stage ChooseDropout()
@@ -404,12 +497,17 @@ public sealed class SiloAgent
             PlanDecision = new PlanDecision { Accepted = accepted, Reason = reason },
         }, ct);
 
-    private async Task UploadAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, LocalUpdate update, int maxChunk, CancellationToken ct)
+    private async Task UploadAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, string task, float[] vector, long exampleCount, int maxChunk, CancellationToken ct)
     {
-        foreach (var (offset, values) in VectorAssembler.Chunk<float>(update.Delta, maxChunk))
+        foreach (var (offset, values) in VectorAssembler.Chunk<float>(vector, maxChunk))
         {
-            var last = offset + values.Length >= update.Delta.Length;
-            var chunk = new UpdateChunk { Offset = (uint)offset, TotalLength = (uint)update.Delta.Length, Last = last, ExampleCount = last ? (ulong)update.ExampleCount : 0 };
+            var last = offset + values.Length >= vector.Length;
+            var chunk = new UpdateChunk
+            {
+                Offset = (uint)offset, TotalLength = (uint)vector.Length, Last = last, ExampleCount = last ? (ulong)exampleCount : 0,
+                Task = task == SumTask.Training ? string.Empty : task,
+            };
             chunk.Values.AddRange(values.ToArray());
             await SendAsync(call, new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
         }

@@ -44,7 +44,9 @@ public sealed class SiloPrivacyLedger
     }
 
     /// <summary>One round this silo contributed to.</summary>
-    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At);
+    /// <remarks><see cref="Task"/> names what was released (null: the round's training update; "statistics" or
+    /// "evaluation" for the other sums a silo contributes to under differential privacy).</remarks>
+    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null);
 
     /// <summary>The entries so far.</summary>
     public IReadOnlyList<Entry> Entries
@@ -73,17 +75,17 @@ public sealed class SiloPrivacyLedger
         return history.Count == 0 ? 0 : PrivacyAccountants.ComputeEpsilon(accountant, history, delta);
     }
 
-    /// <summary>Records a round (idempotent per federation and round) and flushes it to disk.</summary>
-    public void Record(string federationId, long round, double noiseMultiplier)
+    /// <summary>Records a round's release (idempotent per federation, round and task) and flushes it to disk.</summary>
+    public void Record(string federationId, long round, double noiseMultiplier, string? task = null)
     {
         lock (_gate)
         {
-            if (_entries.Any(e => e.FederationId == federationId && e.Round == round))
+            if (_entries.Any(e => e.FederationId == federationId && e.Round == round && e.Task == task))
             {
                 return;
             }
 
-            var entry = new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow);
+            var entry = new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task);
             if (_path is not null)
             {
                 using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);

@@ -35,6 +35,43 @@ public static class UpdatePrivatizer
         return update;
     }
 
+    /// <summary>
+    /// Privatizes a statistics or evaluation vector for release under <paramref name="plan"/>: clipped to the task's L2
+    /// norm and noised with this silo's share z·C_task/sqrt(t - kappa) of continuous Gaussian noise. Returns a copy.
+    /// </summary>
+    public static double[] ApplyToRelease(ReadOnlySpan<double> vector, PrivacyPlan plan, SumTask task, IRandomSource rng)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(rng);
+        var result = vector.ToArray();
+        double norm = 0;
+        foreach (var v in result)
+        {
+            norm += v * v;
+        }
+
+        norm = Math.Sqrt(norm);
+        if (norm > task.ClipNorm)
+        {
+            var factor = task.ClipNorm / norm;
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] *= factor;
+            }
+        }
+
+        var sigma = PrivacyCharge.PerClientSigma(plan with { ClipNorm = task.ClipNorm });
+        var noise = new double[result.Length];
+        GaussianNoise.Fill(noise, sigma, rng);
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] += noise[i];
+        }
+
+        return result;
+    }
+
     private static void AddDiscrete(float[] update, double sigma, int scaleBits, IRandomSource rng)
     {
         var scale = Math.Pow(2, scaleBits);

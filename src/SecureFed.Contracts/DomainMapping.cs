@@ -17,7 +17,6 @@ public static class DomainMapping
         _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "unknown stage"),
     };
 
-    /// <summary>Header for a message of one federation, round and stage.</summary>
     /// <summary>Header for a message of one federation, round and stage, carrying the current span's W3C trace context.</summary>
     public static Header Header(string federationId, long round, Protocol.Stage stage) => Header(federationId, round, ToWire(stage));
 
@@ -59,8 +58,30 @@ public static class DomainMapping
             ParameterCount = checked((uint)plan.ParameterCount),
             StageDeadlineUnixMs = plan.StageDeadline.ToUnixTimeMilliseconds(),
             PlanHash = plan.ComputeHash(),
+            StudyHash = plan.StudyHash,
+            Kind = plan.Kind,
+            StatisticsHash = plan.StatisticsHash,
+            Study = plan.StudyDocument,
         };
         wire.Participants.AddRange(plan.Participants);
+        foreach (var t in plan.Tasks ?? [])
+        {
+            wire.Tasks.Add(new SumTaskSpec
+            {
+                Name = t.Name,
+                Length = checked((uint)t.Length),
+                RingBits = checked((uint)t.RingBits),
+                ScaleBits = checked((uint)t.ScaleBits),
+                MaxAbsValue = t.MaxAbsValue,
+                ClipNorm = t.ClipNorm,
+            });
+        }
+
+        if (plan.Statistics is { } statistics)
+        {
+            wire.Statistics.AddRange(statistics);
+        }
+
         if (plan.Privacy is { } dp)
         {
             wire.Privacy = new PrivacySettings
@@ -120,7 +141,25 @@ public static class DomainMapping
                 ? new SecureAggregationPlan(
                     checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue, checked((int)sa.Threshold),
                     TimeSpan.FromMilliseconds(sa.KeyStageTimeoutMs), TimeSpan.FromMilliseconds(sa.MaskedInputTimeoutMs)).Validate()
-                : null);
+                : null,
+            wire.StudyHash,
+            string.IsNullOrEmpty(wire.Kind) ? RoundKinds.Training : wire.Kind,
+            wire.Tasks.Count == 0
+                ? null
+                : [.. wire.Tasks.Select(t => new SumTask(t.Name, checked((int)t.Length), checked((int)t.RingBits), checked((int)t.ScaleBits), t.MaxAbsValue, t.ClipNorm).Validate())],
+            wire.Statistics.Count == 0 ? null : [.. wire.Statistics],
+            wire.StatisticsHash,
+            wire.Study);
+        if (!RoundKinds.IsKnown(plan.Kind))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"round plan of unknown kind '{Truncate(plan.Kind)}'");
+        }
+
+        if (plan.Statistics is { } stats && !string.Equals(Protocol.RoundPlan.HashStatistics(stats), plan.StatisticsHash, StringComparison.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "round plan statistics do not match their hash");
+        }
+
         if (!string.Equals(plan.ComputeHash(), wire.PlanHash, StringComparison.Ordinal))
         {
             throw new ProtocolViolationException(FaultKind.InvalidArgument, "round plan hash does not match its contents");
@@ -128,4 +167,9 @@ public static class DomainMapping
 
         return plan;
     }
+
+    /// <summary>The task a header names ("training" when empty).</summary>
+    public static string TaskOf(Header? header) => header is null || string.IsNullOrEmpty(header.Task) ? SumTask.Training : header.Task;
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40];
 }

@@ -67,6 +67,36 @@ public sealed record CoordinatorOptions
     /// </summary>
     public SecureAggregationPlan? SecureAggregation { get; init; }
 
+    /// <summary>
+    /// The study the federation runs, by canonical hash (empty: none, the pre-study demo path). It is in every plan,
+    /// in the ledger and bound to the store.
+    /// </summary>
+    public string StudyHash { get; init; } = "";
+
+    /// <summary>The study's canonical JSON, sent in every plan so a silo checks its own columns against it.</summary>
+    public string StudyDocument { get; init; } = "";
+
+    /// <summary>
+    /// Length of the study's feature-statistics vector; above 0, a statistics round (round 0) sums every silo's
+    /// statistics under secure aggregation before round 1, and every later plan carries the result.
+    /// </summary>
+    public int StatisticsLength { get; init; }
+
+    /// <summary>
+    /// Each training round ends with a federated evaluation of the new model on the silos' held-out rows (sums
+    /// through the same secure sum); the round's accuracy and loss come from those sums, not from coordinator data.
+    /// </summary>
+    public bool FederatedEvaluation { get; init; }
+
+    /// <summary>Evaluation only: evaluate the stored model with this hash on the silos' held-out rows and stop (null: train).</summary>
+    public string? EvaluateModelHash { get; init; }
+
+    /// <summary>Under differential privacy: the L2 clip norm of each silo's statistics vector (its release is charged).</summary>
+    public double StatisticsClipNorm { get; init; } = 1e6;
+
+    /// <summary>Under differential privacy: the L2 clip norm of each silo's evaluation sums (each release is charged).</summary>
+    public double EvaluationClipNorm { get; init; } = 1e3;
+
     /// <summary>SQLite database file holding federation state, rounds and model versions.</summary>
     public required string StorePath { get; init; }
 
@@ -118,6 +148,11 @@ public sealed record CoordinatorOptions
         }
 
         Require(!string.IsNullOrWhiteSpace(StorePath), nameof(StorePath), $"'{StorePath}'", "must be set");
+        Require(StudyHash.Length is 0 or 64 && StudyHash.All(char.IsAsciiHexDigitLower), nameof(StudyHash), $"'{StudyHash}'", "must be empty or 64 lowercase hex characters");
+        Require(StatisticsLength >= 0, nameof(StatisticsLength), StatisticsLength, "must be >= 0");
+        Require(EvaluateModelHash is null || (EvaluateModelHash.Length == 64 && EvaluateModelHash.All(char.IsAsciiHexDigitLower)), nameof(EvaluateModelHash), $"'{EvaluateModelHash}'", "must be a model hash: 64 lowercase hex characters");
+        Require(double.IsFinite(StatisticsClipNorm) && StatisticsClipNorm > 0, nameof(StatisticsClipNorm), StatisticsClipNorm, "must be positive");
+        Require(double.IsFinite(EvaluationClipNorm) && EvaluationClipNorm > 0, nameof(EvaluationClipNorm), EvaluationClipNorm, "must be positive");
         Require(MaxChunkFloats is >= 1 and <= 1 << 20, nameof(MaxChunkFloats), MaxChunkFloats, "must be within 1..1048576");
         Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");
         return this;

@@ -25,13 +25,23 @@ public sealed class FederationStore
     /// <summary>A stored round.</summary>
     public sealed record RoundRow(
         long Round, int Attempt, string Status, string? PlanHash, int Contributors, int Dropouts, int Refused, int Rejected,
-        double? Accuracy, double? Loss, string? ModelHashBefore, string? ModelHashAfter, IReadOnlyList<string> Participants, string? AbortReason);
+        double? Accuracy, double? Loss, string? ModelHashBefore, string? ModelHashAfter, IReadOnlyList<string> Participants, string? AbortReason,
+        string Kind = RoundKinds.Training, FederatedMetrics? Metrics = null);
+
+    /// <summary>A privacy-charged release other than a training update (federated statistics or evaluation sums).</summary>
+    public sealed record ReleaseRow(long Round, int Attempt, string Task, double NoiseMultiplier, int Survivors);
 
     /// <summary>
     /// Opens (creating if needed) the store for <paramref name="federationId"/>. Refuses a file that belongs to
     /// another federation. Rounds left running by a crash are marked interrupted.
     /// </summary>
-    public static FederationStore Open(string path, string federationId)
+    public static FederationStore Open(string path, string federationId) => Open(path, federationId, null);
+
+    /// <summary>
+    /// As <see cref="Open(string, string)"/>, and binds the store to one study: a store that holds a federation of
+    /// another study (by canonical hash) is refused, so a restart cannot silently change the schema or encoding.
+    /// </summary>
+    public static FederationStore Open(string path, string federationId, string? studyHash)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
@@ -55,7 +65,14 @@ public sealed class FederationStore
             CREATE TABLE IF NOT EXISTS privacy_charges (
                 round INTEGER PRIMARY KEY, noise_multiplier REAL NOT NULL, sampling_rate REAL NOT NULL, steps INTEGER NOT NULL,
                 survivors INTEGER NOT NULL, accountant TEXT NOT NULL, delta REAL NOT NULL, epsilon REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS privacy_releases (
+                round INTEGER NOT NULL, attempt INTEGER NOT NULL, task TEXT NOT NULL, noise_multiplier REAL NOT NULL,
+                survivors INTEGER NOT NULL, PRIMARY KEY (round, attempt, task));
+            CREATE TABLE IF NOT EXISTS statistics (
+                id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL, vector BLOB NOT NULL, contributors INTEGER NOT NULL);
             """);
+        AddColumnIfMissing(c, "rounds", "kind", "TEXT NOT NULL DEFAULT 'training'");
+        AddColumnIfMissing(c, "rounds", "metrics", "TEXT");
         using var tx = c.BeginTransaction();
         var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
         if (existing is null)
@@ -66,6 +83,20 @@ public sealed class FederationStore
         {
             throw new InvalidOperationException(
                 $"store {full} belongs to federation '{existing}', not '{federationId}'; use another StorePath");
+        }
+
+        if (!string.IsNullOrEmpty(studyHash))
+        {
+            var study = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'study_hash'");
+            if (study is null)
+            {
+                Exec(c, tx, "INSERT INTO meta(key, value) VALUES ('study_hash', $v)", ("$v", studyHash));
+            }
+            else if (!string.Equals((string)study, studyHash, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"store {full} holds a federation of study {study}, not of study {studyHash}; a changed study needs a new federation (another StorePath)");
+            }
         }
 
         Exec(c, tx, "UPDATE rounds SET status = 'interrupted', ended_at = $t WHERE status = 'running'", ("$t", Now()));
@@ -119,26 +150,26 @@ public sealed class FederationStore
     public long NextRoundNumber()
     {
         using var c = Connect();
-        return Convert.ToInt64(Scalar(c, null, "SELECT COALESCE(MAX(round), 0) + 1 FROM rounds WHERE status = 'completed'"), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt64(Scalar(c, null, "SELECT COALESCE(MAX(round), 0) + 1 FROM rounds WHERE status = 'completed' AND kind = 'training'"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Number of completed rounds.</summary>
     public int CompletedRounds()
     {
         using var c = Connect();
-        return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM rounds WHERE status = 'completed'"), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM rounds WHERE status = 'completed' AND kind = 'training'"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Records that a round started.</summary>
-    public void BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore)
+    public void BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore, string kind = RoundKinds.Training)
     {
         using var c = Connect();
         using var tx = c.BeginTransaction();
         Exec(c, tx, """
-            INSERT INTO rounds(round, attempt, status, plan_hash, started_at, participants, model_hash_before)
-            VALUES ($r, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM rounds WHERE round = $r), 'running', $p, $t, $u, $m)
+            INSERT INTO rounds(round, attempt, status, plan_hash, started_at, participants, model_hash_before, kind)
+            VALUES ($r, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM rounds WHERE round = $r), 'running', $p, $t, $u, $m, $k)
             """,
-            ("$r", round), ("$p", planHash), ("$t", Now()), ("$u", JsonSerializer.Serialize(participants)), ("$m", modelHashBefore));
+            ("$r", round), ("$p", planHash), ("$t", Now()), ("$u", JsonSerializer.Serialize(participants)), ("$m", modelHashBefore), ("$k", kind));
         tx.Commit();
     }
 
@@ -149,11 +180,13 @@ public sealed class FederationStore
     /// Atomically stores a completed round, its new model version and its privacy charge: the charge can never be
     /// missing for a released model, and is never stored for one that was not released.
     /// </summary>
-    public ModelVersion CompleteRound(RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null, string? ledgerDraft = null)
+    public ModelVersion CompleteRound(
+        RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null, string? ledgerDraft = null, IReadOnlyList<ReleaseRow>? releases = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
         using var tx = c.BeginTransaction();
+        InsertReleases(c, tx, releases);
         if (charge is not null)
         {
             Exec(c, tx, "INSERT INTO privacy_charges(round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon) VALUES ($r, $z, $q, $s, $n, $a, $d, $e)",
@@ -166,6 +199,100 @@ public sealed class FederationStore
         FinishRound(c, tx, report with { ModelHash = hash }, "completed", ledgerDraft);
         tx.Commit();
         return new ModelVersion(version, report.Round, hash, newParameters);
+    }
+
+    /// <summary>
+    /// Atomically stores the completed statistics round (round 0) with the federated statistics it released and
+    /// their privacy charges. Statistics are stored once; a second call is refused.
+    /// </summary>
+    public void CompleteStatisticsRound(RoundReport report, IReadOnlyList<double> statistics, string hash, string? ledgerDraft, IReadOnlyList<ReleaseRow>? releases)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(statistics);
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        InsertReleases(c, tx, releases);
+        var bytes = new byte[statistics.Count * sizeof(double)];
+        for (var i = 0; i < statistics.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * sizeof(double)), statistics[i]);
+        }
+
+        Exec(c, tx, "INSERT INTO statistics(id, hash, vector, contributors) VALUES (1, $h, $v, $n)", ("$h", hash), ("$v", bytes), ("$n", report.Contributors));
+        FinishRound(c, tx, report, "completed", ledgerDraft);
+        tx.Commit();
+    }
+
+    /// <summary>Atomically stores a completed evaluation-only round with its charges (no model change).</summary>
+    public void CompleteEvaluationRound(RoundReport report, string? ledgerDraft, IReadOnlyList<ReleaseRow>? releases)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        InsertReleases(c, tx, releases);
+        FinishRound(c, tx, report, "completed", ledgerDraft);
+        tx.Commit();
+    }
+
+    /// <summary>The federated statistics released before round 1, or null when none are stored yet.</summary>
+    public (double[] Vector, string Hash, int Contributors)? Statistics()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT hash, vector, contributors FROM statistics WHERE id = 1";
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return null;
+        }
+
+        var bytes = (byte[])r.GetValue(1);
+        var vector = new double[bytes.Length / sizeof(double)];
+        for (var i = 0; i < vector.Length; i++)
+        {
+            vector[i] = System.Buffers.Binary.BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(i * sizeof(double)));
+        }
+
+        var hash = r.GetString(0);
+        if (!string.Equals(RoundPlan.HashStatistics(vector), hash, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException("the stored federated statistics do not match their hash; the store is corrupt");
+        }
+
+        return (vector, hash, r.GetInt32(2));
+    }
+
+    /// <summary>The stored model version with hash <paramref name="hash"/>, or null.</summary>
+    public ModelVersion? ModelByHash(string hash)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT version, round, hash, parameters FROM model_versions WHERE hash = $h ORDER BY version LIMIT 1";
+        cmd.Parameters.AddWithValue("$h", hash);
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return null;
+        }
+
+        var parameters = MemoryMarshal.Cast<byte, float>((byte[])r.GetValue(3)).ToArray();
+        return new ModelVersion(r.GetInt64(0), r.GetInt64(1), r.GetString(2), parameters);
+    }
+
+    /// <summary>Every privacy-charged release other than training updates, in order.</summary>
+    public IReadOnlyList<ReleaseRow> PrivacyReleases()
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT round, attempt, task, noise_multiplier, survivors FROM privacy_releases ORDER BY rowid";
+        using var r = cmd.ExecuteReader();
+        var list = new List<ReleaseRow>();
+        while (r.Read())
+        {
+            list.Add(new ReleaseRow(r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.GetDouble(3), r.GetInt32(4)));
+        }
+
+        return list;
     }
 
     /// <summary>Stores an aborted round (no model change).</summary>
@@ -183,7 +310,7 @@ public sealed class FederationStore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT round, attempt, status, plan_hash, contributors, dropouts, refused, rejected, accuracy, loss, model_hash_before, model_hash_after, participants, abort_reason FROM rounds ORDER BY round, attempt";
+        cmd.CommandText = "SELECT round, attempt, status, plan_hash, contributors, dropouts, refused, rejected, accuracy, loss, model_hash_before, model_hash_after, participants, abort_reason, kind, metrics FROM rounds ORDER BY round, attempt";
         using var r = cmd.ExecuteReader();
         var rows = new List<RoundRow>();
         while (r.Read())
@@ -192,7 +319,8 @@ public sealed class FederationStore
                 r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7),
                 r.IsDBNull(8) ? null : r.GetDouble(8), r.IsDBNull(9) ? null : r.GetDouble(9),
                 r.IsDBNull(10) ? null : r.GetString(10), r.IsDBNull(11) ? null : r.GetString(11),
-                JsonSerializer.Deserialize<List<string>>(r.GetString(12)) ?? [], r.IsDBNull(13) ? null : r.GetString(13)));
+                JsonSerializer.Deserialize<List<string>>(r.GetString(12)) ?? [], r.IsDBNull(13) ? null : r.GetString(13),
+                r.GetString(14), r.IsDBNull(15) ? null : JsonSerializer.Deserialize<FederatedMetrics>(r.GetString(15))));
         }
 
         return rows;
@@ -278,9 +406,10 @@ public sealed class FederationStore
     {
         var changed = Exec(c, tx, """
             UPDATE rounds SET status = $s, ended_at = $t, contributors = $c, dropouts = $d, refused = $f, rejected = $j,
-                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why, stage_counts = $sc, ledger_draft = $ld
+                accuracy = $a, loss = $l, model_hash_after = $h, abort_reason = $why, stage_counts = $sc, ledger_draft = $ld, metrics = $mx
             WHERE round = $r AND status = 'running'
             """,
+            ("$mx", report.Evaluation is { } mx ? (object)JsonSerializer.Serialize(mx) : DBNull.Value),
             ("$sc", report.StageCounts is { } sc ? (object)JsonSerializer.Serialize(sc) : DBNull.Value),
             ("$ld", (object?)ledgerDraft ?? DBNull.Value),
             ("$s", status), ("$t", Now()), ("$c", report.Contributors), ("$d", report.Dropouts), ("$f", report.Refused), ("$j", report.Rejected),
@@ -289,6 +418,25 @@ public sealed class FederationStore
         if (changed != 1)
         {
             throw new InvalidOperationException($"round {report.Round} is not running in the store; refusing to overwrite it");
+        }
+    }
+
+    private static void InsertReleases(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<ReleaseRow>? releases)
+    {
+        foreach (var x in releases ?? [])
+        {
+            Exec(c, tx, "INSERT INTO privacy_releases(round, attempt, task, noise_multiplier, survivors) VALUES ($r, $a, $t, $z, $n)",
+                ("$r", x.Round), ("$a", x.Attempt), ("$t", x.Task), ("$z", x.NoiseMultiplier), ("$n", x.Survivors));
+        }
+    }
+
+    private static void AddColumnIfMissing(SqliteConnection c, string table, string column, string definition)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'";
+        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Exec(c, $"ALTER TABLE {table} ADD COLUMN {column} {definition};");
         }
     }
 

@@ -12,6 +12,12 @@ public interface IModelEvaluator
 
     /// <summary>Held-out accuracy and loss of <paramref name="parameters"/>.</summary>
     ModelQuality Evaluate(float[] parameters);
+
+    /// <summary>
+    /// Whether the coordinator holds a test set to evaluate on. A study's federation holds none: its metrics come
+    /// from the silos' federated evaluation sums, and this evaluator only provides the initial model.
+    /// </summary>
+    bool HoldsTestData => true;
 }
 
 /// <summary>Held-out accuracy in [0, 1] and mean cross-entropy loss.</summary>

@@ -17,6 +17,9 @@ namespace SecureFed.Coordinator;
 /// <param name="Epsilon">Cumulative epsilon after this round by the plan's accountant (NaN without privacy).</param>
 /// <param name="StageCounts">Survivors of each secure-aggregation stage (null for a plain round).</param>
 /// <param name="ServerUnmaskTime">Time the coordinator spent removing the masks (null for a plain round).</param>
+/// <param name="Kind">"training", "statistics" (before round 1) or "evaluation" (evaluation only).</param>
+/// <param name="Evaluation">Federated evaluation sums of the round's model (null without federated evaluation).</param>
+/// <param name="Releases">Privacy-charged releases besides the training update (statistics, evaluation).</param>
 public sealed record RoundReport(
     long Round,
     bool Completed,
@@ -33,4 +36,7 @@ public sealed record RoundReport(
     double ChargedNoiseMultiplier = double.NaN,
     double Epsilon = double.NaN,
     SecureFed.Protocol.SecureAggregation.SecAggSurvivorCounts? StageCounts = null,
-    TimeSpan? ServerUnmaskTime = null);
+    TimeSpan? ServerUnmaskTime = null,
+    string Kind = SecureFed.Protocol.RoundKinds.Training,
+    SecureFed.Protocol.FederatedMetrics? Evaluation = null,
+    IReadOnlyList<FederationStore.ReleaseRow>? Releases = null);

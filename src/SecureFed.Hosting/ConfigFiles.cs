@@ -33,6 +33,22 @@ public sealed class CoordinatorConfig
     /// <summary>Admitted silo ids (empty: any consortium silo).</summary>
     public List<string> Members { get; set; } = [];
 
+    /// <summary>
+    /// The study file (JSON: schema, model, rounds, evaluation). With a study the coordinator holds no data: the
+    /// silos' feature statistics and evaluation sums come through secure aggregation. Empty: the older demo split
+    /// of <see cref="Dataset"/>, evaluated on a held-out part of the bundled file.
+    /// </summary>
+    public string Study { get; set; } = "";
+
+    /// <summary>Under differential privacy: the L2 clip norm of each silo's statistics vector.</summary>
+    public double StatisticsClipNorm { get; set; } = 1e6;
+
+    /// <summary>Under differential privacy: the L2 clip norm of each silo's evaluation sums.</summary>
+    public double EvaluationClipNorm { get; set; } = 1e3;
+
+    /// <summary>Evaluation only: the stored model hash to evaluate on the silos' held-out rows (empty: train).</summary>
+    public string EvaluateModel { get; set; } = "";
+
     /// <summary>Dataset name.</summary>
     public string Dataset { get; set; } = "breast-cancer";
 
@@ -104,6 +120,7 @@ public sealed class CoordinatorConfig
         c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
         c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
+        c.Study = ConfigLoader.Resolve(dir, c.Study);
     });
 
     /// <summary>Builds the coordinator host described by this file.</summary>
@@ -114,9 +131,14 @@ public sealed class CoordinatorConfig
             throw new ArgumentException($"option ListenAddress = '{ListenAddress}' is invalid: must be an IP address");
         }
 
-        var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
-        var kind = string.IsNullOrEmpty(Model) ? ModelMapping.DefaultModelKind(data.Dataset) : Model;
-        var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
+        Studies.Study? study = string.IsNullOrEmpty(Study) ? null : Studies.Study.Load(Study);
+        PreparedData? data = study is null
+            ? new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare()
+            : null;
+        var kind = !string.IsNullOrEmpty(Model) ? Model : study?.Model.Kind ?? ModelMapping.DefaultModelKind(data!.Dataset);
+        var model = study is null
+            ? ModelMapping.Describe(kind, data!.FeatureCount, data.ClassCount)
+            : ModelMapping.Describe(kind, study.InputWidth, study.ClassCount, study.Model.Hidden > 0 ? study.Model.Hidden : Training.ModelSpec.DefaultHidden);
         var privacy = NoiseMultiplier > 0
             ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Protocol.SecureAggregationPlan.ThresholdFor(Math.Max(TargetSilos, MinSilos), MinSilos), 0, Mechanism, Accountant, Delta, EpsilonBudget)
             : null;
@@ -133,11 +155,18 @@ public sealed class CoordinatorConfig
             IdleTimeout = TimeSpan.FromSeconds(Math.Max(JoinTimeoutSeconds, 600)),
             PlanTimeout = TimeSpan.FromSeconds(PlanTimeoutSeconds),
             TrainTimeout = TimeSpan.FromSeconds(TrainTimeoutSeconds),
-            Dataset = data.Dataset,
+            Dataset = study?.Name ?? data!.Dataset,
             Model = model,
-            Training = ModelMapping.DefaultTraining(data.Dataset, kind, Seed),
+            Training = study is null ? ModelMapping.DefaultTraining(data!.Dataset, kind, Seed) : ModelMapping.TrainingOf(study, Seed),
             StorePath = StorePath,
             Privacy = privacy,
+            StudyHash = study?.Hash ?? "",
+            StudyDocument = study?.CanonicalJson ?? "",
+            StatisticsLength = study?.StatisticsLength ?? 0,
+            FederatedEvaluation = study is not null,
+            EvaluateModelHash = string.IsNullOrEmpty(EvaluateModel) ? null : EvaluateModel.Trim().ToLowerInvariant(),
+            StatisticsClipNorm = StatisticsClipNorm,
+            EvaluationClipNorm = EvaluationClipNorm,
             SecureAggregation = Aggregation switch
             {
                 "secure" => FederationSimulation.SecureAggregationFor(privacy, RingBits),
@@ -147,7 +176,8 @@ public sealed class CoordinatorConfig
         }.Validate();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
         var root = CertificateStore.LoadCertificate(CaCertificate);
-        return CoordinatorHost.Create(options, certificate, root, new TrainingModelEvaluator(model, data.Test, Seed), logging);
+        IModelEvaluator evaluator = data is null ? new InitialModelOnly(model, Seed) : new TrainingModelEvaluator(model, data.Test, Seed);
+        return CoordinatorHost.Create(options, certificate, root, evaluator, logging);
     }
 }
 
@@ -171,6 +201,16 @@ public sealed class AgentConfig
 
     /// <summary>Consortium CA certificate (PEM).</summary>
     public string CaCertificate { get; set; } = "";
+
+    /// <summary>
+    /// The silo's own data (section "Data": <c>Path</c>, optional <c>Separator</c> and <c>Format</c>). When set, the
+    /// silo serves the study each plan carries (checked against its file's columns; pin hashes with
+    /// Policy:AllowedStudies); the demo-split options below are then unused.
+    /// </summary>
+    public DataConfig Data { get; set; } = new();
+
+    /// <summary>Optional local copy of the study file: the only study this silo serves, checked against its file at start.</summary>
+    public string Study { get; set; } = "";
 
     /// <summary>Dataset name.</summary>
     public string Dataset { get; set; } = "breast-cancer";
@@ -204,6 +244,8 @@ public sealed class AgentConfig
         c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
         c.LedgerPath = ConfigLoader.Resolve(dir, c.LedgerPath);
+        c.Data.Path = ConfigLoader.Resolve(dir, c.Data.Path);
+        c.Study = ConfigLoader.Resolve(dir, c.Study);
     });
 
     /// <summary>Builds the agent described by this file.</summary>
@@ -214,24 +256,69 @@ public sealed class AgentConfig
             throw new ArgumentException($"option Coordinator = '{Coordinator}' is invalid: must be an https:// address");
         }
 
-        if (SiloIndex < 1 || SiloIndex > SiloCount)
+        ILocalTrainer trainer;
+        if (!string.IsNullOrEmpty(Data.Path))
         {
-            throw new ArgumentException($"option SiloIndex = {SiloIndex} is invalid: must be within 1..SiloCount ({SiloCount})");
+            trainer = new StudyTrainer(Data.Path, Data.ToReadOptions(), string.IsNullOrEmpty(Study) ? null : Studies.Study.Load(Study), logger: logger);
+        }
+        else
+        {
+            if (SiloIndex < 1 || SiloIndex > SiloCount)
+            {
+                throw new ArgumentException($"option SiloIndex = {SiloIndex} is invalid: must be within 1..SiloCount ({SiloCount})");
+            }
+
+            var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
+            trainer = new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]);
         }
 
-        var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
         var root = CertificateStore.LoadCertificate(CaCertificate);
         return new SiloAgent(
             new AgentOptions { Coordinator = uri, FederationId = FederationId },
-            certificate, root, new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]), Policy.ToPolicy(), logger, null,
+            certificate, root, trainer, Policy.ToPolicy(), logger, null,
             string.IsNullOrEmpty(LedgerPath) ? new SiloPrivacyLedger() : new SiloPrivacyLedger(LedgerPath));
     }
+}
+
+/// <summary>A silo's own data file as written in its configuration file (section Agent:Data).</summary>
+public sealed class DataConfig
+{
+    /// <summary>The file (CSV or Parquet); relative paths are resolved against the configuration file's folder.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>CSV separator: ",", ";" or "tab"; empty: detected from the header.</summary>
+    public string Separator { get; set; } = "";
+
+    /// <summary>"csv", "parquet" or empty (by the file's extension).</summary>
+    public string Format { get; set; } = "";
+
+    /// <summary>The reader options; throws naming the option for a bad value.</summary>
+    public Studies.DataReadOptions ToReadOptions() => new()
+    {
+        Separator = Separator switch
+        {
+            "" => null,
+            "," or ";" => Separator[0],
+            "tab" or "\t" => '\t',
+            _ => throw new ArgumentException($"option Agent:Data:Separator = '{Separator}' is invalid: must be , ; or tab"),
+        },
+        Format = Format.ToLowerInvariant() switch
+        {
+            "" => Studies.DataFormat.Auto,
+            "csv" => Studies.DataFormat.Csv,
+            "parquet" => Studies.DataFormat.Parquet,
+            _ => throw new ArgumentException($"option Agent:Data:Format = '{Format}' is invalid: must be csv or parquet"),
+        },
+    };
 }
 
 /// <summary>A silo's local policy as written in its configuration file.</summary>
 public sealed class PolicyConfig
 {
+    /// <summary>Study hashes this silo accepts (empty: any study its own file fits).</summary>
+    public List<string> AllowedStudies { get; set; } = [];
+
     /// <summary>Allowed datasets (empty: the silo's own).</summary>
     public List<string> AllowedDatasets { get; set; } = [];
 
@@ -262,6 +349,7 @@ public sealed class PolicyConfig
     /// <summary>The immutable policy.</summary>
     public LocalPolicy ToPolicy() => new()
     {
+        AllowedStudies = AllowedStudies,
         AllowedDatasets = AllowedDatasets,
         AllowedModels = AllowedModels,
         MinCohort = MinCohort,

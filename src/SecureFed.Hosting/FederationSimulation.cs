@@ -7,6 +7,7 @@ using SecureFed.Agent;
 using SecureFed.Coordinator;
 using SecureFed.Hosting.Internal;
 using SecureFed.Identity;
+using SecureFed.Studies;
 using SecureFed.Training;
 
 namespace SecureFed.Hosting;
@@ -36,17 +37,24 @@ public static class FederationSimulation
         var outDir = Path.GetFullPath(options.OutputDirectory);
         Directory.CreateDirectory(outDir);
         var storePath = Path.Combine(outDir, "federation.db");
-        if (File.Exists(storePath))
+        if (File.Exists(storePath) && options.EvaluateModelHash is null)
         {
             throw new InvalidOperationException($"{outDir} already holds a federation (federation.db); choose another --out");
         }
 
+        if (!File.Exists(storePath) && options.EvaluateModelHash is not null)
+        {
+            throw new InvalidOperationException($"--evaluate needs the federation that trained the model: {outDir} holds no federation.db (pass that run's --out)");
+        }
+
         TorchRuntime.EnsureInitialized();
         using var telemetry = Telemetry.Start("securefed-simulation", options.TraceFile ?? Path.Combine(outDir, "traces.jsonl"));
-        var data = new FederatedData(options.Dataset, options.Silos, options.Partition, options.Seed, DataDirectory: options.DataDirectory).Prepare();
-        var kind = options.Model ?? ModelMapping.DefaultModelKind(data.Dataset);
-        var model = ModelMapping.Describe(kind, data.FeatureCount, data.ClassCount);
-        var siloIds = Enumerable.Range(1, options.Silos).Select(i => $"silo-{i}").ToArray();
+        var (study, tables) = LoadSiloData(options);
+        var kind = options.Model ?? study.Model.Kind;
+        var model = ModelMapping.Describe(kind, study.InputWidth, study.ClassCount, study.Model.Hidden > 0 ? study.Model.Hidden : Training.ModelSpec.DefaultHidden);
+        var silos = tables.Count;
+        var siloIds = Enumerable.Range(1, silos).Select(i => $"silo-{i}").ToArray();
+        var rounds = options.Rounds > 0 ? options.Rounds : study.Rounds;
 
         var time = TimeProvider.System;
         using var ca = ConsortiumCa.Create("securefed-simulation", time, TimeSpan.FromDays(1));
@@ -60,26 +68,31 @@ public static class FederationSimulation
             : null;
         var coordinatorOptions = new CoordinatorOptions
         {
-            FederationId = $"sim-{data.Dataset}-{options.Seed}",
+            FederationId = $"sim-{study.Name}-{options.Seed}",
             Port = 0,
-            Rounds = options.Rounds,
-            MinSilos = options.PrivacyEnabled ? options.Threshold : Math.Max(1, (options.Silos + 1) / 2),
-            TargetSilos = options.Silos,
+            Rounds = rounds,
+            MinSilos = options.PrivacyEnabled ? options.Threshold : Math.Max(1, (silos + 1) / 2),
+            TargetSilos = silos,
             Members = siloIds,
             JoinTimeout = TimeSpan.FromSeconds(30),
             PlanTimeout = options.PlanTimeout,
             TrainTimeout = options.TrainTimeout,
-            Dataset = data.Dataset,
+            Dataset = study.Name,
             Model = model,
-            Training = ModelMapping.DefaultTraining(data.Dataset, kind, options.Seed),
+            Training = ModelMapping.TrainingOf(study, options.Seed),
             StorePath = storePath,
+            StudyHash = study.Hash,
+            StudyDocument = study.CanonicalJson,
+            StatisticsLength = study.StatisticsLength,
+            FederatedEvaluation = true,
+            EvaluateModelHash = options.EvaluateModelHash?.ToLowerInvariant(),
             Privacy = privacy,
             SecureAggregation = options.Aggregation == "secure" ? SecureAggregationFor(privacy, options.RingBits) : null,
             MaxConsecutiveAborts = options.Dropout > 0 ? 10 : 3,
         };
         var started = DateTimeOffset.UtcNow;
         await using var coordinator = CoordinatorHost.Create(
-            coordinatorOptions, coordinatorCert, ca.Certificate, new TrainingModelEvaluator(model, data.Test, options.Seed),
+            coordinatorOptions, coordinatorCert, ca.Certificate, new InitialModelOnly(model, options.Seed),
             b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information), time);
         if (progress is not null)
         {
@@ -99,7 +112,7 @@ public static class FederationSimulation
             };
             var agent = new SiloAgent(
                 new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId, DropoutProbability = options.Dropout, DropoutSeed = options.Seed + i },
-                siloCerts[i], ca.Certificate, new TorchLocalTrainer(data.Dataset, data.SiloData[i], torchGate), policy,
+                siloCerts[i], ca.Certificate, new StudyTrainer(tables[i], torchGate, loggerFactory.CreateLogger($"SecureFed.Agent.{id}")), policy,
                 loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, new SiloPrivacyLedger(Path.Combine(outDir, "silos", $"{id}.ledger.jsonl")));
             return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
         }).ToArray();
@@ -127,7 +140,11 @@ public static class FederationSimulation
             }
         }
 
-        var result = new SimulationResult(data.Dataset, kind, options.Silos, options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy, options.Aggregation);
+        var result = new SimulationResult(study.Name, kind, silos, options.SiloData.Count > 0 ? "files" : options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy, options.Aggregation)
+        {
+            StudyHash = study.Hash,
+            StatisticsHash = coordinator.Store.Statistics()?.Hash,
+        };
         var summary = result.ToJson();
         await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), summary, cancellationToken);
 
@@ -137,7 +154,7 @@ public static class FederationSimulation
         var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
         var report = Audit.Reports.AuditReport.Build(entries, new Audit.Reports.ReportContext
         {
-            AccuracyByRound = Audit.Reports.ReportContext.ParseSummaryAccuracy(summary, "summary.json"),
+            // The ledger itself carries each round's federated evaluation, so the report needs no summary.
             Verification = Audit.LedgerVerifier.Verify(entries, coordinatorCert, ca.Certificate, time),
             FederationId = coordinatorOptions.FederationId,
             GeneratedAt = DateTimeOffset.UtcNow,
@@ -146,6 +163,21 @@ public static class FederationSimulation
         Audit.Reports.ReportWriter.Write(report, outDir);
         return result;
     }
+
+    /// <summary>The study and each silo's rows: one file per silo under --study, or the bundled study's file split over --silos.</summary>
+    private static (Study Study, IReadOnlyList<SiloTable> Tables) LoadSiloData(SimulationOptions options)
+    {
+        var read = options.Separator is { } sep ? new DataReadOptions { Separator = sep } : null;
+        if (options.StudyPath is { } path)
+        {
+            var study = Study.Load(path);
+            return (study, [.. options.SiloData.Select(f => SiloTable.Read(study, f, read))]);
+        }
+
+        var (studyPath, dataPath) = BundledStudies.Locate(options.Dataset, options.DataDirectory);
+        var bundled = Study.Load(studyPath);
+        return (bundled, BundledStudies.Split(SiloTable.Read(bundled, dataPath), options.Silos, options.Partition, options.Seed));
+    }
 }
 
 /// <summary>What a simulation produced.</summary>
@@ -153,6 +185,12 @@ public sealed record SimulationResult(
     string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
     DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null, string Aggregation = "plain")
 {
+    /// <summary>The study's canonical hash (null for a federation without a study).</summary>
+    public string? StudyHash { get; init; }
+
+    /// <summary>The hash of the federated feature statistics the silos encoded with.</summary>
+    public string? StatisticsHash { get; init; }
+
     /// <summary>The machine-readable summary (snake_case keys) written to summary.json.</summary>
     public string ToJson()
     {
@@ -178,12 +216,32 @@ public sealed record SimulationResult(
                     ? new JsonObject { ["advertise_keys"] = sc.AdvertiseKeys, ["share_keys"] = sc.ShareKeys, ["masked_input"] = sc.MaskedInput, ["consistency_check"] = sc.ConsistencyCheck, ["unmask"] = sc.Unmask }
                     : null,
                 ["abort_reason"] = r.AbortReason,
+                ["kind"] = r.Kind,
+                ["evaluation"] = r.Evaluation is { } m
+                    ? new JsonObject
+                    {
+                        ["examples"] = m.Examples,
+                        ["correct"] = m.Correct,
+                        ["loss_sum"] = m.LossSum,
+                        ["accuracy"] = double.IsFinite(m.Accuracy) ? m.Accuracy : null,
+                        ["loss"] = double.IsFinite(m.Loss) ? m.Loss : null,
+                        ["contributors"] = m.Contributors,
+                        ["confusion"] = new JsonArray([.. m.Confusion.Select(c => (JsonNode)c)]),
+                    }
+                    : null,
+                ["releases"] = r.Releases is { Count: > 0 } rel
+                    ? new JsonArray([.. rel.Select(x => (JsonNode)new JsonObject { ["task"] = x.Task, ["noise_multiplier"] = x.NoiseMultiplier, ["survivors"] = x.Survivors })])
+                    : null,
             });
         }
 
         var json = new JsonObject
         {
             ["dataset"] = Dataset,
+            ["study"] = StudyHash is null ? null : Dataset,
+            ["study_hash"] = StudyHash,
+            ["statistics_hash"] = StatisticsHash,
+            ["evaluation"] = StudyHash is null ? "coordinator" : "federated",
             ["model"] = Model,
             ["silos"] = Silos,
             ["partition"] = Partition,

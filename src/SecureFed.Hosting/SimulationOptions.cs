@@ -12,6 +12,21 @@ public sealed record SimulationOptions
     /// <summary>Rounds to complete.</summary>
     public int Rounds { get; init; } = 20;
 
+    /// <summary>The study file (JSON); null runs the bundled study of <see cref="Dataset"/> split over <see cref="Silos"/> silos.</summary>
+    public string? StudyPath { get; init; }
+
+    /// <summary>One data file per silo (CSV or Parquet) under <see cref="StudyPath"/>; the silo count is their number.</summary>
+    public IReadOnlyList<string> SiloData { get; init; } = [];
+
+    /// <summary>CSV separator of the silo files (null: detected from each file's header).</summary>
+    public char? Separator { get; init; }
+
+    /// <summary>Evaluation only: evaluate this stored model (by hash) of the federation in <see cref="OutputDirectory"/> on the silos' held-out rows.</summary>
+    public string? EvaluateModelHash { get; init; }
+
+    /// <summary>The number of silos: one per data file when <see cref="SiloData"/> is given, else <see cref="Silos"/>.</summary>
+    public int SiloCount => SiloData.Count > 0 ? SiloData.Count : Silos;
+
     /// <summary>Partition spec: iid, label-skew:ALPHA, feature:NAME.</summary>
     public string Partition { get; init; } = "iid";
 
@@ -76,7 +91,7 @@ public sealed record SimulationOptions
     public bool PrivacyEnabled => NoiseMultiplier > 0;
 
     /// <summary>The threshold t: floor(2n/3) + 1 (DESIGN section 3), never more than n.</summary>
-    public int Threshold => Protocol.SecureAggregationPlan.ThresholdFor(Silos, 0);
+    public int Threshold => Protocol.SecureAggregationPlan.ThresholdFor(SiloCount, 0);
 
     /// <summary>Checks every option; throws naming the option, value and limit.</summary>
     public SimulationOptions Validate()
@@ -86,9 +101,29 @@ public sealed record SimulationOptions
             throw new ArgumentException($"--silos {Silos} is invalid: must be within 1..200 for an in-process simulation");
         }
 
-        if (Rounds is < 1 or > 10_000)
+        if (Rounds is < 0 or > 10_000)
         {
-            throw new ArgumentException($"--rounds {Rounds} is invalid: must be within 1..10000");
+            throw new ArgumentException($"--rounds {Rounds} is invalid: must be within 1..10000 (or 0 for the study's rounds)");
+        }
+
+        if (SiloData.Count > 0 && StudyPath is null)
+        {
+            throw new ArgumentException("--silo-data needs --study: the study file says which columns each silo's file must have");
+        }
+
+        if (StudyPath is not null && SiloData.Count == 0)
+        {
+            throw new ArgumentException("--study needs at least one --silo-data FILE (one per silo)");
+        }
+
+        if (SiloData.Count > 200)
+        {
+            throw new ArgumentException($"{SiloData.Count} --silo-data files is invalid: at most 200 silos in an in-process simulation");
+        }
+
+        if (EvaluateModelHash is { } h && (h.Length != 64 || !h.All(char.IsAsciiHexDigit)))
+        {
+            throw new ArgumentException($"--evaluate '{(h.Length <= 70 ? h : h[..70])}' is invalid: must be a model hash (64 hex characters, e.g. summary.json's final_model_hash)");
         }
 
         if (Model is not (null or "logreg" or "mlp"))
@@ -128,7 +163,7 @@ public sealed record SimulationOptions
 
         if (Colluding < 0 || Colluding >= Threshold)
         {
-            throw new ArgumentException($"--colluding {Colluding} is invalid: must be within 0..{Threshold - 1} (threshold {Threshold} for {Silos} silos)");
+            throw new ArgumentException($"--colluding {Colluding} is invalid: must be within 0..{Threshold - 1} (threshold {Threshold} for {SiloCount} silos)");
         }
 
         if (Aggregation is not ("secure" or "plain"))
@@ -146,9 +181,9 @@ public sealed record SimulationOptions
             throw new ArgumentException($"--dropout {Dropout} is invalid: must be within 0..1");
         }
 
-        if (Aggregation == "secure" && Silos < 2)
+        if (Aggregation == "secure" && SiloCount < 2)
         {
-            throw new ArgumentException("--silos 1 is invalid with secure aggregation: it needs at least 2 silos (use --aggregation plain)");
+            throw new ArgumentException($"{(SiloData.Count > 0 ? "1 --silo-data file" : "--silos 1")} is invalid with secure aggregation: it needs at least 2 silos (use --aggregation plain)");
         }
 
         if (EpsilonBudget > 0 && !PrivacyEnabled)

@@ -28,6 +28,13 @@ public static class ModelMapping
         return new TrainingParameters(s.Epochs, s.BatchSize, s.LearningRate, seed);
     }
 
+    /// <summary>The local training recipe a study declares.</summary>
+    public static TrainingParameters TrainingOf(Studies.Study study, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        return new TrainingParameters(study.Training.Epochs, study.Training.BatchSize, study.Training.LearningRate, seed);
+    }
+
     /// <summary>The training library's settings for protocol training parameters.</summary>
     public static TrainingSettings ToSettings(TrainingParameters p)
     {

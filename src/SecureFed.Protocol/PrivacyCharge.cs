@@ -42,18 +42,28 @@ public static class PrivacyCharge
     /// sum of (contributors - kappa) discrete Gaussians with sensitivities in integer units (clip norm plus rounding
     /// growth on the 2^f grid), summed over rounds and converted like the RDP accountant; q = 1 throughout.
     /// </summary>
-    public static double CumulativeEpsilon(PrivacyPlan plan, IReadOnlyList<int> contributorsPerRound, int dimension)
+    public static double CumulativeEpsilon(PrivacyPlan plan, IReadOnlyList<int> contributorsPerRound, int dimension) =>
+        CumulativeEpsilon(plan, contributorsPerRound, dimension, []);
+
+    /// <summary>
+    /// As <see cref="CumulativeEpsilon(PrivacyPlan, IReadOnlyList{int}, int)"/>, composed with further Gaussian
+    /// releases (federated statistics and evaluation sums, DESIGN section 7), each given by its effective noise
+    /// multiplier (unsampled, one step each).
+    /// </summary>
+    public static double CumulativeEpsilon(PrivacyPlan plan, IReadOnlyList<int> contributorsPerRound, int dimension, IReadOnlyList<double> releaseMultipliers)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(contributorsPerRound);
-        if (contributorsPerRound.Count == 0)
+        ArgumentNullException.ThrowIfNull(releaseMultipliers);
+        if (contributorsPerRound.Count == 0 && releaseMultipliers.Count == 0)
         {
             return 0;
         }
 
         if (plan.Mechanism != "discrete-gaussian")
         {
-            var history = contributorsPerRound.Select(n => (EffectiveNoiseMultiplier(plan, n, dimension), 1.0, 1)).ToList();
+            var history = contributorsPerRound.Select(n => (EffectiveNoiseMultiplier(plan, n, dimension), 1.0, 1))
+                .Concat(releaseMultipliers.Select(z => (z, 1.0, 1))).ToList();
             return PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(plan.Accountant), history, plan.Delta);
         }
 
@@ -71,7 +81,28 @@ public static class PrivacyCharge
             }
         }
 
+        foreach (var z in releaseMultipliers)
+        {
+            for (var i = 0; i < orders.Count; i++)
+            {
+                rdp[i] += orders[i] / (2 * z * z); // Gaussian mechanism, unsampled (Mironov 2017, Prop. 7)
+            }
+        }
+
         return RdpAccountant.ConvertToEpsilon(orders, rdp, plan.Delta).Epsilon;
+    }
+
+    /// <summary>
+    /// The noise multiplier a release of sum task <paramref name="task"/> with <paramref name="survivors"/>
+    /// contributors is charged with: each silo clipped the vector to the task's clip norm and added noise of
+    /// z·C_task/sqrt(t - kappa) (continuous Gaussian for statistics and evaluation sums).
+    /// </summary>
+    public static double ReleaseNoiseMultiplier(PrivacyPlan plan, SumTask task, int survivors)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(task);
+        var taskPlan = plan with { ClipNorm = task.ClipNorm, Mechanism = "gaussian" };
+        return EffectiveNoiseMultiplier(taskPlan, survivors, task.Length);
     }
 
     /// <summary>The charge of a round in the worst case the plan allows: exactly <c>t</c> survivors.</summary>

@@ -105,8 +105,23 @@ public sealed record RoundPlan(
     IReadOnlyList<string> Participants,
     DateTimeOffset StageDeadline,
     PrivacyPlan? Privacy = null,
-    SecureAggregationPlan? SecureAggregation = null)
+    SecureAggregationPlan? SecureAggregation = null,
+    string StudyHash = "",
+    string Kind = RoundKinds.Training,
+    IReadOnlyList<SumTask>? Tasks = null,
+    IReadOnlyList<double>? Statistics = null,
+    string StatisticsHash = "",
+    string StudyDocument = "")
 {
+    /// <summary>
+    /// The vectors this round sums, in order. A plan without an explicit list (written before studies) sums the
+    /// model delta only.
+    /// </summary>
+    public IReadOnlyList<SumTask> TaskList => Tasks is { Count: > 0 } tasks ? tasks : [SumTask.ForTraining(ParameterCount, SecureAggregation, Privacy)];
+
+    /// <summary>The task named <paramref name="name"/>, or null when the plan does not sum it.</summary>
+    public SumTask? Task(string name) => TaskList.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.Ordinal));
+
     /// <summary>SHA-256 (lowercase hex) of a canonical, culture-invariant encoding of the plan.</summary>
     public string ComputeHash()
     {
@@ -155,6 +170,41 @@ public sealed record RoundPlan(
             Field("secagg.inputtimeout", ((long)sa.MaskedInputTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
         }
 
+        // Fields added with studies; absent from plans that do not use them, so those hash as before.
+        if (StudyHash.Length > 0)
+        {
+            Field("study", StudyHash);
+        }
+
+        if (Kind != RoundKinds.Training)
+        {
+            Field("kind", Kind);
+        }
+
+        foreach (var t in Tasks ?? [])
+        {
+            Field("task", t.Canonical());
+        }
+
+        if (StatisticsHash.Length > 0 || Statistics is { Count: > 0 })
+        {
+            Field("statistics.hash", StatisticsHash);
+            Field("statistics.length", (Statistics?.Count ?? 0).ToString(CultureInfo.InvariantCulture));
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+    }
+
+    /// <summary>SHA-256 (lowercase hex) of a statistics vector: its little-endian doubles.</summary>
+    public static string HashStatistics(IReadOnlyList<double> statistics)
+    {
+        ArgumentNullException.ThrowIfNull(statistics);
+        var bytes = new byte[statistics.Count * sizeof(double)];
+        for (var i = 0; i < statistics.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * sizeof(double)), statistics[i]);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 }

@@ -8,6 +8,13 @@ namespace SecureFed.Training;
 /// <param name="Examples">Rows evaluated.</param>
 public sealed record EvaluationResult(double Accuracy, double Loss, int Examples);
 
+/// <summary>The sums a silo contributes to a federated evaluation: rows, correct, loss sum and confusion counts.</summary>
+/// <param name="Examples">Rows evaluated.</param>
+/// <param name="Correct">Rows whose arg-max logit is the label.</param>
+/// <param name="LossSum">Sum of the rows' softmax cross-entropy (natural log).</param>
+/// <param name="Confusion">Counts by (true class, predicted class), row-major, ClassCount x ClassCount.</param>
+public sealed record EvaluationCounts(long Examples, long Correct, double LossSum, long[] Confusion);
+
 /// <summary>Evaluates flat parameter vectors with TorchSharp on the CPU. Thread-safe (stateless); frees all torch objects.</summary>
 public static class Evaluator
 {
@@ -22,5 +29,18 @@ public static class Evaluator
         TorchModel.CheckData(spec, data);
         var (correct, lossSum) = TorchModel.Evaluate(spec, parameters, data);
         return new EvaluationResult((double)correct / data.RowCount, lossSum / data.RowCount, data.RowCount);
+    }
+
+    /// <summary>The evaluation sums of <paramref name="parameters"/> on <paramref name="data"/> (for a federated evaluation).</summary>
+    /// <exception cref="ArgumentException">As <see cref="Evaluate"/>.</exception>
+    public static EvaluationCounts Count(ModelSpec spec, float[] parameters, TabularDataset data)
+    {
+        TorchRuntime.EnsureInitialized();
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        ParameterVector.Validate(parameters, spec.ParameterCount, nameof(parameters));
+        TorchModel.CheckData(spec, data);
+        var (correct, lossSum, confusion) = TorchModel.Evaluate(spec, parameters, data, confusion: true);
+        return new EvaluationCounts(data.RowCount, correct, lossSum, confusion!);
     }
 }

@@ -29,6 +29,24 @@ public static class Partitioner
     /// <exception cref="ArgumentException">A feature split names a feature the dataset lacks.</exception>
     public static IReadOnlyList<TabularDataset> Partition(TabularDataset dataset, int silos, PartitionSpec spec, int seed)
     {
+        var parts = PartitionRows(dataset, silos, spec, seed);
+        var result = new TabularDataset[silos];
+        for (var s = 0; s < silos; s++)
+        {
+            result[s] = dataset.Subset(parts[s], $"{dataset.Name}/silo-{s + 1}");
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The rows of each silo, ascending, as <see cref="Partition"/> splits them (so a caller can split another view of
+    /// the same rows, for example a raw table under a study).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than 1 silo, or more silos than the minimum rows per silo allows.</exception>
+    /// <exception cref="ArgumentException">A feature split names a feature the dataset lacks.</exception>
+    public static IReadOnlyList<int[]> PartitionRows(TabularDataset dataset, int silos, PartitionSpec spec, int seed)
+    {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfLessThan(silos, 1);
@@ -47,11 +65,11 @@ public static class Partitioner
             _ => throw new InvalidOperationException($"Unhandled partition kind {spec.Kind}."),
         };
 
-        var result = new TabularDataset[silos];
+        var result = new int[silos][];
         for (var s = 0; s < silos; s++)
         {
             parts[s].Sort();
-            result[s] = dataset.Subset(parts[s], $"{dataset.Name}/silo-{s + 1}");
+            result[s] = [.. parts[s]];
         }
 
         return result;

@@ -29,7 +29,11 @@ public sealed class SimulationTests : IDisposable
         Assert.Equal(20, root.GetProperty("rounds_completed").GetInt32());
         Assert.Equal(5, root.GetProperty("silos").GetInt32());
         Assert.Equal("breast-cancer", root.GetProperty("dataset").GetString());
-        Assert.Equal(20, root.GetProperty("rounds").GetArrayLength());
+        // The statistics round (round 0: federated feature statistics) and the 20 training rounds.
+        Assert.Equal(21, root.GetProperty("rounds").GetArrayLength());
+        Assert.Equal("statistics", root.GetProperty("rounds")[0].GetProperty("kind").GetString());
+        Assert.Equal("federated", root.GetProperty("evaluation").GetString());
+        Assert.Equal(root.GetProperty("rounds")[20].GetProperty("evaluation").GetProperty("accuracy").GetDouble(), result.Outcome.FinalAccuracy, 10);
         Assert.True(File.Exists(Path.Combine(_out, "federation.db")));
         // Keys minted for the run stay in memory: only public certificates are written, for re-verification.
         Assert.All(Directory.GetFiles(_out, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".db", StringComparison.Ordinal)),
@@ -91,17 +95,23 @@ public sealed class SimulationTests : IDisposable
         var spans = File.ReadAllLines(Path.Combine(_out, "traces.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         static string Attr(JsonElement s, string key) =>
             s.GetProperty("attributes").TryGetProperty(key, out var v) ? v.GetString() ?? "" : "";
-        var rounds = spans.Where(s => s.GetProperty("name").GetString() == "securefed.round" && Attr(s, "securefed.federation_id") == "sim-breast-cancer-4242").ToList();
+        var all = spans.Where(s => s.GetProperty("name").GetString() == "securefed.round" && Attr(s, "securefed.federation_id") == "sim-breast-cancer-4242").ToList();
+        Assert.Equal(3, all.Count); // the statistics round and two training rounds
+        Assert.Equal(3, all.Select(r => r.GetProperty("trace_id").GetString()).Distinct().Count());
+        Assert.Single(all, r => Attr(r, "securefed.round_kind") == "statistics");
+        var rounds = all.Where(r => Attr(r, "securefed.round_kind") == "training").ToList();
         Assert.Equal(2, rounds.Count);
-        Assert.Equal(2, rounds.Select(r => r.GetProperty("trace_id").GetString()).Distinct().Count());
+        string[] secureSum = ["securefed.stage.advertise_keys", "securefed.stage.share_keys", "securefed.stage.masked_input", "securefed.stage.consistency_check", "securefed.stage.unmask"];
         foreach (var round in rounds)
         {
             var traceId = round.GetProperty("trace_id").GetString();
             var inTrace = spans.Where(s => s.GetProperty("trace_id").GetString() == traceId).ToList();
             var stages = inTrace.Where(s => s.GetProperty("source").GetString() == "SecureFed.Coordinator" && s.GetProperty("name").GetString()!.StartsWith("securefed.stage.", StringComparison.Ordinal)).ToList();
+            // One secure sum for the training deltas, then the new model goes out and one secure sum of evaluation sums.
             Assert.Equal(
-                ["securefed.stage.plan", "securefed.stage.advertise_keys", "securefed.stage.share_keys", "securefed.stage.masked_input", "securefed.stage.consistency_check", "securefed.stage.unmask"],
+                ["securefed.stage.plan", .. secureSum, "securefed.stage.evaluate", .. secureSum],
                 stages.OrderBy(s => s.GetProperty("start").GetString(), StringComparer.Ordinal).Select(s => s.GetProperty("name").GetString()));
+            Assert.Equal(5, stages.Count(s => Attr(s, "securefed.task") == "evaluation" && s.GetProperty("name").GetString() != "securefed.stage.evaluate"));
             Assert.All(stages, s => Assert.Equal(round.GetProperty("span_id").GetString(), s.GetProperty("parent_span_id").GetString()));
             var silo = inTrace.Where(s => s.GetProperty("source").GetString() == "SecureFed.Agent").ToList();
             Assert.Equal(3, silo.Select(s => Attr(s, "securefed.silo_id")).Distinct().Count());
@@ -110,7 +120,7 @@ public sealed class SimulationTests : IDisposable
         }
 
         var ledger = SecureFed.Audit.AuditLedger.Read(Path.Combine(_out, "federation.ledger.jsonl"));
-        Assert.Equal(rounds.Select(r => r.GetProperty("trace_id").GetString()).Order(), ledger.Select(e => e.TraceId).Order());
+        Assert.Equal(all.Select(r => r.GetProperty("trace_id").GetString()).Order(), ledger.Select(e => e.TraceId).Order());
     }
 
     public void Dispose()

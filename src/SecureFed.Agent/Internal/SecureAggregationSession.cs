@@ -34,13 +34,19 @@ internal sealed class SecureAggregationSession : IDisposable
 
     public long Round { get; }
 
+    /// <summary>The plan task this session sums.</summary>
+    public string Task { get; private init; } = SumTask.Training;
+
     /// <summary>Validates the start message against the plan and the consortium CA; throws <see cref="ProtocolViolationException"/>.</summary>
     public static SecureAggregationSession Start(
         RoundPlan plan, W.SecAggStart start, string siloId, X509Certificate2 ownCertificate, PeerCertificateValidator validator, IRandomSource rng)
     {
         var sa = plan.SecureAggregation
             ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "secure aggregation started in a round whose plan has none");
-        if (start.RingBits != (uint)sa.RingBits || start.ScaleBits != (uint)sa.ScaleBits || start.VectorLength != (uint)plan.ParameterCount)
+        var taskName = string.IsNullOrEmpty(start.Task) ? SumTask.Training : start.Task;
+        var task = plan.Task(taskName)
+            ?? throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation of task '{(taskName.Length <= 32 ? taskName : taskName[..32])}', which the plan does not sum");
+        if (start.RingBits != (uint)task.RingBits || start.ScaleBits != (uint)task.ScaleBits || start.VectorLength != (uint)task.Length)
         {
             throw new ProtocolViolationException(FaultKind.InvalidArgument, "secure aggregation parameters differ from the plan");
         }
@@ -58,8 +64,9 @@ internal sealed class SecureAggregationSession : IDisposable
                 FaultKind.InvalidArgument, $"threshold {start.Threshold} differs from the plan's {sa.Threshold}, is below {minimum} or above the {start.Participants.Count} participants");
         }
 
-        var parameters = SecAggParameters.Create(plan.FederationId, plan.Round, start.Participants, plan.ParameterCount, sa.RingBits, sa.ScaleBits, (int)start.Threshold);
-        var encoder = parameters.CreateEncoder(sa.MaxAbsValue);
+        var label = taskName == SumTask.Training ? plan.FederationId : $"{plan.FederationId}/{taskName}";
+        var parameters = SecAggParameters.Create(label, plan.Round, start.Participants, task.Length, task.RingBits, task.ScaleBits, (int)start.Threshold);
+        var encoder = parameters.CreateEncoder(task.MaxAbsValue);
         var verifiers = new List<ISignatureVerifier>();
         var byId = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
         try
@@ -80,7 +87,7 @@ internal sealed class SecureAggregationSession : IDisposable
 
             var signer = CryptoProvider.Default.CreateSigner(ownCertificate);
             var client = new SecAggClient(parameters, siloId, signer, byId, rng);
-            return new SecureAggregationSession(client, encoder, signer, verifiers, rng, plan.Round);
+            return new SecureAggregationSession(client, encoder, signer, verifiers, rng, plan.Round) { Task = taskName };
         }
         catch
         {
@@ -98,9 +105,9 @@ internal sealed class SecureAggregationSession : IDisposable
     public W.ShareKeys ShareKeys(W.AdvertisedKeys keys) => SecAggMapping.ToWire(_client.ShareKeys(SecAggMapping.FromWire(Round, keys)));
 
     /// <summary>Masks the (already clipped and noised) update; every coordinate is clamped to the plan's bound first.</summary>
-    public ulong[] MaskInput(W.ShareKeysDelivery delivery, float[] update)
+    public ulong[] MaskInput(W.ShareKeysDelivery delivery, double[] update)
     {
-        var bound = (float)_encoder.MaxAbsValue;
+        var bound = _encoder.MaxAbsValue;
         var clamped = update.Select(v => Math.Clamp(v, -bound, bound)).ToArray();
         var encoded = _encoder.Encode(clamped, _rng);
         return _client.MaskInput(SecAggMapping.FromWire(Round, delivery), encoded).MaskedValues;

@@ -14,7 +14,12 @@ internal static class SimulateCommand
         var dataset = new Option<string>("--dataset") { Description = "Bundled dataset: breast-cancer, german-credit or digits.", DefaultValueFactory = _ => "breast-cancer" };
         dataset.AcceptOnlyFromAmong("breast-cancer", "german-credit", "digits");
         var silos = new Option<int>("--silos") { Description = "Number of silos (1..200).", DefaultValueFactory = _ => 5 };
-        var rounds = new Option<int>("--rounds") { Description = "Rounds to complete.", DefaultValueFactory = _ => 20 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds to complete (default: the study's \"rounds\").", DefaultValueFactory = _ => 0 };
+        var study = new Option<string?>("--study") { Description = "Study file (JSON: label, features, model, rounds, evaluation); each --silo-data file is one silo's own data. Without it, the bundled study of --dataset runs split over --silos silos." };
+        var siloData = new Option<string[]>("--silo-data") { Description = "One silo's data file (CSV with , ; or tab, or Parquet), columns matched by header name; repeat once per silo.", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        var separator = new Option<string?>("--separator") { Description = "CSV separator of the silo files: , ; or tab (default: detected from each header)." };
+        separator.AcceptOnlyFromAmong(",", ";", "tab");
+        var evaluate = new Option<string?>("--evaluate") { Description = "Evaluation only: evaluate the stored model with this hash (summary.json's final_model_hash) of the federation in --out on the silos' held-out rows; nothing is trained." };
         var partition = new Option<string>("--partition") { Description = "How data is split over silos: iid, label-skew:ALPHA (Dirichlet) or feature:NAME (natural split by a feature).", DefaultValueFactory = _ => "iid" };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the initial model and training.", DefaultValueFactory = _ => 42 };
         var model = new Option<string?>("--model") { Description = "Model: logreg or mlp (default: logreg for tabular data, mlp for digits)." };
@@ -39,7 +44,7 @@ internal static class SimulateCommand
 
         var command = new Command("simulate", "Run a federation in one process: a coordinator and N silo agents over real loopback mutual TLS, with certificates minted for this run.")
         {
-            dataset, silos, rounds, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, aggregation, ringBits, dropout, traceFile, json,
+            dataset, silos, rounds, study, siloData, separator, evaluate, partition, seed, model, output, dataDir, noise, clip, delta, budget, accountant, mechanism, colluding, aggregation, ringBits, dropout, traceFile, json,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -64,6 +69,10 @@ internal static class SimulateCommand
                 RingBits = parse.GetValue(ringBits),
                 Dropout = parse.GetValue(dropout),
                 TraceFile = parse.GetValue(traceFile),
+                StudyPath = parse.GetValue(study),
+                SiloData = parse.GetValue(siloData) ?? [],
+                Separator = parse.GetValue(separator) switch { null => null, "tab" => '\t', var x => x[0] },
+                EvaluateModelHash = parse.GetValue(evaluate),
             }.Validate();
             var quiet = parse.GetValue(json);
             SimulationResult result;
@@ -74,25 +83,39 @@ internal static class SimulateCommand
                 return 0;
             }
 
-            AnsiConsole.MarkupLine($"[bold]SecureFed simulation[/]: {options.Silos} silos, {Markup.Escape(options.Dataset)}, {options.Rounds} rounds, partition {Markup.Escape(options.Partition)}, seed {options.Seed}");
+            var what = options.StudyPath is { } sp ? $"study {Path.GetFileName(sp)}, one silo per file" : $"{options.Dataset}, partition {options.Partition}";
+            var plannedRounds = options.Rounds > 0
+                ? options.Rounds
+                : Studies.Study.Load(options.StudyPath ?? BundledStudies.Locate(options.Dataset, options.DataDirectory).StudyPath).Rounds;
+            var planned = options.EvaluateModelHash is null ? plannedRounds.ToString(CultureInfo.InvariantCulture) : "0 (evaluation only)";
+            AnsiConsole.MarkupLine($"[bold]SecureFed simulation[/]: {options.SiloCount} silos, {Markup.Escape(what)}, {planned} rounds, seed {options.Seed}");
             result = await AnsiConsole.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .StartAsync(async ctx =>
                 {
-                    var bar = ctx.AddTask("rounds", maxValue: options.Rounds);
+                    var bar = ctx.AddTask("rounds", maxValue: options.EvaluateModelHash is null ? plannedRounds : 1);
                     var progress = new SynchronousProgress<RoundReport>(r =>
                     {
-                        if (r.Completed)
+                        if (r.Completed && r.Kind == Protocol.RoundKinds.Training)
                         {
                             bar.Increment(1);
                         }
 
+                        if (r.Kind == Protocol.RoundKinds.Statistics)
+                        {
+                            AnsiConsole.MarkupLine(r.Completed
+                                ? $"r0   federated statistics from {r.Contributors}/{r.Participants.Count} silos  {r.Duration.TotalMilliseconds:F0} ms"
+                                : $"r0   [yellow]statistics aborted[/]: {Markup.Escape(r.AbortReason ?? "")}");
+                            return;
+                        }
+
                         var eps = double.IsFinite(r.Epsilon) ? $"  eps {r.Epsilon:F3}" : "";
+                        var examples = r.Evaluation is { } ev ? $" on {ev.Examples} held-out rows" : "";
                         var status = r.Completed
-                            ? $"acc {r.Accuracy:F4} loss {r.Loss:F4}{eps}"
+                            ? $"acc {r.Accuracy:F4} loss {r.Loss:F4}{examples}{eps}"
                             : $"[yellow]aborted[/]: {Markup.Escape(r.AbortReason ?? "")}";
-                        bar.Description = $"round {r.Round}/{options.Rounds}";
+                        bar.Description = $"round {r.Round}/{plannedRounds}";
                         var faults = r.Refused + r.Rejected > 0 ? $"  refused {r.Refused}  rejected {r.Rejected}" : "";
                         if (r.StageCounts is { } sc)
                         {
@@ -106,8 +129,12 @@ internal static class SimulateCommand
                 });
             var table = new Table().AddColumn("result").AddColumn("value");
             table.AddRow("rounds completed", result.Outcome.RoundsCompleted.ToString(CultureInfo.InvariantCulture));
-            table.AddRow("final accuracy", result.Outcome.FinalAccuracy.ToString("F4", CultureInfo.InvariantCulture));
-            table.AddRow("final model", result.Outcome.FinalModelHash[..16] + "…");
+            table.AddRow(result.StudyHash is null ? "final accuracy" : "final accuracy (federated)", result.Outcome.FinalAccuracy.ToString("F4", CultureInfo.InvariantCulture));
+            if (result.StudyHash is { } studyHash)
+            {
+                table.AddRow("study", $"{Markup.Escape(result.Dataset)} {studyHash}");
+            }
+            table.AddRow(options.EvaluateModelHash is null ? "final model" : "evaluated model", result.Outcome.FinalModelHash);
             if (double.IsFinite(result.Outcome.Epsilon))
             {
                 table.AddRow("epsilon", $"{result.Outcome.Epsilon:F4} at delta {options.Delta:G3} ({options.Accountant})");

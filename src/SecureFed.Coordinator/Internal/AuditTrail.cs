@@ -36,6 +36,10 @@ internal sealed class AuditTrail : IDisposable
     public LedgerEpsilon EpsilonWith(double? effectiveNoiseMultiplier, double delta) =>
         _ledger.CumulativeEpsilonWith(_federationId, effectiveNoiseMultiplier, delta);
 
+    /// <summary>Cumulative epsilons (rdp, exact) as the ledger will record them with this round's charges.</summary>
+    public LedgerEpsilon EpsilonWith(IReadOnlyList<double> newCharges, double delta) =>
+        _ledger.CumulativeEpsilonWith(_federationId, newCharges, delta);
+
     public static string Serialize(LedgerEntryDraft draft) => JsonSerializer.Serialize(draft);
 
     /// <summary>Appends every stored entry not yet in the file, in order.</summary>

@@ -43,4 +43,13 @@ internal static partial class Log
 
     [LoggerMessage(1012, LogLevel.Information, "Silo {SiloId} refused the plan of round {Round}: {Reason}")]
     public static partial void PlanRefused(ILogger logger, string siloId, long round, string reason);
+
+    [LoggerMessage(1014, LogLevel.Information, "Federated statistics released from {Contributors} silos (hash {Hash})")]
+    public static partial void StatisticsReleased(ILogger logger, int contributors, string hash);
+
+    [LoggerMessage(1015, LogLevel.Information, "Model {ModelHash} evaluated on {Examples} held-out rows of {Contributors} silos: accuracy {Accuracy:F4}")]
+    public static partial void Evaluated(ILogger logger, string modelHash, long examples, int contributors, double accuracy);
+
+    [LoggerMessage(1016, LogLevel.Warning, "Round {Round}: the federated evaluation released nothing: {Reason}")]
+    public static partial void EvaluationFailed(ILogger logger, long round, string reason);
 }

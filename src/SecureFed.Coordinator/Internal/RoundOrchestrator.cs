@@ -1,12 +1,9 @@
 using System.Diagnostics;
-using System.Security.Cryptography.X509Certificates;
-using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using SecureFed.Audit;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
-using SecureFed.Crypto;
 using SecureFed.Privacy;
 using SecureFed.Protocol;
 using SecureFed.Protocol.SecureAggregation;
@@ -67,35 +64,56 @@ internal sealed class RoundOrchestrator
         var reports = new List<RoundReport>();
         var consecutiveAborts = 0;
         string? stopReason = null;
-        while (completed < _options.Rounds)
-        {
-            stopReason = CheckBudget(model.Parameters.Length);
-            if (stopReason is not null)
-            {
-                Log.BudgetExhausted(_logger, stopReason);
-                break;
-            }
 
-            await WaitForSilosAsync(cancellationToken);
-            var report = await RunRoundAsync(model, cancellationToken);
-            reports.Add(report);
-            if (report.Completed)
+        // Runs rounds of one kind until one completes; false when the budget stops the federation first.
+        async Task<bool> UntilCompletedAsync(string kind, FederationStore.ModelVersion subject)
+        {
+            while (true)
+            {
+                stopReason = CheckBudget(kind, subject.Parameters.Length);
+                if (stopReason is not null)
+                {
+                    Log.BudgetExhausted(_logger, stopReason);
+                    return false;
+                }
+
+                await WaitForSilosAsync(cancellationToken);
+                var report = await RunRoundAsync(kind, subject, cancellationToken);
+                reports.Add(report);
+                RoundFinished?.Invoke(report);
+                if (report.Completed)
+                {
+                    consecutiveAborts = 0;
+                    return true;
+                }
+
+                if (++consecutiveAborts >= _options.MaxConsecutiveAborts)
+                {
+                    throw new InvalidOperationException(
+                        $"{consecutiveAborts} consecutive rounds aborted (last: {report.AbortReason}); stopping the federation");
+                }
+            }
+        }
+
+        var ready = _options.StatisticsLength == 0 || _store.Statistics() is not null || await UntilCompletedAsync(RoundKinds.Statistics, model);
+        if (ready && _options.EvaluateModelHash is { } evaluate)
+        {
+            var subject = _store.ModelByHash(evaluate)
+                ?? throw new InvalidOperationException($"model {evaluate} is not in the store {_options.StorePath}; evaluate a model this federation trained (see summary.json's final_model_hash)");
+            await UntilCompletedAsync(RoundKinds.Evaluation, subject);
+            model = subject;
+        }
+        else if (ready)
+        {
+            while (completed < _options.Rounds && await UntilCompletedAsync(RoundKinds.Training, model))
             {
                 completed++;
-                consecutiveAborts = 0;
                 model = _store.LatestModel()!;
             }
-            else if (++consecutiveAborts >= _options.MaxConsecutiveAborts)
-            {
-                throw new InvalidOperationException(
-                    $"{consecutiveAborts} consecutive rounds aborted (last: {report.AbortReason}); stopping the federation");
-            }
-
-            RoundFinished?.Invoke(report);
         }
 
         Log.FederationComplete(_logger, _options.FederationId, completed);
-        var header = DomainMapping.Header(_options.FederationId, _store.NextRoundNumber() - 1, Stage.Result);
+        var header = DomainMapping.Header(_options.FederationId, Math.Max(0, _store.NextRoundNumber() - 1), Stage.Result);
         foreach (var s in _registry.Snapshot())
         {
             if (stopReason is not null)
@@ -111,11 +129,12 @@ internal sealed class RoundOrchestrator
         }
 
         _registry.CompleteAll();
-        var last = _store.Rounds().LastOrDefault(r => r.Status == "completed");
-        var charges = _store.PrivacyCharges();
+        var last = _options.EvaluateModelHash is null
+            ? _store.Rounds().LastOrDefault(r => r.Status == "completed" && r.Kind == RoundKinds.Training)
+            : _store.Rounds().LastOrDefault(r => r.Status == "completed" && r.Kind == RoundKinds.Evaluation);
         return new FederationOutcome(
             completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports,
-            charges.Count > 0 ? charges[^1].Epsilon : double.NaN, stopReason);
+            _options.Privacy is null || (_store.PrivacyCharges().Count == 0 && _store.PrivacyReleases().Count == 0) ? double.NaN : SpentEpsilon(model.Parameters.Length), stopReason);
     }
 
     /// <summary>Routes one message from an authenticated agent. Throws <see cref="SecureFedException"/> on a violation.</summary>
@@ -201,9 +220,9 @@ internal sealed class RoundOrchestrator
                     Log.PlanRefused(_logger, session.SiloId, round, message.PlanDecision.Reason);
                 }
             }
-            else
+            else if (!state.OnUpdateChunk(session.SiloId, message.UpdateChunk))
             {
-                state.OnUpdateChunk(session.SiloId, message.UpdateChunk);
+                DiscardLate(session, round, $"{what} for an earlier task of round {round} arrived after it closed; discarded");
             }
         }
         catch (SecureFedException)
@@ -234,6 +253,20 @@ internal sealed class RoundOrchestrator
             SecAggStage.Completed or SecAggStage.Aborted => Contracts.V1.Stage.Result,
             _ => throw new InvalidOperationException($"unknown secure aggregation stage {secure.Stage}"),
         };
+        var task = DomainMapping.TaskOf(message.Header);
+        if (!string.Equals(task, secure.Task, StringComparison.Ordinal))
+        {
+            var names = state.Plan.TaskList.Select(t => t.Name).ToList();
+            var index = names.IndexOf(task);
+            if (index >= 0 && index < names.IndexOf(secure.Task))
+            {
+                DiscardLate(session, round, $"{what} of task {task} arrived after that task's secure sum closed; discarded");
+                return;
+            }
+
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for task '{(task.Length <= 32 ? task : task[..32])}' while the secure sum of '{secure.Task}' runs");
+        }
+
         if (labelled < current)
         {
             // Late: that stage closed without this silo. Discarded without harm; the protocol already counts it out.
@@ -318,11 +351,28 @@ internal sealed class RoundOrchestrator
         }
     }
 
-    private async Task<RoundReport> RunRoundAsync(FederationStore.ModelVersion model, CancellationToken cancellationToken)
+    /// <summary>The tasks a round of <paramref name="kind"/> sums, in order (DESIGN section 7).</summary>
+    private IReadOnlyList<SumTask> TasksFor(string kind, int parameterCount)
+    {
+        var dp = _options.Privacy;
+        var evaluation = SumTask.ForEvaluation(Math.Max(2, _options.Model.ClassCount), dp is null ? 0 : _options.EvaluationClipNorm);
+        return kind switch
+        {
+            RoundKinds.Statistics => [SumTask.ForStatistics(_options.StatisticsLength, dp is null ? 0 : _options.StatisticsClipNorm)],
+            RoundKinds.Evaluation => [evaluation],
+            RoundKinds.Training => _options.FederatedEvaluation
+                ? [SumTask.ForTraining(parameterCount, _options.SecureAggregation, dp), evaluation]
+                : [SumTask.ForTraining(parameterCount, _options.SecureAggregation, dp)],
+            _ => throw new InvalidOperationException($"unknown round kind {kind}"),
+        };
+    }
+
+    private async Task<RoundReport> RunRoundAsync(string kind, FederationStore.ModelVersion model, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var round = _store.NextRoundNumber();
+        var round = kind == RoundKinds.Statistics ? 0 : _store.NextRoundNumber();
         var sessions = _registry.Snapshot();
+        var statistics = kind == RoundKinds.Statistics ? null : _store.Statistics();
         var plan = new Protocol.RoundPlan(
             _options.FederationId, round, _options.Dataset, _options.Model, _options.Training with { Seed = _options.Training.Seed + round },
             model.Hash, model.Parameters.Length, [.. sessions.Select(s => s.SiloId)],
@@ -335,10 +385,16 @@ internal sealed class RoundOrchestrator
                     KeyStageTimeout = _options.PlanTimeout,
                     MaskedInputTimeout = _options.TrainTimeout,
                 }
-                : null);
+                : null,
+            _options.StudyHash,
+            kind,
+            _options.StudyHash.Length > 0 || kind != RoundKinds.Training || _options.FederatedEvaluation ? TasksFor(kind, model.Parameters.Length) : null,
+            statistics?.Vector,
+            statistics?.Hash ?? string.Empty,
+            _options.StudyDocument);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
-        _store.BeginRound(round, planHash, plan.Participants, model.Hash);
+        _store.BeginRound(round, planHash, plan.Participants, model.Hash, kind);
         lock (_gate)
         {
             _current = state;
@@ -348,10 +404,16 @@ internal sealed class RoundOrchestrator
         using var roundSpan = CoordinatorTelemetry.Source.StartActivity("securefed.round", ActivityKind.Internal, default(ActivityContext));
         roundSpan?.SetTag("securefed.federation_id", plan.FederationId);
         roundSpan?.SetTag("securefed.round", round);
+        roundSpan?.SetTag("securefed.round_kind", kind);
         roundSpan?.SetTag("securefed.participants", sessions.Count);
         roundSpan?.SetTag("securefed.plan_hash", planHash);
         roundSpan?.SetTag("securefed.aggregation", plan.SecureAggregation is null ? "plain" : "secure");
-        var planSpan = StartStage("plan");
+        if (plan.StudyHash.Length > 0)
+        {
+            roundSpan?.SetTag("securefed.study_hash", plan.StudyHash);
+        }
+
+        var planSpan = StageSupport.StartStage("plan");
         try
         {
             var wirePlan = DomainMapping.ToWire(plan);
@@ -363,81 +425,74 @@ internal sealed class RoundOrchestrator
                     continue;
                 }
 
-                foreach (var (offset, values) in VectorAssembler.Chunk<float>(model.Parameters, _options.MaxChunkFloats))
+                if (kind != RoundKinds.Statistics)
                 {
-                    var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)model.Parameters.Length };
-                    chunk.Values.AddRange(values.ToArray());
-                    s.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, round, Stage.Plan), ModelChunk = chunk });
+                    SendModel(s, plan, Contracts.V1.Stage.Plan, model.Parameters);
                 }
             }
 
-            await WaitOrDeadline(state.AllDecided, _options.PlanTimeout, cancellationToken);
+            await StageSupport.WaitOrDeadline(state.AllDecided, _options.PlanTimeout, _time, cancellationToken);
             state.ClosePlanStage();
-            EndStage(planSpan, state.Accepted().Count);
+            StageSupport.EndStage(planSpan, state.Accepted().Count);
             var needed = Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
-            var outcome = plan.SecureAggregation is { } sa
-                ? await AggregateSecurelyAsync(state, plan, sa, needed, cancellationToken)
-                : await AggregatePlainlyAsync(state, plan, model.Parameters.Length, needed, cancellationToken);
-            roundSpan?.SetTag("securefed.contributors", outcome.Contributors);
-            roundSpan?.SetTag("securefed.dropouts", outcome.Dropped);
-            CoordinatorTelemetry.Dropouts.Add(outcome.Dropped);
-            if (outcome.AbortReason is { } reason)
+            ISumStage sum = plan.SecureAggregation is null
+                ? new PlainSumStage(_options.TrainTimeout, _time)
+                : new SecureSumStage(_registry, _options.MaxChunkFloats, _time);
+
+            // The first task decides whether the round releases anything; its counts are the round's.
+            var tasks = plan.TaskList;
+            var primary = await sum.RunAsync(state, tasks[0], needed, cancellationToken);
+            roundSpan?.SetTag("securefed.contributors", primary.Contributors);
+            roundSpan?.SetTag("securefed.dropouts", primary.Dropped);
+            CoordinatorTelemetry.Dropouts.Add(primary.Dropped);
+            if (primary.AbortReason is { } reason)
             {
-                roundSpan?.SetTag("securefed.outcome", "aborted");
-                roundSpan?.SetStatus(ActivityStatusCode.Error, "aborted");
-                CoordinatorTelemetry.RoundsAborted.Add(1);
-                state.Abort();
-                var aborted = new RoundReport(round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
-                    double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts);
-                _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash)));
-                _audit.Flush();
-                Log.RoundAborted(_logger, round, reason);
-                return aborted;
+                return Aborted(state, sessions, model, primary, reason, started, roundSpan);
             }
 
-            var next = new float[model.Parameters.Length];
-            for (var i = 0; i < next.Length; i++)
+            var releases = new List<FederationStore.ReleaseRow>();
+            var attempt = _store.RunningAttempt(round);
+            void Release(SumTask task, int contributors)
             {
-                next[i] = (float)(model.Parameters[i] + outcome.MeanDelta![i]);
-            }
-
-            var charge = Charge(plan, round, outcome.Contributors);
-            var quality = _evaluator.Evaluate(next);
-            var report = new RoundReport(round, true, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
-                quality.Accuracy, quality.Loss, ModelHash.Compute(next), Stopwatch.GetElapsedTime(started), null,
-                charge?.NoiseMultiplier ?? double.NaN, charge?.Epsilon ?? double.NaN, outcome.StageCounts, outcome.UnmaskTime);
-            var stored = _store.CompleteRound(report, next, charge, AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash)));
-            _audit.Flush();
-            Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, stored.Hash);
-            roundSpan?.SetTag("securefed.outcome", "completed");
-            roundSpan?.SetTag("securefed.model_hash", stored.Hash);
-            CoordinatorTelemetry.RoundsCompleted.Add(1);
-            CoordinatorTelemetry.RoundDuration.Record(report.Duration.TotalMilliseconds);
-            if (charge is not null)
-            {
-                roundSpan?.SetTag("securefed.epsilon", charge.Epsilon);
-                roundSpan?.SetTag("securefed.noise_multiplier_charged", charge.NoiseMultiplier);
-                CoordinatorTelemetry.Epsilon.Record(charge.Epsilon);
-            }
-
-            foreach (var s in sessions)
-            {
-                s.TrySend(new CoordinatorMessage
+                if (plan.Privacy is { } dp && task.Name != SumTask.Training && task.ClipNorm > 0)
                 {
-                    Header = DomainMapping.Header(plan.FederationId, round, Stage.Result),
-                    RoundResult = new RoundResult
-                    {
-                        NewModelVersionHash = stored.Hash,
-                        Contributors = (uint)report.Contributors,
-                        Dropouts = (uint)report.Dropouts,
-                        Accuracy = quality.Accuracy,
-                        Loss = quality.Loss,
-                        Epsilon = charge?.Epsilon ?? 0,
-                    },
-                });
+                    releases.Add(new FederationStore.ReleaseRow(round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors), contributors));
+                }
             }
 
-            return report;
+            Release(tasks[0], primary.Contributors);
+            var next = model.Parameters;
+            double[]? released = null;
+            FederatedMetrics? metrics = null;
+            switch (kind)
+            {
+                case RoundKinds.Statistics:
+                    released = primary.Sum;
+                    break;
+                case RoundKinds.Evaluation:
+                    metrics = EvaluationSums.Decode(primary.Sum, plan.Model.ClassCount, primary.Contributors);
+                    break;
+                default:
+                    next = new float[model.Parameters.Length];
+                    for (var i = 0; i < next.Length; i++)
+                    {
+                        next[i] = (float)(model.Parameters[i] + (primary.Sum![i] / primary.Weight));
+                    }
+
+                    if (plan.Task(SumTask.Evaluation) is { } evaluation)
+                    {
+                        metrics = await EvaluateNewModelAsync(state, plan, evaluation, next, sum, needed, cancellationToken);
+                        if (metrics is not null)
+                        {
+                            Release(evaluation, metrics.Contributors);
+                        }
+                    }
+
+                    break;
+            }
+
+            state.Finish();
+            return Completed(state, sessions, model, kind, primary, next, released, metrics, releases, started, roundSpan);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -445,8 +500,8 @@ internal sealed class RoundOrchestrator
             // released, nothing is charged) and re-run under the same number after a restart.
             state.Abort();
             var aborted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
-                Stopwatch.GetElapsedTime(started), "the coordinator shut down during the round");
-            _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash)));
+                Stopwatch.GetElapsedTime(started), "the coordinator shut down during the round", Kind: kind);
+            _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, [])));
             _audit.Flush();
             Log.RoundAborted(_logger, round, aborted.AbortReason!);
             throw;
@@ -460,11 +515,146 @@ internal sealed class RoundOrchestrator
         }
     }
 
+    /// <summary>Sends <paramref name="parameters"/> to one silo in chunks under <paramref name="stage"/>.</summary>
+    private void SendModel(AgentSession session, Protocol.RoundPlan plan, Contracts.V1.Stage stage, float[] parameters)
+    {
+        foreach (var (offset, values) in VectorAssembler.Chunk<float>(parameters, _options.MaxChunkFloats))
+        {
+            var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)parameters.Length };
+            chunk.Values.AddRange(values.ToArray());
+            session.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, stage), ModelChunk = chunk });
+        }
+    }
+
+    /// <summary>
+    /// The second task of a training round: the silos evaluate the model the round just produced on their held-out
+    /// rows, and only the sum of their evaluation vectors reaches the coordinator. Null when too few took part
+    /// (the round still completes: its model was released; it just has no federated metrics).
+    /// </summary>
+    private async Task<FederatedMetrics?> EvaluateNewModelAsync(
+        RoundState state, Protocol.RoundPlan plan, SumTask task, float[] model, ISumStage sum, int needed, CancellationToken ct)
+    {
+        state.BeginUploads(task.Name);
+        var hash = ModelHash.Compute(model);
+        var span = StageSupport.StartStage("evaluate", task.Name);
+        foreach (var id in state.Accepted())
+        {
+            if (_registry.Find(id) is { } session
+                && session.TrySend(new CoordinatorMessage
+                {
+                    Header = DomainMapping.Header(plan.FederationId, plan.Round, Contracts.V1.Stage.Evaluate),
+                    EvaluateModel = new EvaluateModel { ModelVersionHash = hash, ParameterCount = (uint)model.Length },
+                }))
+            {
+                SendModel(session, plan, Contracts.V1.Stage.Evaluate, model);
+            }
+        }
+
+        StageSupport.EndStage(span, state.Accepted().Count);
+        var outcome = await sum.RunAsync(state, task, needed, ct);
+        if (outcome.AbortReason is { } why)
+        {
+            Log.EvaluationFailed(_logger, plan.Round, why);
+            return null;
+        }
+
+        var metrics = EvaluationSums.Decode(outcome.Sum, plan.Model.ClassCount, outcome.Contributors);
+        Log.Evaluated(_logger, hash, metrics.Examples, metrics.Contributors, metrics.Accuracy);
+        return metrics;
+    }
+
+    private RoundReport Aborted(RoundState state, IReadOnlyList<AgentSession> sessions, FederationStore.ModelVersion model, SumOutcome outcome, string reason, long started, Activity? roundSpan)
+    {
+        var plan = state.Plan;
+        roundSpan?.SetTag("securefed.outcome", "aborted");
+        roundSpan?.SetStatus(ActivityStatusCode.Error, "aborted");
+        CoordinatorTelemetry.RoundsAborted.Add(1);
+        state.Abort();
+        var aborted = new RoundReport(plan.Round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
+            double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts, Kind: plan.Kind);
+        _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, [])));
+        _audit.Flush();
+        Log.RoundAborted(_logger, plan.Round, reason);
+        return aborted;
+    }
+
+    private RoundReport Completed(
+        RoundState state, IReadOnlyList<AgentSession> sessions, FederationStore.ModelVersion model, string kind, SumOutcome primary, float[] next,
+        double[]? statistics, FederatedMetrics? metrics, IReadOnlyList<FederationStore.ReleaseRow> releases, long started, Activity? roundSpan)
+    {
+        var plan = state.Plan;
+        var round = plan.Round;
+        var charge = kind == RoundKinds.Training ? Charge(plan, round, primary.Contributors) : null;
+        var quality = metrics is not null
+            ? new ModelQuality(metrics.Accuracy, metrics.Loss)
+            : kind == RoundKinds.Training && _evaluator.HoldsTestData ? _evaluator.Evaluate(next) : new ModelQuality(double.NaN, double.NaN);
+        var report = new RoundReport(round, true, plan.Participants, primary.Contributors, primary.Dropped, primary.Refused, primary.Rejected,
+            quality.Accuracy, quality.Loss, kind == RoundKinds.Training ? ModelHash.Compute(next) : model.Hash, Stopwatch.GetElapsedTime(started), null,
+            charge?.NoiseMultiplier ?? double.NaN, double.NaN, primary.StageCounts, primary.UnmaskTime, kind, metrics, releases);
+        var statisticsHash = statistics is null ? null : Protocol.RoundPlan.HashStatistics(statistics);
+        report = report with { Epsilon = _options.Privacy is null ? double.NaN : SpentEpsilon(model.Parameters.Length, charge, releases) };
+        var draft = AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash, releases, statisticsHash));
+        var hash = model.Hash;
+        switch (kind)
+        {
+            case RoundKinds.Statistics:
+                _store.CompleteStatisticsRound(report, statistics!, statisticsHash!, draft, releases);
+                Log.StatisticsReleased(_logger, primary.Contributors, statisticsHash!);
+                break;
+            case RoundKinds.Evaluation:
+                _store.CompleteEvaluationRound(report, draft, releases);
+                break;
+            default:
+                hash = _store.CompleteRound(report, next, charge, draft, releases).Hash;
+                break;
+        }
+
+        _audit.Flush();
+        Log.RoundCompleted(_logger, round, report.Contributors, report.Dropouts, quality.Accuracy, hash);
+        roundSpan?.SetTag("securefed.outcome", "completed");
+        roundSpan?.SetTag("securefed.model_hash", hash);
+        CoordinatorTelemetry.RoundsCompleted.Add(1);
+        CoordinatorTelemetry.RoundDuration.Record(report.Duration.TotalMilliseconds);
+        if (double.IsFinite(report.Epsilon))
+        {
+            roundSpan?.SetTag("securefed.epsilon", report.Epsilon);
+            if (charge is not null)
+            {
+                roundSpan?.SetTag("securefed.noise_multiplier_charged", charge.NoiseMultiplier);
+            }
+
+            CoordinatorTelemetry.Epsilon.Record(report.Epsilon);
+        }
+
+        foreach (var s in sessions)
+        {
+            s.TrySend(new CoordinatorMessage
+            {
+                Header = DomainMapping.Header(plan.FederationId, round, Stage.Result),
+                RoundResult = new RoundResult
+                {
+                    NewModelVersionHash = hash,
+                    Contributors = (uint)report.Contributors,
+                    Dropouts = (uint)report.Dropouts,
+                    Accuracy = quality.Accuracy,
+                    Loss = quality.Loss,
+                    Epsilon = double.IsFinite(report.Epsilon) ? report.Epsilon : 0,
+                },
+            });
+        }
+
+        return report;
+    }
+
     /// <summary>The ledger entry of a finished round (DESIGN section 5): everything an auditor needs, no vectors.</summary>
-    private LedgerEntryDraft Draft(Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore)
+    private LedgerEntryDraft Draft(
+        Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore,
+        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null)
     {
         var dp = plan.Privacy;
         var z = report.Completed ? charge?.NoiseMultiplier : null;
+        var released = report.Completed ? releases : [];
+        var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
         return new LedgerEntryDraft
         {
             FederationId = plan.FederationId,
@@ -480,210 +670,43 @@ internal sealed class RoundOrchestrator
             Aggregation = plan.SecureAggregation is null ? "plain" : "secure",
             Privacy = dp is null ? null : new LedgerPrivacy(dp.Mechanism, dp.NoiseMultiplier, dp.ClipNorm, dp.Threshold, dp.Colluding, dp.Delta, dp.EpsilonBudget, dp.Accountant),
             EffectiveNoiseMultiplier = dp is null ? null : z,
-            CumulativeEpsilon = dp is null ? null : _audit.EpsilonWith(z, dp.Delta),
+            CumulativeEpsilon = dp is null ? null : _audit.EpsilonWith(newCharges, dp.Delta),
             ModelHashBefore = modelBefore,
             ModelHashAfter = report.ModelHash,
             TraceId = Activity.Current?.TraceId.ToString() ?? string.Empty,
+            Kind = plan.StudyHash.Length > 0 || plan.Kind != RoundKinds.Training ? plan.Kind : null,
+            StudyHash = plan.StudyHash.Length > 0 ? plan.StudyHash : null,
+            StatisticsHash = statisticsHash ?? (plan.StatisticsHash.Length > 0 ? plan.StatisticsHash : null),
+            Evaluation = report.Evaluation is { Examples: > 0 } m
+                ? new LedgerEvaluation(plan.Kind == RoundKinds.Evaluation ? plan.ModelVersionHash : report.ModelHash, m.Examples, m.Correct, m.LossSum, m.Accuracy, m.Loss, m.Contributors)
+                : null,
+            Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
         };
     }
 
-    /// <summary>Starts the span of one stage (a child of the round's span; the current activity until it ends).</summary>
-    private static Activity? StartStage(string name)
+    /// <summary>Epsilon spent so far by the plan's accountant, with optional new charges not yet stored.</summary>
+    private double SpentEpsilon(int dimension, FederationStore.PrivacyChargeRow? charge = null, IReadOnlyList<FederationStore.ReleaseRow>? releases = null)
     {
-        var span = CoordinatorTelemetry.Source.StartActivity($"securefed.stage.{name}");
-        span?.SetTag("securefed.stage", name);
-        return span;
-    }
-
-    /// <summary>Ends a stage span with its survivor count, making the round's span current again.</summary>
-    private static void EndStage(Activity? span, int survivors)
-    {
-        if (span is null)
+        if (_options.Privacy is not { } dp)
         {
-            return;
+            return double.NaN;
         }
 
-        span.SetTag("securefed.survivors", survivors);
-        var parent = span.Parent;
-        span.Dispose();
-        Activity.Current = parent;
-    }
-
-    /// <summary>Plain upload (the baseline): collects every accepted silo's delta in the clear and averages them.</summary>
-    private async Task<AggregationOutcome> AggregatePlainlyAsync(RoundState state, Protocol.RoundPlan plan, int length, int needed, CancellationToken ct)
-    {
-        var stage = StartStage("train");
-        await WaitOrDeadline(state.AllUploaded, _options.TrainTimeout, ct);
-        var tally = state.CloseTrainStage();
-        EndStage(stage, tally.Updates.Count);
-        if (tally.Updates.Count < needed)
+        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
+        if (charge is not null)
         {
-            return new AggregationOutcome(null, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected, null,
-                $"{tally.Updates.Count} updates received, fewer than the {needed} needed to release an aggregate");
+            history.Add(charge.Survivors);
         }
 
-        var aggregator = new FedAvgAggregator(length);
-        foreach (var u in tally.Updates)
-        {
-            // Under differential privacy every silo weighs the same: a weight would scale its sensitivity.
-            aggregator.Add(u.Delta, plan.Privacy is null ? u.Examples : 1);
-        }
-
-        var mean = aggregator.Apply(new float[length]).Select(v => (double)v).ToArray();
-        return new AggregationOutcome(mean, tally.Updates.Count, tally.Dropped, tally.Refused, tally.Rejected, null, null);
-    }
-
-    /// <summary>
-    /// Secure aggregation (Bonawitz et al. 2017) over the agents' streams: the coordinator routes keys, encrypted
-    /// shares and masked inputs, and learns only the sum over the silos that completed, which it divides by their
-    /// number. Every stage has a deadline; below the threshold the round aborts and nothing is released.
-    /// </summary>
-    private async Task<AggregationOutcome> AggregateSecurelyAsync(
-        RoundState state, Protocol.RoundPlan plan, SecureAggregationPlan sa, int needed, CancellationToken ct)
-    {
-        var accepted = state.Accepted();
-        var before = state.Tally();
-        AggregationOutcome Outcome(double[]? mean, int contributors, SecAggSurvivorCounts? counts, string? why)
-        {
-            // Dropouts: silos lost in the plan stage, plus accepted silos that did not complete, less those rejected.
-            var after = state.Tally();
-            var rejectedDuring = after.Rejected - before.Rejected;
-            return new AggregationOutcome(mean, contributors, before.Dropped + accepted.Count - contributors - rejectedDuring, after.Refused, after.Rejected, counts, why);
-        }
-
-        AggregationOutcome Abort(string why, int contributors = 0, SecAggSurvivorCounts? counts = null) => Outcome(null, contributors, counts, why);
-
-        if (accepted.Count < Math.Max(Math.Max(needed, sa.Threshold), 2))
-        {
-            state.CloseSecure();
-            return Abort($"{accepted.Count} silos accepted the plan, fewer than the threshold {Math.Max(Math.Max(needed, sa.Threshold), 2)}");
-        }
-
-        SecAggParameters parameters;
-        FixedPointEncoder encoder;
-        try
-        {
-            parameters = SecAggParameters.Create(plan.FederationId, plan.Round, accepted, plan.ParameterCount, sa.RingBits, sa.ScaleBits, sa.Threshold);
-            encoder = parameters.CreateEncoder(sa.MaxAbsValue);
-        }
-        catch (Exception ex) when (ex is ArgumentException or SecureFedException)
-        {
-            state.CloseSecure();
-            return Abort($"secure aggregation refused the plan: {ex.Message}");
-        }
-
-        var sessions = accepted.Select(id => _registry.Find(id)).OfType<AgentSession>().ToDictionary(s => s.SiloId, StringComparer.Ordinal);
-        var verifiers = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var (id, session) in sessions)
-            {
-                using var certificate = X509CertificateLoader.LoadCertificate(session.CertificateDer);
-                verifiers[id] = CryptoProvider.Default.CreateVerifier(certificate);
-            }
-
-            var secure = new SecureAggregationRound(parameters, verifiers, _options.MaxChunkFloats);
-            state.Secure = secure;
-            foreach (var id in accepted.Where(id => !sessions.ContainsKey(id)))
-            {
-                secure.Drop(id);
-            }
-
-            var stage = StartStage("advertise_keys");
-            secure.Start();
-            var start = new SecAggStart
-            {
-                Threshold = (uint)parameters.Threshold,
-                RingBits = (uint)parameters.RingBits,
-                ScaleBits = (uint)parameters.ScaleBits,
-                VectorLength = (uint)parameters.VectorLength,
-            };
-            start.Participants.AddRange(parameters.Participants);
-            start.Certificates.AddRange(sessions.Values.Select(s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }));
-            Broadcast(secure, plan, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, m => m.SecaggStart = start);
-
-            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
-            var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
-            EndStage(stage, keys.Advertisements.Count);
-            stage = StartStage("share_keys");
-            Broadcast(secure, plan, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
-
-            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
-            var deliveries = secure.CloseShareKeys();
-            EndStage(stage, deliveries.Count);
-            stage = StartStage("masked_input");
-            foreach (var (recipient, delivery) in deliveries)
-            {
-                Broadcast(secure, plan, Contracts.V1.Stage.MaskedInput, [recipient], m => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
-            }
-
-            // Training happens before a silo masks its input, so this stage has the training deadline.
-            await WaitOrDeadline(secure.StageDone, sa.MaskedInputTimeout, ct);
-            var check = secure.CloseMaskedInput();
-            EndStage(stage, check.Survivors.Count);
-            stage = StartStage("consistency_check");
-            var checkWire = SecAggMapping.ToWire(check);
-            Broadcast(secure, plan, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
-
-            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
-            var unmask = secure.CloseConsistencyCheck();
-            EndStage(stage, unmask.Signatures.Count);
-            stage = StartStage("unmask");
-            var unmaskWire = SecAggMapping.ToWire(unmask);
-            Broadcast(secure, plan, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
-
-            await WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, ct);
-            var unmaskStarted = Stopwatch.GetTimestamp();
-            var (sum, included) = secure.CloseUnmask();
-            var unmaskTime = Stopwatch.GetElapsedTime(unmaskStarted);
-            EndStage(stage, included.Count);
-            state.CloseSecure();
-            var counts = secure.Survivors;
-            if (included.Count < needed)
-            {
-                return Abort($"{included.Count} silos completed secure aggregation, fewer than the {needed} needed to release an aggregate", included.Count, counts);
-            }
-
-            var mean = encoder.Decode(sum);
-            for (var i = 0; i < mean.Length; i++)
-            {
-                mean[i] /= included.Count;
-            }
-
-            return Outcome(mean, included.Count, counts, null) with { UnmaskTime = unmaskTime };
-        }
-        catch (SecAggAbortedException ex)
-        {
-            state.CloseSecure();
-            return Abort($"secure aggregation aborted at {ex.Stage}: {ex.Message}", 0, state.Secure?.Survivors);
-        }
-        finally
-        {
-            foreach (var v in verifiers.Values)
-            {
-                v.Dispose();
-            }
-        }
-    }
-
-    private void Broadcast(SecureAggregationRound secure, Protocol.RoundPlan plan, Contracts.V1.Stage stage, IEnumerable<string> recipients, Action<CoordinatorMessage> fill)
-    {
-        foreach (var id in recipients)
-        {
-            var message = new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, stage) };
-            fill(message);
-            if (_registry.Find(id) is not { } session || !session.TrySend(message))
-            {
-                secure.Drop(id);
-            }
-        }
+        var others = _store.PrivacyReleases().Select(r => r.NoiseMultiplier).Concat((releases ?? []).Select(r => r.NoiseMultiplier)).ToList();
+        return PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
     }
 
     /// <summary>
     /// The consortium's budget, checked before a round starts with the round's worst-case charge (exactly t
-    /// survivors): returns why the federation must stop, or null.
+    /// survivors for every release it makes): returns why the federation must stop, or null.
     /// </summary>
-    private string? CheckBudget(int dimension)
+    private string? CheckBudget(string kind, int dimension)
     {
         if (_options.Privacy is not { EpsilonBudget: > 0 } dp)
         {
@@ -691,9 +714,21 @@ internal sealed class RoundOrchestrator
         }
 
         var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
-        var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension);
-        history.Add(dp.Threshold);
-        var wouldSpend = PrivacyCharge.CumulativeEpsilon(dp, history, dimension);
+        var others = _store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList();
+        var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
+        foreach (var task in TasksFor(kind, dimension))
+        {
+            if (task.Name == SumTask.Training)
+            {
+                history.Add(dp.Threshold);
+            }
+            else if (task.ClipNorm > 0)
+            {
+                others.Add(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold));
+            }
+        }
+
+        var wouldSpend = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
         return wouldSpend <= dp.EpsilonBudget
             ? null
             : $"privacy budget exhausted: {new PrivacyBudgetExhaustedException(spent, wouldSpend, dp.EpsilonBudget, dp.Delta).Message}";
@@ -710,25 +745,8 @@ internal sealed class RoundOrchestrator
         var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
         var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
         history.Add(survivors);
-        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount);
+        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount, _store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList());
         var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
         return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, accountant, dp.Delta, epsilon);
     }
-
-    private async Task WaitOrDeadline(Task condition, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(timeout, _time, cts.Token);
-        await Task.WhenAny(condition, delay);
-        await cts.CancelAsync();
-        cancellationToken.ThrowIfCancellationRequested();
-    }
-}
-
-/// <summary>What an aggregation produced: the mean delta (null when aborted) and the counts for the report.</summary>
-internal sealed record AggregationOutcome(
-    double[]? MeanDelta, int Contributors, int Dropped, int Refused, int Rejected, SecAggSurvivorCounts? StageCounts, string? AbortReason)
-{
-    /// <summary>Time the server spent removing masks (secure rounds).</summary>
-    public TimeSpan? UnmaskTime { get; init; }
 }

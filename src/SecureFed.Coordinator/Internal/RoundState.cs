@@ -14,7 +14,8 @@ internal sealed class RoundState
     private readonly Dictionary<string, Participant> _participants;
     private readonly int _maxChunk;
     private readonly TaskCompletionSource _allDecided = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string _task;
 
     public RoundState(Protocol.RoundPlan plan, int maxChunk)
     {
@@ -22,6 +23,7 @@ internal sealed class RoundState
         _maxChunk = maxChunk;
         _participants = plan.Participants.ToDictionary(p => p, _ => new Participant(), StringComparer.Ordinal);
         Stage = Stage.Plan;
+        _task = plan.TaskList[0].Name;
     }
 
     public enum SiloStatus
@@ -41,7 +43,48 @@ internal sealed class RoundState
 
     public Task AllDecided => _allDecided.Task;
 
-    public Task AllUploaded => _allUploaded.Task;
+    public Task AllUploaded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _allUploaded.Task;
+            }
+        }
+    }
+
+    /// <summary>The plan's task whose plain uploads are being collected.</summary>
+    public string CurrentTask
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _task;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts collecting plain uploads of the plan's next task: silos that completed the previous task are expected
+    /// again; those that dropped out, refused or were rejected stay out.
+    /// </summary>
+    public void BeginUploads(string task)
+    {
+        lock (_gate)
+        {
+            _task = task;
+            foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Done or SiloStatus.Uploading))
+            {
+                p.Status = SiloStatus.Accepted;
+                p.Delta = null;
+                p.Assembler = null;
+            }
+
+            _allUploaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
 
     public bool IsParticipant(string siloId) => _participants.ContainsKey(siloId);
 
@@ -73,13 +116,26 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>One chunk of a silo's update.</summary>
-    public void OnUpdateChunk(string siloId, UpdateChunk chunk)
+    /// <summary>One chunk of a silo's update; false when it belongs to an earlier task of the plan (late, harmless).</summary>
+    public bool OnUpdateChunk(string siloId, UpdateChunk chunk)
     {
         bool uploadedAll = false;
         lock (_gate)
         {
             var p = Get(siloId);
+            var task = string.IsNullOrEmpty(chunk.Task) ? SumTask.Training : chunk.Task;
+            if (!string.Equals(task, _task, StringComparison.Ordinal))
+            {
+                var tasks = Plan.TaskList.Select(t => t.Name).ToList();
+                var index = tasks.IndexOf(task);
+                if (index >= 0 && index < tasks.IndexOf(_task))
+                {
+                    return false;
+                }
+
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"update for task '{(task.Length <= 32 ? task : task[..32])}' while this round collects '{_task}'");
+            }
+
             if (Stage is not (Stage.Plan or Stage.Train))
             {
                 throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {Stage}, received an update");
@@ -95,7 +151,7 @@ internal sealed class RoundState
                 throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"update from a silo that is {p.Status} in this round");
             }
 
-            p.Assembler ??= new VectorAssembler(Plan.ParameterCount, _maxChunk);
+            p.Assembler ??= new VectorAssembler(Plan.Task(_task)?.Length ?? Plan.ParameterCount, _maxChunk);
             p.Status = SiloStatus.Uploading;
             p.Assembler.Add(chunk.Offset, chunk.TotalLength, chunk.Values);
             if (chunk.Last)
@@ -117,6 +173,8 @@ internal sealed class RoundState
         {
             _allUploaded.TrySetResult();
         }
+
+        return true;
     }
 
     /// <summary>Silos that accepted the plan and are still connected.</summary>
@@ -181,25 +239,28 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>Closes the train stage: unfinished uploads count as dropouts. Returns the complete updates.</summary>
-    public RoundTally CloseTrainStage()
+    /// <summary>Closes the current task's uploads: unfinished ones count as dropouts. Returns the complete updates.</summary>
+    public RoundTally CloseUploads()
     {
         lock (_gate)
         {
-            StageTransitions.Require(Stage, Stage.Result);
+            if (Stage != Stage.Train)
+            {
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"uploads closed in stage {Stage}");
+            }
+
             foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Accepted or SiloStatus.Uploading))
             {
                 p.Status = SiloStatus.Dropped;
                 p.Assembler = null;
             }
 
-            Stage = Stage.Result;
             return Tally();
         }
     }
 
-    /// <summary>Closes a securely aggregated round: contributions are counted by the protocol, not here.</summary>
-    public void CloseSecure()
+    /// <summary>Every task of the round is done: nothing more is accepted.</summary>
+    public void Finish()
     {
         lock (_gate)
         {

@@ -21,15 +21,19 @@ internal sealed class SecureAggregationRound
     private HashSet<string> _awaiting;
     private TaskCompletionSource _stageDone = NewSignal();
 
-    public SecureAggregationRound(SecAggParameters parameters, IReadOnlyDictionary<string, ISignatureVerifier> verifiers, int maxChunk)
+    public SecureAggregationRound(SecAggParameters parameters, IReadOnlyDictionary<string, ISignatureVerifier> verifiers, int maxChunk, string task = SumTask.Training)
     {
         Parameters = parameters;
+        Task = task;
         _server = new SecAggServer(parameters, verifiers);
         _maxChunk = maxChunk;
         _awaiting = new HashSet<string>(parameters.Participants, StringComparer.Ordinal);
     }
 
     public SecAggParameters Parameters { get; }
+
+    /// <summary>The plan task this secure sum belongs to.</summary>
+    public string Task { get; }
 
     public SecAggStage Stage
     {

@@ -17,7 +17,7 @@ namespace SecureFed.Protocol.SecureAggregation;
 /// (clip first, and account for noise in B). Decoding interprets ring elements as two's-complement signed
 /// integers, so a sum decodes exactly as long as the plan passed <see cref="OverflowGuard.Check"/>.</para>
 /// <para>Thread-safe (immutable); the randomness comes from the <see cref="IRandomSource"/> passed to
-/// <see cref="Encode"/>.</para>
+/// <see cref="Encode(ReadOnlySpan{double}, IRandomSource)"/>.</para>
 /// </remarks>
 public sealed class FixedPointEncoder
 {
@@ -66,6 +66,19 @@ public sealed class FixedPointEncoder
     /// index and the bound, never the value).</exception>
     public RingVector Encode(ReadOnlySpan<float> values, IRandomSource rng)
     {
+        var wide = new double[values.Length];
+        for (var i = 0; i < wide.Length; i++)
+        {
+            wide[i] = values[i];
+        }
+
+        return Encode(wide, rng);
+    }
+
+    /// <summary>Encodes double-precision <paramref name="values"/> (statistics and evaluation sums need more than float's 24 bits).</summary>
+    /// <exception cref="ArgumentException">A value is not finite or exceeds the bound (the message names the index and the bound, never the value).</exception>
+    public RingVector Encode(ReadOnlySpan<double> values, IRandomSource rng)
+    {
         ArgumentNullException.ThrowIfNull(rng);
         double scale = Math.ScaleB(1.0, ScaleBits);
         var result = new ulong[values.Length];
@@ -85,7 +98,7 @@ public sealed class FixedPointEncoder
                         nameof(values));
                 }
 
-                // x·2^f is exact in double for a float x and f ≤ 52 (only the exponent changes).
+                // x·2^f is exact in double for f ≤ 52 (only the exponent changes).
                 double scaled = x * scale;
                 double floor = Math.Floor(scaled);
                 double fraction = scaled - floor;

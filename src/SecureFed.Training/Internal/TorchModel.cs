@@ -106,6 +106,14 @@ internal static class TorchModel
 
     internal static (long Correct, double LossSum) Evaluate(ModelSpec spec, float[] parameters, TabularDataset data)
     {
+        var (correct, lossSum, _) = Evaluate(spec, parameters, data, confusion: false);
+        return (correct, lossSum);
+    }
+
+    /// <summary>Correct count, loss sum and (optionally) the confusion counts by (true class, predicted class).</summary>
+    internal static (long Correct, double LossSum, long[]? Confusion) Evaluate(ModelSpec spec, float[] parameters, TabularDataset data, bool confusion)
+    {
+        var counts = confusion ? new long[spec.ClassCount * spec.ClassCount] : null;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var n = data.RowCount;
@@ -121,10 +129,19 @@ internal static class TorchModel
             var y = tensor(ToInt64(data.RawLabels.AsSpan(start, size)), [size], ScalarType.Int64);
             var logits = Forward(spec, theta, x);
             lossSum += nn.functional.cross_entropy(logits.to_type(ScalarType.Float64), y, reduction: nn.Reduction.Sum).item<double>();
-            correct += logits.argmax(1).eq(y).sum().item<long>();
+            var predicted = logits.argmax(1);
+            correct += predicted.eq(y).sum().item<long>();
+            if (counts is not null)
+            {
+                var p = predicted.data<long>().ToArray();
+                for (var i = 0; i < size; i++)
+                {
+                    counts[(data.RawLabels[start + i] * spec.ClassCount) + (int)p[i]]++;
+                }
+            }
         }
 
-        return (correct, lossSum);
+        return (correct, lossSum, counts);
     }
 
     private static Tensor Forward(ModelSpec spec, Tensor theta, Tensor input)

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using SecureFed.Contracts;
+using SecureFed.Contracts.V1;
+using SecureFed.Crypto;
+using SecureFed.Protocol;
+using SecureFed.Protocol.SecureAggregation;
+
+namespace SecureFed.Coordinator.Internal;
+
+/// <summary>
+/// Secure aggregation (Bonawitz et al. 2017) of one plan task over the agents' streams: the coordinator routes keys,
+/// encrypted shares and masked inputs, and learns only the sum over the silos that completed. Every stage has a
+/// deadline; below the threshold the sum aborts and nothing is released. Statistics, training deltas and evaluation
+/// sums all go through here (DESIGN section 7); each task is its own protocol session, domain-separated by the task
+/// name, with fresh keys.
+/// </summary>
+internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloats, TimeProvider time) : ISumStage
+{
+    /// <summary>The session label a task's secure aggregation binds into its keys and signatures.</summary>
+    public static string SessionLabel(string federationId, string task) =>
+        task == SumTask.Training ? federationId : $"{federationId}/{task}";
+
+    public async Task<SumOutcome> RunAsync(RoundState state, SumTask task, int needed, CancellationToken ct)
+    {
+        var plan = state.Plan;
+        var sa = plan.SecureAggregation ?? throw new InvalidOperationException("a secure sum needs a plan with secure aggregation");
+        var accepted = state.Accepted();
+        var before = state.Tally();
+        SumOutcome Outcome(double[]? sum, IReadOnlyList<string> included, SecAggSurvivorCounts? counts, string? why)
+        {
+            // Dropouts: silos lost in the plan stage, plus accepted silos that did not complete, less those rejected.
+            var after = state.Tally();
+            var rejectedDuring = after.Rejected - before.Rejected;
+            return new SumOutcome(sum, included.Count, included, before.Dropped + accepted.Count - included.Count - rejectedDuring, after.Refused, after.Rejected, counts, why);
+        }
+
+        SumOutcome Abort(string why, IReadOnlyList<string>? included = null, SecAggSurvivorCounts? counts = null) => Outcome(null, included ?? [], counts, why);
+
+        var least = Math.Max(Math.Max(needed, sa.Threshold), 2);
+        if (accepted.Count < least)
+        {
+            return Abort($"{accepted.Count} silos accepted the plan, fewer than the threshold {least}");
+        }
+
+        SecAggParameters parameters;
+        FixedPointEncoder encoder;
+        try
+        {
+            parameters = SecAggParameters.Create(SessionLabel(plan.FederationId, task.Name), plan.Round, accepted, task.Length, task.RingBits, task.ScaleBits, sa.Threshold);
+            encoder = parameters.CreateEncoder(task.MaxAbsValue);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecureFedException)
+        {
+            return Abort($"secure aggregation refused the plan: {ex.Message}");
+        }
+
+        var sessions = accepted.Select(id => registry.Find(id)).OfType<AgentSession>().ToDictionary(s => s.SiloId, StringComparer.Ordinal);
+        var verifiers = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
+        SecureAggregationRound? secure = null;
+        try
+        {
+            foreach (var (id, session) in sessions)
+            {
+                using var certificate = X509CertificateLoader.LoadCertificate(session.CertificateDer);
+                verifiers[id] = CryptoProvider.Default.CreateVerifier(certificate);
+            }
+
+            secure = new SecureAggregationRound(parameters, verifiers, maxChunkFloats, task.Name);
+            state.Secure = secure;
+            foreach (var id in accepted.Where(id => !sessions.ContainsKey(id)))
+            {
+                secure.Drop(id);
+            }
+
+            var stage = StageSupport.StartStage("advertise_keys", task.Name);
+            secure.Start();
+            var start = new SecAggStart
+            {
+                Threshold = (uint)parameters.Threshold,
+                RingBits = (uint)parameters.RingBits,
+                ScaleBits = (uint)parameters.ScaleBits,
+                VectorLength = (uint)parameters.VectorLength,
+                Task = task.Name,
+            };
+            start.Participants.AddRange(parameters.Participants);
+            start.Certificates.AddRange(sessions.Values.Select(s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }));
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, m => m.SecaggStart = start);
+
+            await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
+            var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
+            StageSupport.EndStage(stage, keys.Advertisements.Count);
+            stage = StageSupport.StartStage("share_keys", task.Name);
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
+
+            await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
+            var deliveries = secure.CloseShareKeys();
+            StageSupport.EndStage(stage, deliveries.Count);
+            stage = StageSupport.StartStage("masked_input", task.Name);
+            foreach (var (recipient, delivery) in deliveries)
+            {
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.MaskedInput, [recipient], m => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
+            }
+
+            // Training happens before a silo masks its delta, so that stage has the training deadline.
+            await StageSupport.WaitOrDeadline(secure.StageDone, task.Name == SumTask.Training ? sa.MaskedInputTimeout : sa.KeyStageTimeout + sa.MaskedInputTimeout, time, ct);
+            var check = secure.CloseMaskedInput();
+            StageSupport.EndStage(stage, check.Survivors.Count);
+            stage = StageSupport.StartStage("consistency_check", task.Name);
+            var checkWire = SecAggMapping.ToWire(check);
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
+
+            await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
+            var unmask = secure.CloseConsistencyCheck();
+            StageSupport.EndStage(stage, unmask.Signatures.Count);
+            stage = StageSupport.StartStage("unmask", task.Name);
+            var unmaskWire = SecAggMapping.ToWire(unmask);
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
+
+            await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
+            var unmaskStarted = Stopwatch.GetTimestamp();
+            var (sum, included) = secure.CloseUnmask();
+            var unmaskTime = Stopwatch.GetElapsedTime(unmaskStarted);
+            StageSupport.EndStage(stage, included.Count);
+            var counts = secure.Survivors;
+            if (included.Count < needed)
+            {
+                return Abort($"{included.Count} silos completed secure aggregation, fewer than the {needed} needed to release an aggregate", included, counts);
+            }
+
+            return Outcome(encoder.Decode(sum), included, counts, null) with { UnmaskTime = unmaskTime };
+        }
+        catch (SecAggAbortedException ex)
+        {
+            return Abort($"secure aggregation aborted at {ex.Stage}: {ex.Message}", null, secure?.Survivors);
+        }
+        finally
+        {
+            state.Secure = null;
+            foreach (var v in verifiers.Values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+
+    private void Broadcast(SecureAggregationRound secure, Protocol.RoundPlan plan, string task, Contracts.V1.Stage stage, IEnumerable<string> recipients, Action<CoordinatorMessage> fill)
+    {
+        foreach (var id in recipients)
+        {
+            var header = DomainMapping.Header(plan.FederationId, plan.Round, stage);
+            header.Task = task == SumTask.Training ? string.Empty : task;
+            var message = new CoordinatorMessage { Header = header };
+            fill(message);
+            if (registry.Find(id) is not { } session || !session.TrySend(message))
+            {
+                secure.Drop(id);
+            }
+        }
+    }
+}

@@ -200,7 +200,8 @@ public sealed class StudyTrainer : ILocalTrainer
         GlobalStatistics global;
         try
         {
-            global = FeatureStatistics.FromSum(table.Study, [.. stats]);
+            // Under differential privacy the sum carries noise; post-processing makes it consistent at no privacy cost.
+            global = FeatureStatistics.FromSum(table.Study, FeatureStatistics.PostProcess(table.Study, [.. stats]));
         }
         catch (ArgumentException ex)
         {

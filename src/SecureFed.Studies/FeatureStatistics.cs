@@ -82,8 +82,65 @@ public static class FeatureStatistics
         return max;
     }
 
-    /// <summary>Validates the summed vector and derives the pooled statistics from it.</summary>
     /// <exception cref="ArgumentException">Wrong length, a non-finite entry, or a negative count or sum of squares.</exception>
+    /// <summary>
+    /// Makes a noisy federated sum consistent before use (post-processing, which costs no privacy): counts are kept
+    /// non-negative and within the row count, a numeric feature whose count rounds to zero gets no mean, and every
+    /// sum of squares is at least sum²/count, so the variance is never negative. An exact sum (no differential
+    /// privacy) passes through unchanged. Every silo applies the same rule, so all encode alike.
+    /// </summary>
+    public static double[] PostProcess(Study study, ReadOnlySpan<double> sum)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        if (sum.Length != study.StatisticsLength)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"statistics vector has {sum.Length} entries but study {study.Name} needs {study.StatisticsLength}"), nameof(sum));
+        }
+
+        var v = sum.ToArray();
+        static double Finite(double x) => double.IsFinite(x) ? x : 0;
+        v[0] = Math.Max(0, Finite(v[0]));
+        var offset = 1;
+        foreach (var feature in study.Features)
+        {
+            if (feature.Type == FeatureType.Numeric)
+            {
+                var count = Math.Clamp(Finite(v[offset]), 0, v[0]);
+                var total = Finite(v[offset + 1]);
+                var squares = Math.Max(0, Finite(v[offset + 2]));
+                if (count < 0.5)
+                {
+                    (count, total, squares) = (0, 0, 0);
+                }
+                else if (squares < total * total / count)
+                {
+                    squares = total * total / count;
+                }
+
+                (v[offset], v[offset + 1], v[offset + 2]) = (count, total, squares);
+                offset += 3;
+            }
+            else
+            {
+                for (var l = 0; l <= feature.Categories.Count; l++)
+                {
+                    v[offset + l] = Math.Max(0, Finite(v[offset + l]));
+                }
+
+                offset += feature.Categories.Count + 1;
+            }
+        }
+
+        for (var c = 0; c < study.ClassCount; c++)
+        {
+            v[offset + c] = Math.Max(0, Finite(v[offset + c]));
+        }
+
+        return v;
+    }
+
+    /// <summary>The global statistics of a federated sum (see the layout above); validates it.</summary>
     public static GlobalStatistics FromSum(Study study, ReadOnlySpan<double> sum)
     {
         ArgumentNullException.ThrowIfNull(study);

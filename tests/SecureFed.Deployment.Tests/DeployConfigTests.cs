@@ -16,6 +16,7 @@ public sealed class DeployConfigTests
         Assert.Equal("secure", config.Aggregation);
         Assert.Equal(["silo-1", "silo-2", "silo-3"], config.Members);
         Assert.Equal(3, config.TargetSilos);
+        Assert.Equal("/usr/share/securefed/data/hospitals/study.json", config.Study);
     }
 
     [Theory]
@@ -26,8 +27,7 @@ public sealed class DeployConfigTests
     {
         var config = AgentConfig.Load(RepoPaths.File("deploy", "config", $"silo-{silo}.json"));
         Assert.Equal("https://coordinator:7443", config.Coordinator);
-        Assert.Equal(silo, config.SiloIndex);
-        Assert.Equal(3, config.SiloCount);
+        Assert.StartsWith("/usr/share/securefed/data/hospitals/hospital-", config.Data.Path, StringComparison.Ordinal);
         Assert.Equal($"/etc/securefed/certs/silo-{silo}.pem", config.Certificate);
         Assert.Equal($"/etc/securefed/certs/silo-{silo}.key.pem", config.PrivateKey);
         Assert.Equal("/var/lib/securefed/privacy-ledger.jsonl", config.LedgerPath);

@@ -31,7 +31,7 @@ RUN groupadd --gid 10001 securefed \
  && mkdir -p /var/lib/securefed /etc/securefed \
  && chown 10001:10001 /var/lib/securefed
 COPY --from=build /app /app
-# The bundled demonstration datasets (each silo reads its share of the split); a real silo mounts its own data.
+# The bundled studies and data (the demo silos each read their own export under data/hospitals/); a real silo mounts its own file.
 COPY data/ /usr/share/securefed/data/
 RUN ln -s /app/securefed /usr/local/bin/securefed
 ENV DOTNET_ROOT=/usr/share/dotnet \

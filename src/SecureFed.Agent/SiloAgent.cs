@@ -195,7 +195,6 @@ public sealed class SiloAgent
                         {
                             Log.PlanAccepted(_logger, candidate.Round, candidate.ComputeHash());
                             await ContributeAsync(call, candidate, task, statistics, pending, maxChunk, ct);
-                            onParticipated(candidate.Round);
                         }
                     }
                     catch (SecureFedException ex)
@@ -265,7 +264,6 @@ public sealed class SiloAgent
                         {
                             using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                             await ContributeAsync(call, plan, plan.Task(SumTask.Evaluation)!, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
-                            onParticipated(plan.Round);
                             break;
                         }
 

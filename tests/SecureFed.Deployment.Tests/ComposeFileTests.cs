@@ -124,7 +124,10 @@ public sealed class ComposeFileTests
                 Assert.Contains(section.GetProperty(option).GetString()!, targets);
             }
 
-            Assert.Equal("/usr/share/securefed/data", section.GetProperty("DataDirectory").GetString());
+            // The demo's study and each silo's own export ship in the image (a real silo mounts its own file there).
+            var data = name == "coordinator" ? section.GetProperty("Study").GetString()! : section.GetProperty("Data").GetProperty("Path").GetString()!;
+            Assert.StartsWith("/usr/share/securefed/data/hospitals/", data, StringComparison.Ordinal);
+            Assert.True(System.IO.File.Exists(RepoPaths.File("data", "hospitals", Path.GetFileName(data))), data);
             var state = name == "coordinator" ? section.GetProperty("StorePath").GetString()! : section.GetProperty("LedgerPath").GetString()!;
             Assert.StartsWith("/var/lib/securefed/", state, StringComparison.Ordinal);
 
@@ -136,7 +139,9 @@ public sealed class ComposeFileTests
             else
             {
                 Assert.Equal("https://coordinator:7443", section.GetProperty("Coordinator").GetString());
-                Assert.Equal(int.Parse(name["silo-".Length..], System.Globalization.CultureInfo.InvariantCulture), section.GetProperty("SiloIndex").GetInt32());
+                // Each silo its own export: silo-1 hospital-a, silo-2 hospital-b, silo-3 hospital-c.
+                var letter = (char)('a' + int.Parse(name["silo-".Length..], System.Globalization.CultureInfo.InvariantCulture) - 1);
+                Assert.StartsWith($"hospital-{letter}.", Path.GetFileName(data), StringComparison.Ordinal);
             }
         }
     }

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using SecureFed.Audit;
 using SecureFed.Contracts;
 using SecureFed.Contracts.V1;
-using SecureFed.Privacy;
 using SecureFed.Protocol;
 using SecureFed.Protocol.SecureAggregation;
 using Stage = SecureFed.Protocol.Stage;
@@ -25,6 +24,8 @@ internal sealed class RoundOrchestrator
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AuditTrail _audit;
+    private readonly RoundPrivacy _privacy;
+    private readonly EvaluationStage _evaluation;
     private readonly Lock _gate = new();
     private RoundState? _current;
 
@@ -38,6 +39,8 @@ internal sealed class RoundOrchestrator
         _evaluator = evaluator;
         _time = time;
         _logger = logger;
+        _privacy = new RoundPrivacy(options, store);
+        _evaluation = new EvaluationStage(registry, options.MaxChunkFloats, logger);
         _registry.Disconnected += OnDisconnected;
     }
 
@@ -70,7 +73,7 @@ internal sealed class RoundOrchestrator
         {
             while (true)
             {
-                stopReason = CheckBudget(kind, subject.Parameters.Length);
+                stopReason = _privacy.CheckBudget(kind, subject.Parameters.Length);
                 if (stopReason is not null)
                 {
                     Log.BudgetExhausted(_logger, stopReason);
@@ -134,7 +137,7 @@ internal sealed class RoundOrchestrator
             : _store.Rounds().LastOrDefault(r => r.Status == "completed" && r.Kind == RoundKinds.Evaluation);
         return new FederationOutcome(
             completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports,
-            _options.Privacy is null || (_store.PrivacyCharges().Count == 0 && _store.PrivacyReleases().Count == 0) ? double.NaN : SpentEpsilon(model.Parameters.Length), stopReason);
+            _options.Privacy is null || (_store.PrivacyCharges().Count == 0 && _store.PrivacyReleases().Count == 0) ? double.NaN : _privacy.Spent(model.Parameters.Length), stopReason);
     }
 
     /// <summary>Routes one message from an authenticated agent. Throws <see cref="SecureFedException"/> on a violation.</summary>
@@ -351,22 +354,6 @@ internal sealed class RoundOrchestrator
         }
     }
 
-    /// <summary>The tasks a round of <paramref name="kind"/> sums, in order (DESIGN section 7).</summary>
-    private IReadOnlyList<SumTask> TasksFor(string kind, int parameterCount)
-    {
-        var dp = _options.Privacy;
-        var evaluation = SumTask.ForEvaluation(Math.Max(2, _options.Model.ClassCount), dp is null ? 0 : _options.EvaluationClipNorm);
-        return kind switch
-        {
-            RoundKinds.Statistics => [SumTask.ForStatistics(_options.StatisticsLength, dp is null ? 0 : _options.StatisticsClipNorm)],
-            RoundKinds.Evaluation => [evaluation],
-            RoundKinds.Training => _options.FederatedEvaluation
-                ? [SumTask.ForTraining(parameterCount, _options.SecureAggregation, dp), evaluation]
-                : [SumTask.ForTraining(parameterCount, _options.SecureAggregation, dp)],
-            _ => throw new InvalidOperationException($"unknown round kind {kind}"),
-        };
-    }
-
     private async Task<RoundReport> RunRoundAsync(string kind, FederationStore.ModelVersion model, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -388,7 +375,7 @@ internal sealed class RoundOrchestrator
                 : null,
             _options.StudyHash,
             kind,
-            _options.StudyHash.Length > 0 || kind != RoundKinds.Training || _options.FederatedEvaluation ? TasksFor(kind, model.Parameters.Length) : null,
+            _options.StudyHash.Length > 0 || kind != RoundKinds.Training || _options.FederatedEvaluation ? _privacy.TasksFor(kind, model.Parameters.Length) : null,
             statistics?.Vector,
             statistics?.Hash ?? string.Empty,
             _options.StudyDocument);
@@ -427,7 +414,7 @@ internal sealed class RoundOrchestrator
 
                 if (kind != RoundKinds.Statistics)
                 {
-                    SendModel(s, plan, Contracts.V1.Stage.Plan, model.Parameters);
+                    _evaluation.SendModel(s, plan, Contracts.V1.Stage.Plan, model.Parameters);
                 }
             }
 
@@ -454,9 +441,9 @@ internal sealed class RoundOrchestrator
             var attempt = _store.RunningAttempt(round);
             void Release(SumTask task, int contributors)
             {
-                if (plan.Privacy is { } dp && task.Name != SumTask.Training && task.ClipNorm > 0)
+                if (_privacy.Release(plan, attempt, task, contributors) is { } release)
                 {
-                    releases.Add(new FederationStore.ReleaseRow(round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors), contributors));
+                    releases.Add(release);
                 }
             }
 
@@ -481,7 +468,7 @@ internal sealed class RoundOrchestrator
 
                     if (plan.Task(SumTask.Evaluation) is { } evaluation)
                     {
-                        metrics = await EvaluateNewModelAsync(state, plan, evaluation, next, sum, needed, cancellationToken);
+                        metrics = await _evaluation.RunAsync(state, plan, evaluation, next, sum, needed, cancellationToken);
                         if (metrics is not null)
                         {
                             Release(evaluation, metrics.Contributors);
@@ -515,54 +502,6 @@ internal sealed class RoundOrchestrator
         }
     }
 
-    /// <summary>Sends <paramref name="parameters"/> to one silo in chunks under <paramref name="stage"/>.</summary>
-    private void SendModel(AgentSession session, Protocol.RoundPlan plan, Contracts.V1.Stage stage, float[] parameters)
-    {
-        foreach (var (offset, values) in VectorAssembler.Chunk<float>(parameters, _options.MaxChunkFloats))
-        {
-            var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)parameters.Length };
-            chunk.Values.AddRange(values.ToArray());
-            session.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, stage), ModelChunk = chunk });
-        }
-    }
-
-    /// <summary>
-    /// The second task of a training round: the silos evaluate the model the round just produced on their held-out
-    /// rows, and only the sum of their evaluation vectors reaches the coordinator. Null when too few took part
-    /// (the round still completes: its model was released; it just has no federated metrics).
-    /// </summary>
-    private async Task<FederatedMetrics?> EvaluateNewModelAsync(
-        RoundState state, Protocol.RoundPlan plan, SumTask task, float[] model, ISumStage sum, int needed, CancellationToken ct)
-    {
-        state.BeginUploads(task.Name);
-        var hash = ModelHash.Compute(model);
-        var span = StageSupport.StartStage("evaluate", task.Name);
-        foreach (var id in state.Accepted())
-        {
-            if (_registry.Find(id) is { } session
-                && session.TrySend(new CoordinatorMessage
-                {
-                    Header = DomainMapping.Header(plan.FederationId, plan.Round, Contracts.V1.Stage.Evaluate),
-                    EvaluateModel = new EvaluateModel { ModelVersionHash = hash, ParameterCount = (uint)model.Length },
-                }))
-            {
-                SendModel(session, plan, Contracts.V1.Stage.Evaluate, model);
-            }
-        }
-
-        StageSupport.EndStage(span, state.Accepted().Count);
-        var outcome = await sum.RunAsync(state, task, needed, ct);
-        if (outcome.AbortReason is { } why)
-        {
-            Log.EvaluationFailed(_logger, plan.Round, why);
-            return null;
-        }
-
-        var metrics = EvaluationSums.Decode(outcome.Sum, plan.Model.ClassCount, outcome.Contributors);
-        Log.Evaluated(_logger, hash, metrics.Examples, metrics.Contributors, metrics.Accuracy);
-        return metrics;
-    }
-
     private RoundReport Aborted(RoundState state, IReadOnlyList<AgentSession> sessions, FederationStore.ModelVersion model, SumOutcome outcome, string reason, long started, Activity? roundSpan)
     {
         var plan = state.Plan;
@@ -584,7 +523,7 @@ internal sealed class RoundOrchestrator
     {
         var plan = state.Plan;
         var round = plan.Round;
-        var charge = kind == RoundKinds.Training ? Charge(plan, round, primary.Contributors) : null;
+        var charge = kind == RoundKinds.Training ? _privacy.Charge(plan, round, primary.Contributors) : null;
         var quality = metrics is not null
             ? new ModelQuality(metrics.Accuracy, metrics.Loss)
             : kind == RoundKinds.Training && _evaluator.HoldsTestData ? _evaluator.Evaluate(next) : new ModelQuality(double.NaN, double.NaN);
@@ -592,7 +531,7 @@ internal sealed class RoundOrchestrator
             quality.Accuracy, quality.Loss, kind == RoundKinds.Training ? ModelHash.Compute(next) : model.Hash, Stopwatch.GetElapsedTime(started), null,
             charge?.NoiseMultiplier ?? double.NaN, double.NaN, primary.StageCounts, primary.UnmaskTime, kind, metrics, releases);
         var statisticsHash = statistics is null ? null : Protocol.RoundPlan.HashStatistics(statistics);
-        report = report with { Epsilon = _options.Privacy is null ? double.NaN : SpentEpsilon(model.Parameters.Length, charge, releases) };
+        report = report with { Epsilon = _options.Privacy is null ? double.NaN : _privacy.Spent(model.Parameters.Length, charge, releases) };
         var draft = AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash, releases, statisticsHash));
         var hash = model.Hash;
         switch (kind)
@@ -682,71 +621,5 @@ internal sealed class RoundOrchestrator
                 : null,
             Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
         };
-    }
-
-    /// <summary>Epsilon spent so far by the plan's accountant, with optional new charges not yet stored.</summary>
-    private double SpentEpsilon(int dimension, FederationStore.PrivacyChargeRow? charge = null, IReadOnlyList<FederationStore.ReleaseRow>? releases = null)
-    {
-        if (_options.Privacy is not { } dp)
-        {
-            return double.NaN;
-        }
-
-        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
-        if (charge is not null)
-        {
-            history.Add(charge.Survivors);
-        }
-
-        var others = _store.PrivacyReleases().Select(r => r.NoiseMultiplier).Concat((releases ?? []).Select(r => r.NoiseMultiplier)).ToList();
-        return PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
-    }
-
-    /// <summary>
-    /// The consortium's budget, checked before a round starts with the round's worst-case charge (exactly t
-    /// survivors for every release it makes): returns why the federation must stop, or null.
-    /// </summary>
-    private string? CheckBudget(string kind, int dimension)
-    {
-        if (_options.Privacy is not { EpsilonBudget: > 0 } dp)
-        {
-            return null;
-        }
-
-        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
-        var others = _store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList();
-        var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
-        foreach (var task in TasksFor(kind, dimension))
-        {
-            if (task.Name == SumTask.Training)
-            {
-                history.Add(dp.Threshold);
-            }
-            else if (task.ClipNorm > 0)
-            {
-                others.Add(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold));
-            }
-        }
-
-        var wouldSpend = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
-        return wouldSpend <= dp.EpsilonBudget
-            ? null
-            : $"privacy budget exhausted: {new PrivacyBudgetExhaustedException(spent, wouldSpend, dp.EpsilonBudget, dp.Delta).Message}";
-    }
-
-    /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present.</summary>
-    private FederationStore.PrivacyChargeRow? Charge(Protocol.RoundPlan plan, long round, int survivors)
-    {
-        if (plan.Privacy is not { } dp)
-        {
-            return null;
-        }
-
-        var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
-        var history = _store.PrivacyCharges().Select(c => c.Survivors).ToList();
-        history.Add(survivors);
-        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount, _store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList());
-        var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
-        return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, accountant, dp.Delta, epsilon);
     }
 }

@@ -105,27 +105,7 @@ public sealed class FederationStore
     }
 
     /// <summary>The newest model version, or null for a new federation.</summary>
-    public ModelVersion? LatestModel()
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT version, round, hash, parameters FROM model_versions ORDER BY version DESC LIMIT 1";
-        using var r = cmd.ExecuteReader();
-        if (!r.Read())
-        {
-            return null;
-        }
-
-        var blob = (byte[])r.GetValue(3);
-        var parameters = MemoryMarshal.Cast<byte, float>(blob).ToArray();
-        var hash = r.GetString(2);
-        if (!string.Equals(ModelHash.Compute(parameters), hash, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"stored model version {r.GetInt64(0)} does not match its hash; the store is corrupt");
-        }
-
-        return new ModelVersion(r.GetInt64(0), r.GetInt64(1), hash, parameters);
-    }
+    public ModelVersion? LatestModel() => ReadModel("ORDER BY version DESC LIMIT 1");
 
     /// <summary>Stores the initial model (version 0, round 0) if the federation has none.</summary>
     public ModelVersion EnsureInitialModel(float[] parameters)
@@ -263,21 +243,7 @@ public sealed class FederationStore
     }
 
     /// <summary>The stored model version with hash <paramref name="hash"/>, or null.</summary>
-    public ModelVersion? ModelByHash(string hash)
-    {
-        using var c = Connect();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT version, round, hash, parameters FROM model_versions WHERE hash = $h ORDER BY version LIMIT 1";
-        cmd.Parameters.AddWithValue("$h", hash);
-        using var r = cmd.ExecuteReader();
-        if (!r.Read())
-        {
-            return null;
-        }
-
-        var parameters = MemoryMarshal.Cast<byte, float>((byte[])r.GetValue(3)).ToArray();
-        return new ModelVersion(r.GetInt64(0), r.GetInt64(1), r.GetString(2), parameters);
-    }
+    public ModelVersion? ModelByHash(string hash) => ReadModel("WHERE hash = $h ORDER BY version LIMIT 1", ("$h", hash));
 
     /// <summary>Every privacy-charged release other than training updates, in order.</summary>
     public IReadOnlyList<ReleaseRow> PrivacyReleases()
@@ -419,6 +385,33 @@ public sealed class FederationStore
         {
             throw new InvalidOperationException($"round {report.Round} is not running in the store; refusing to overwrite it");
         }
+    }
+
+    /// <summary>One model version selected by <paramref name="clause"/>, checked against its stored hash.</summary>
+    private ModelVersion? ReadModel(string clause, params (string Name, object Value)[] args)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT version, round, hash, parameters FROM model_versions " + clause;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return null;
+        }
+
+        var parameters = MemoryMarshal.Cast<byte, float>((byte[])r.GetValue(3)).ToArray();
+        var hash = r.GetString(2);
+        if (!string.Equals(ModelHash.Compute(parameters), hash, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"stored model version {r.GetInt64(0)} does not match its hash; the store is corrupt");
+        }
+
+        return new ModelVersion(r.GetInt64(0), r.GetInt64(1), hash, parameters);
     }
 
     private static void InsertReleases(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<ReleaseRow>? releases)

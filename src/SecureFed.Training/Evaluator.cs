@@ -22,13 +22,8 @@ public static class Evaluator
     /// <exception cref="ArgumentException">The vector fails <see cref="ParameterVector.Validate"/>, or the data does not match the model or is empty.</exception>
     public static EvaluationResult Evaluate(ModelSpec spec, float[] parameters, TabularDataset data)
     {
-        TorchRuntime.EnsureInitialized();
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(data);
-        ParameterVector.Validate(parameters, spec.ParameterCount, nameof(parameters));
-        TorchModel.CheckData(spec, data);
-        var (correct, lossSum) = TorchModel.Evaluate(spec, parameters, data);
-        return new EvaluationResult((double)correct / data.RowCount, lossSum / data.RowCount, data.RowCount);
+        var counts = Count(spec, parameters, data);
+        return new EvaluationResult((double)counts.Correct / data.RowCount, counts.LossSum / data.RowCount, data.RowCount);
     }
 
     /// <summary>The evaluation sums of <paramref name="parameters"/> on <paramref name="data"/> (for a federated evaluation).</summary>

@@ -23,6 +23,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public async Task Coordinator_and_three_agent_processes_finish_three_rounds_after_one_agent_is_killed()
     {
+        string[] HospitalFiles = ["hospital-a.csv", "hospital-b.csv", "hospital-c.tsv"];
         var cli = LocateCli();
         var certs = Path.Combine(_dir, "certs");
         try
@@ -46,11 +47,8 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                     ["MinSilos"] = 2,
                     ["TargetSilos"] = 3,
                     ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
-                    ["Dataset"] = "breast-cancer",
-                    ["SiloCount"] = 3,
-                    ["Partition"] = "iid",
-                    ["Seed"] = 42,
-                    ["DataDirectory"] = RepoPaths.Data,
+                    // The study only: the coordinator holds no data folder at all.
+                    ["Study"] = RepoPaths.File("data", "hospitals", "study.json"),
                     ["StorePath"] = store,
                     ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
                     ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
@@ -76,12 +74,8 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                         ["Certificate"] = Path.Combine(certs, $"silo-{i}.pem"),
                         ["PrivateKey"] = Path.Combine(certs, $"silo-{i}.key.pem"),
                         ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                        ["Dataset"] = "breast-cancer",
-                        ["DataDirectory"] = RepoPaths.Data,
-                        ["SiloIndex"] = i,
-                        ["SiloCount"] = 3,
-                        ["Partition"] = "iid",
-                        ["Seed"] = 42,
+                        // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
+                        ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", HospitalFiles[i - 1]) },
                         ["Policy"] = new JsonObject { ["MinCohort"] = 2 },
                         ["LedgerPath"] = Path.Combine(_dir, $"silo-{i}", "privacy-ledger.jsonl"),
                     },
@@ -160,10 +154,17 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             Assert.Equal("ok", check.ExecuteScalar() as string);
         }
 
+        using (var statistics = connection.CreateCommand())
+        {
+            // Round 0: the three silos' feature statistics, summed securely before round 1.
+            statistics.CommandText = "SELECT contributors FROM rounds WHERE round = 0 AND kind = 'statistics' AND status = 'completed'";
+            Assert.Equal(3L, statistics.ExecuteScalar());
+        }
+
         var rows = new List<(long Round, long Attempt, string Status, string? Before, string? After, long Contributors)>();
         using (var query = connection.CreateCommand())
         {
-            query.CommandText = "SELECT round, attempt, status, model_hash_before, model_hash_after, contributors FROM rounds ORDER BY round, attempt";
+            query.CommandText = "SELECT round, attempt, status, model_hash_before, model_hash_after, contributors FROM rounds WHERE kind = 'training' ORDER BY round, attempt";
             using var reader = query.ExecuteReader();
             while (reader.Read())
             {

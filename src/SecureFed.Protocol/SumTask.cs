@@ -44,11 +44,23 @@ public sealed record SumTask(string Name, int Length, int RingBits, int ScaleBit
     public const string Evaluation = "evaluation";
 
     /// <summary>
-    /// Statistics and evaluation sums are counts and sums of raw values: they travel in the 64-bit ring at scale 2^12
-    /// with a bound of 2^40 per coordinate, so up to 2047 silos can be summed without wrap-around
-    /// (2047 · 2^52 &lt; 2^63) and counts stay exact (integers are never clamped below 2^40).
+    /// Statistics and evaluation sums are counts and sums of raw values: they travel in the 64-bit ring with a bound of
+    /// 2^40 per coordinate (counts stay exact: integers are never clamped below 2^40) at the finest scale the number of
+    /// silos allows without wrap-around (<see cref="CountScaleBitsFor"/>); at least this one, which holds up to 2047.
     /// </summary>
     public const int CountScaleBits = 12;
+
+    /// <summary>
+    /// The scale 2^f of statistics and evaluation sums over <paramref name="silos"/> silos: f = 62 - 40 - ceil(log2 n),
+    /// so n · 2^(40+f) &lt; 2^63 (no wrap-around) and each silo's rounding error, below 2^-f, is as small as the ring
+    /// allows (2^-20 for 3 silos, 2^-14 for 255).
+    /// </summary>
+    public static int CountScaleBitsFor(int silos)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(silos, 1);
+        var bits = (int)Math.Ceiling(Math.Log2(silos));
+        return Math.Clamp(62 - 40 - bits, CountScaleBits, 30);
+    }
 
     /// <summary>The per-coordinate bound of statistics and evaluation vectors (2^40).</summary>
     public const double CountBound = 1099511627776.0;
@@ -58,11 +70,11 @@ public sealed record SumTask(string Name, int Length, int RingBits, int ScaleBit
         new(Training, parameterCount, secure?.RingBits ?? 32, secure?.ScaleBits ?? 16, secure?.MaxAbsValue ?? 16.0, privacy?.ClipNorm ?? 0);
 
     /// <summary>The feature-statistics task for a vector of <paramref name="length"/> counts and sums.</summary>
-    public static SumTask ForStatistics(int length, double clipNorm = 0) => new(Statistics, length, 64, CountScaleBits, CountBound, clipNorm);
+    public static SumTask ForStatistics(int length, double clipNorm = 0, int silos = 2047) => new(Statistics, length, 64, CountScaleBitsFor(silos), CountBound, clipNorm);
 
     /// <summary>The evaluation task for a model with <paramref name="classCount"/> classes (<see cref="EvaluationSums"/>).</summary>
-    public static SumTask ForEvaluation(int classCount, double clipNorm = 0) =>
-        new(Evaluation, EvaluationSums.LengthFor(classCount), 64, CountScaleBits, CountBound, clipNorm);
+    public static SumTask ForEvaluation(int classCount, double clipNorm = 0, int silos = 2047) =>
+        new(Evaluation, EvaluationSums.LengthFor(classCount), 64, CountScaleBitsFor(silos), CountBound, clipNorm);
 
     /// <summary>Throws <see cref="ProtocolViolationException"/> unless the values are in range.</summary>
     public SumTask Validate()

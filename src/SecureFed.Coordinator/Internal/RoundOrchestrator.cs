@@ -375,7 +375,7 @@ internal sealed class RoundOrchestrator
                 : null,
             _options.StudyHash,
             kind,
-            _options.StudyHash.Length > 0 || kind != RoundKinds.Training || _options.FederatedEvaluation ? _privacy.TasksFor(kind, model.Parameters.Length) : null,
+            _options.StudyHash.Length > 0 || kind != RoundKinds.Training || _options.FederatedEvaluation ? _privacy.TasksFor(kind, model.Parameters.Length, sessions.Count) : null,
             statistics?.Vector,
             statistics?.Hash ?? string.Empty,
             _options.StudyDocument);

@@ -11,13 +11,13 @@ namespace SecureFed.Coordinator.Internal;
 internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore store)
 {
     /// <summary>The tasks a round of <paramref name="kind"/> sums, in order (DESIGN section 7).</summary>
-    public IReadOnlyList<SumTask> TasksFor(string kind, int parameterCount)
+    public IReadOnlyList<SumTask> TasksFor(string kind, int parameterCount, int silos = 2047)
     {
         var dp = options.Privacy;
-        var evaluation = SumTask.ForEvaluation(Math.Max(2, options.Model.ClassCount), dp is null ? 0 : options.EvaluationClipNorm);
+        var evaluation = SumTask.ForEvaluation(Math.Max(2, options.Model.ClassCount), dp is null ? 0 : options.EvaluationClipNorm, Math.Max(1, silos));
         return kind switch
         {
-            RoundKinds.Statistics => [SumTask.ForStatistics(options.StatisticsLength, dp is null ? 0 : options.StatisticsClipNorm)],
+            RoundKinds.Statistics => [SumTask.ForStatistics(options.StatisticsLength, dp is null ? 0 : options.StatisticsClipNorm, Math.Max(1, silos))],
             RoundKinds.Evaluation => [evaluation],
             RoundKinds.Training => options.FederatedEvaluation
                 ? [SumTask.ForTraining(parameterCount, options.SecureAggregation, dp), evaluation]

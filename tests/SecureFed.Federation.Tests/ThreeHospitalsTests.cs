@@ -112,6 +112,63 @@ public sealed class ThreeHospitalsTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.Equal(stored.Hash, summary.RootElement.GetProperty("statistics_hash").GetString());
     }
 
+    [Fact]
+    public async Task Simulate_EvaluateOnly_EvaluatesTheStoredModelWithoutTraining()
+    {
+        TorchRuntime.EnsureInitialized(threads: 1);
+        var options = new SimulationOptions { StudyPath = Hospitals("study.json"), SiloData = [.. Files.Select(Hospitals)], Rounds = 2, OutputDirectory = _out };
+        var trained = await FederationSimulation.RunAsync(options, null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
+        var last = trained.Outcome.Rounds.Last(r => r.Kind == RoundKinds.Training);
+
+        var evaluated = await FederationSimulation.RunAsync(options with { EvaluateModelHash = trained.Outcome.FinalModelHash }, null, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromMinutes(3));
+
+        var round = Assert.Single(evaluated.Outcome.Rounds);
+        Assert.Equal(RoundKinds.Evaluation, round.Kind);
+        Assert.Equal(last.Evaluation!.Examples, round.Evaluation!.Examples);
+        Assert.Equal(last.Evaluation.Correct, round.Evaluation.Correct); // the same model on the same held-out rows
+        Assert.Equal(last.Evaluation.LossSum, round.Evaluation.LossSum, 3);
+        var store = FederationStore.Open(trained.StorePath, "sim-hospitals-breast-cancer-42");
+        Assert.Equal(3, store.ModelHistory().Count); // the initial model and two rounds: nothing new
+        var ledger = Audit.AuditLedger.Read(Path.Combine(_out, "federation.ledger.jsonl"));
+        var entry = ledger[^1];
+        Assert.Equal("evaluation", entry.Kind);
+        Assert.Equal(trained.Outcome.FinalModelHash, entry.Evaluation!.ModelHash);
+        Assert.Equal(entry.ModelHashBefore, entry.ModelHashAfter);
+    }
+
+    [Fact]
+    public async Task SimulateCli_SiloFileBreaksTheStudy_OneLineNamingFileLineAndColumn()
+    {
+        Directory.CreateDirectory(_out);
+        var bad = Path.Combine(_out, "hospital-d.csv");
+        var lines = File.ReadAllLines(Hospitals("hospital-b.csv"));
+        lines[5] = lines[5].Replace(",1,", ",2,", StringComparison.Ordinal).Replace(",0,", ",2,", StringComparison.Ordinal); // a label outside the classes
+        File.WriteAllLines(bad, lines);
+        var error = new StringWriter();
+        var stderr = Console.Error;
+        int code;
+        try
+        {
+            Console.SetError(error);
+            code = await SecureFed.Cli.Program.BuildRoot()
+                .Parse(["simulate", "--study", Hospitals("study.json"), "--silo-data", Hospitals(Files[0]), "--silo-data", bad, "--out", Path.Combine(_out, "run")])
+                .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
+        }
+        finally
+        {
+            Console.SetError(stderr);
+        }
+
+        var text = error.ToString();
+        Assert.Equal(2, code);
+        Assert.Contains("hospital-d.csv", text, StringComparison.Ordinal);
+        Assert.Contains("line 6", text, StringComparison.Ordinal);
+        Assert.Contains("malignant", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_out, "run", "federation.db"))); // refused before any federation started
+    }
+
     private static TabularDataset Concat(IReadOnlyList<TabularDataset> parts)
     {
         var features = parts.SelectMany(p => p.Features.ToArray()).ToArray();

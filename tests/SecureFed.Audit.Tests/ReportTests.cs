@@ -218,8 +218,27 @@ public sealed class ReportTests : IDisposable
         Assert.Equal(0.6, accuracy[2]);
     }
 
+    [Fact]
+    public void ParseSummaryAccuracy_StudySummary_SkipsTheStatisticsAndEvaluationOnlyRounds()
+    {
+        const string Summary = """
+            {"rounds": [
+              {"round": 0, "kind": "statistics", "accuracy": null},
+              {"round": 1, "kind": "training", "accuracy": 0.7},
+              {"round": 2, "kind": "training", "accuracy": 0.8},
+              {"round": 3, "kind": "evaluation", "accuracy": 0.81}
+            ]}
+            """;
+
+        var accuracy = ReportContext.ParseSummaryAccuracy(Summary, "summary.json");
+
+        Assert.Equal([1, 2], accuracy.Keys.Order());
+        Assert.Equal(0.8, accuracy[2]);
+    }
+
     [Theory]
     [InlineData("{not json")]
+    [InlineData("{\"rounds\": [{\"round\": 0, \"kind\": \"training\", \"accuracy\": 0.5}]}")]
     [InlineData("{\"rounds\": 3}")]
     [InlineData("{\"rounds\": [{\"accuracy\": 0.5}]}")]
     [InlineData("{\"rounds\": [{\"round\": 1, \"accuracy\": \"high\"}]}")]

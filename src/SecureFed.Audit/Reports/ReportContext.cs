@@ -74,13 +74,22 @@ public sealed record ReportContext
             int index = 0;
             foreach (var round in rounds.EnumerateArray())
             {
-                if (round.ValueKind != JsonValueKind.Object
-                    || !round.TryGetProperty("round", out var number)
-                    || number.ValueKind != JsonValueKind.Number
-                    || !number.TryGetInt32(out int n)
-                    || n < 1)
+                var n = 0;
+                var numbered = round.ValueKind == JsonValueKind.Object
+                    && round.TryGetProperty("round", out var number)
+                    && number.ValueKind == JsonValueKind.Number
+                    && number.TryGetInt32(out n);
+
+                // Round 0 is a study's statistics round: it has no model and no accuracy.
+                if (!numbered || (n < 1 && !(n == 0 && IsKind(round, "statistics"))))
                 {
                     throw Bad(source, Invariant($"rounds[{index}] has no positive integer \"round\""));
+                }
+
+                if (round.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() != "training")
+                {
+                    index++;
+                    continue; // statistics and evaluation-only rounds produce no model of their own
                 }
 
                 if (round.TryGetProperty("accuracy", out var value) && value.ValueKind != JsonValueKind.Null)
@@ -103,6 +112,9 @@ public sealed record ReportContext
             throw new InvalidDataException($"The summary file '{source}' is not valid JSON: {ex.Message}", ex);
         }
     }
+
+    private static bool IsKind(JsonElement round, string kind) =>
+        round.TryGetProperty("kind", out var k) && k.ValueKind == JsonValueKind.String && k.GetString() == kind;
 
     private static InvalidDataException Bad(string source, string problem) =>
         new($"The summary file '{source}' is not a simulation summary: {problem}.");

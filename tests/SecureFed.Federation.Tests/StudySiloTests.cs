@@ -58,6 +58,15 @@ public sealed class StudySiloTests : IDisposable
     }
 
     [Fact]
+    public void StatisticsHash_StudiesAndPlanHashTheVectorAlike()
+    {
+        // Studies references nothing, so the hash is written twice; the plan's and the silo's must agree.
+        double[] vector = [569, 0.1, -2.5e10, 1e-300, 3];
+
+        Assert.Equal(RoundPlan.HashStatistics(vector), FeatureStatistics.HashVector(vector));
+    }
+
+    [Fact]
     public void CheckPlan_FileBreaksTheStudy_RefusesNamingLineAndColumnButNoValue()
     {
         var study = Study.Parse(StudyJson, "study.json");

@@ -93,7 +93,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             throw new ArgumentException($"the coordinator certificate is not usable: {serverCheck.Message}", nameof(serverCertificate));
         }
 
-        var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash);
+        var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash, options.StudyDocument);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (configureLogging is not null)

@@ -41,7 +41,9 @@ public sealed class FederationStore
     /// As <see cref="Open(string, string)"/>, and binds the store to one study: a store that holds a federation of
     /// another study (by canonical hash) is refused, so a restart cannot silently change the schema or encoding.
     /// </summary>
-    public static FederationStore Open(string path, string federationId, string? studyHash)
+    /// <remarks><paramref name="studyDocument"/>, the study's canonical JSON, is kept beside its hash so the
+    /// encoding of the trained model can be rebuilt from the store alone (for export and prediction).</remarks>
+    public static FederationStore Open(string path, string federationId, string? studyHash, string? studyDocument = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
@@ -91,6 +93,10 @@ public sealed class FederationStore
             if (study is null)
             {
                 Exec(c, tx, "INSERT INTO meta(key, value) VALUES ('study_hash', $v)", ("$v", studyHash));
+                if (!string.IsNullOrEmpty(studyDocument))
+                {
+                    Exec(c, tx, "INSERT INTO meta(key, value) VALUES ('study', $v)", ("$v", studyDocument));
+                }
             }
             else if (!string.Equals((string)study, studyHash, StringComparison.Ordinal))
             {
@@ -240,6 +246,14 @@ public sealed class FederationStore
         }
 
         return (vector, hash, r.GetInt32(2));
+    }
+
+    /// <summary>The study this federation runs: its hash and canonical JSON (null for a federation without a study).</summary>
+    public (string Hash, string? Document)? Study()
+    {
+        using var c = Connect();
+        var hash = Scalar(c, null, "SELECT value FROM meta WHERE key = 'study_hash'") as string;
+        return hash is null ? null : (hash, Scalar(c, null, "SELECT value FROM meta WHERE key = 'study'") as string);
     }
 
     /// <summary>The stored model version with hash <paramref name="hash"/>, or null.</summary>

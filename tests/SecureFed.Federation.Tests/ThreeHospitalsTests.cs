@@ -60,6 +60,7 @@ public sealed class ThreeHospitalsTests(Xunit.Abstractions.ITestOutputHelper out
         // fixed-point rounding of the plan's scale (below 2^-f per silo).
         var store = FederationStore.Open(result.StorePath, $"sim-{study.Name}-42");
         var stored = store.Statistics()!.Value;
+        Assert.Equal((study.Hash, study.CanonicalJson), store.Study()); // the encoding can be rebuilt from the store alone
         var locals = tables.Select(FeatureStatistics.Local).ToList();
         for (var i = 0; i < stored.Vector.Length; i++)
         {

@@ -243,27 +243,30 @@ public sealed class SiloAgent
                         if (forEvaluation)
                         {
                             evaluated = null;
-                            if (!string.Equals(ModelHash.Compute(global), evaluatedHash, StringComparison.Ordinal))
-                            {
-                                throw new ProtocolViolationException(FaultKind.InvalidArgument, "the model sent for evaluation does not match its hash");
-                            }
-
-                            using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
-                            await ContributeAsync(call, plan, plan.Task(SumTask.Evaluation)!, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
-                            break;
+                        }
+                        else
+                        {
+                            model = null;
                         }
 
-                        model = null;
-                        if (!string.Equals(ModelHash.Compute(global), plan.ModelVersionHash, StringComparison.Ordinal))
+                        if (!string.Equals(ModelHash.Compute(global), forEvaluation ? evaluatedHash : plan.ModelVersionHash, StringComparison.Ordinal))
                         {
-                            throw new ProtocolViolationException(FaultKind.InvalidArgument, "the global model does not match the plan's model hash");
+                            throw new ProtocolViolationException(
+                                FaultKind.InvalidArgument, forEvaluation ? "the model sent for evaluation does not match its hash" : "the global model does not match the plan's model hash");
                         }
 
-                        Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
-                        if (plan.Kind == RoundKinds.Evaluation)
+                        if (!forEvaluation)
+                        {
+                            Log.PlanAccepted(_logger, plan.Round, plan.ComputeHash());
+                        }
+
+                        // A model sent after the round's training, or the one an evaluation-only round names.
+                        if (forEvaluation || plan.Kind == RoundKinds.Evaluation)
                         {
                             using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
-                            await ContributeAsync(call, plan, plan.Task(SumTask.Evaluation)!, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
+                            var task = plan.Task(SumTask.Evaluation)
+                                ?? throw new ProtocolViolationException(FaultKind.InvalidArgument, "an evaluation round whose plan sums no evaluation vector");
+                            await ContributeAsync(call, plan, task, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
                             break;
                         }
 
@@ -463,7 +466,7 @@ public sealed class SiloAgent
     }
 
     private static Header HeaderOf(Protocol.RoundPlan plan, string task, Contracts.V1.Stage stage) =>
-        new() { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage, Task = task == SumTask.Training ? string.Empty : task };
+        new() { FederationId = plan.FederationId, Round = (ulong)plan.Round, Stage = stage, Task = DomainMapping.WireTask(task) };
 
     /// <summary>Fault injection for simulations: with probability DropoutProbability, the stage at which this silo goes silent this round.</summary>
     private Contracts.V1.Stage ChooseDropout()
@@ -504,7 +507,7 @@ public sealed class SiloAgent
             var chunk = new UpdateChunk
             {
                 Offset = (uint)offset, TotalLength = (uint)vector.Length, Last = last, ExampleCount = last ? (ulong)exampleCount : 0,
-                Task = task == SumTask.Training ? string.Empty : task,
+                Task = DomainMapping.WireTask(task),
             };
             chunk.Values.AddRange(values.ToArray());
             await SendAsync(call, new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);

@@ -168,6 +168,9 @@ public static class DomainMapping
         return plan;
     }
 
+    /// <summary>The wire form of a task name: empty for "training" (what peers written before tasks send).</summary>
+    public static string WireTask(string task) => task == SumTask.Training ? string.Empty : task;
+
     /// <summary>The task a header names ("training" when empty).</summary>
     public static string TaskOf(Header? header) => header is null || string.IsNullOrEmpty(header.Task) ? SumTask.Training : header.Task;
 

@@ -119,6 +119,17 @@ public sealed record RoundPlan(
     /// </summary>
     public IReadOnlyList<SumTask> TaskList => Tasks is { Count: > 0 } tasks ? tasks : [SumTask.ForTraining(ParameterCount, SecureAggregation, Privacy)];
 
+    /// <summary>
+    /// Whether <paramref name="task"/> is a task of this plan that comes before <paramref name="current"/>: a message
+    /// of it arriving now is late (harmless, discarded), not a violation.
+    /// </summary>
+    public bool IsEarlierTask(string task, string current)
+    {
+        var names = TaskList.Select(t => t.Name).ToList();
+        var index = names.IndexOf(task);
+        return index >= 0 && index < names.IndexOf(current);
+    }
+
     /// <summary>The task named <paramref name="name"/>, or null when the plan does not sum it.</summary>
     public SumTask? Task(string name) => TaskList.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.Ordinal));
 

@@ -65,6 +65,16 @@ public sealed record SumTask(string Name, int Length, int RingBits, int ScaleBit
     /// <summary>The per-coordinate bound of statistics and evaluation vectors (2^40).</summary>
     public const double CountBound = 1099511627776.0;
 
+    /// <summary>
+    /// The label a task's secure-aggregation session binds into its keys and signatures: the federation id for the
+    /// training task (as before tasks existed), "federation/task" for the others, so no two sums of a round share keys.
+    /// </summary>
+    public static string SessionLabel(string federationId, string task) =>
+        task == Training ? federationId : $"{federationId}/{task}";
+
+    /// <summary>A task name a peer sent, cut to 32 characters for a message or log.</summary>
+    public static string Printable(string task) => task.Length <= 32 ? task : task[..32];
+
     /// <summary>The model-delta task of a plan: the plan's secure-aggregation encoding and privacy clip.</summary>
     public static SumTask ForTraining(int parameterCount, SecureAggregationPlan? secure, PrivacyPlan? privacy) =>
         new(Training, parameterCount, secure?.RingBits ?? 32, secure?.ScaleBits ?? 16, secure?.MaxAbsValue ?? 16.0, privacy?.ClipNorm ?? 0);

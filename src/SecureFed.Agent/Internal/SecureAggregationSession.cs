@@ -45,7 +45,7 @@ internal sealed class SecureAggregationSession : IDisposable
             ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "secure aggregation started in a round whose plan has none");
         var taskName = string.IsNullOrEmpty(start.Task) ? SumTask.Training : start.Task;
         var task = plan.Task(taskName)
-            ?? throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation of task '{(taskName.Length <= 32 ? taskName : taskName[..32])}', which the plan does not sum");
+            ?? throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation of task '{SumTask.Printable(taskName)}', which the plan does not sum");
         if (start.RingBits != (uint)task.RingBits || start.ScaleBits != (uint)task.ScaleBits || start.VectorLength != (uint)task.Length)
         {
             throw new ProtocolViolationException(FaultKind.InvalidArgument, "secure aggregation parameters differ from the plan");
@@ -64,8 +64,7 @@ internal sealed class SecureAggregationSession : IDisposable
                 FaultKind.InvalidArgument, $"threshold {start.Threshold} differs from the plan's {sa.Threshold}, is below {minimum} or above the {start.Participants.Count} participants");
         }
 
-        var label = taskName == SumTask.Training ? plan.FederationId : $"{plan.FederationId}/{taskName}";
-        var parameters = SecAggParameters.Create(label, plan.Round, start.Participants, task.Length, task.RingBits, task.ScaleBits, (int)start.Threshold);
+        var parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, taskName), plan.Round, start.Participants, task.Length, task.RingBits, task.ScaleBits, (int)start.Threshold);
         var encoder = parameters.CreateEncoder(task.MaxAbsValue);
         var verifiers = new List<ISignatureVerifier>();
         var byId = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);

@@ -259,15 +259,13 @@ internal sealed class RoundOrchestrator
         var task = DomainMapping.TaskOf(message.Header);
         if (!string.Equals(task, secure.Task, StringComparison.Ordinal))
         {
-            var names = state.Plan.TaskList.Select(t => t.Name).ToList();
-            var index = names.IndexOf(task);
-            if (index >= 0 && index < names.IndexOf(secure.Task))
+            if (state.Plan.IsEarlierTask(task, secure.Task))
             {
                 DiscardLate(session, round, $"{what} of task {task} arrived after that task's secure sum closed; discarded");
                 return;
             }
 
-            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for task '{(task.Length <= 32 ? task : task[..32])}' while the secure sum of '{secure.Task}' runs");
+            throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"{what} for task '{SumTask.Printable(task)}' while the secure sum of '{secure.Task}' runs");
         }
 
         if (labelled < current)

@@ -40,13 +40,13 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return double.NaN;
         }
 
-        var history = store.PrivacyCharges().Select(c => c.Survivors).ToList();
+        var (history, others) = Stored();
         if (charge is not null)
         {
             history.Add(charge.Survivors);
         }
 
-        var others = store.PrivacyReleases().Select(r => r.NoiseMultiplier).Concat((releases ?? []).Select(r => r.NoiseMultiplier)).ToList();
+        others.AddRange((releases ?? []).Select(r => r.NoiseMultiplier));
         return PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
     }
 
@@ -61,8 +61,7 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return null;
         }
 
-        var history = store.PrivacyCharges().Select(c => c.Survivors).ToList();
-        var others = store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList();
+        var (history, others) = Stored();
         var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
         foreach (var task in TasksFor(kind, dimension))
         {
@@ -91,10 +90,14 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
         }
 
         var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
-        var history = store.PrivacyCharges().Select(c => c.Survivors).ToList();
+        var (history, others) = Stored();
         history.Add(survivors);
-        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount, store.PrivacyReleases().Select(r => r.NoiseMultiplier).ToList());
+        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount, others);
         var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
         return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, accountant, dp.Delta, epsilon);
     }
+
+    /// <summary>What the store has charged so far: each training round's survivors, and every other release's multiplier.</summary>
+    private (List<int> TrainingSurvivors, List<double> Releases) Stored() =>
+        ([.. store.PrivacyCharges().Select(c => c.Survivors)], [.. store.PrivacyReleases().Select(r => r.NoiseMultiplier)]);
 }

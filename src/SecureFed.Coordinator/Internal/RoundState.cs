@@ -54,18 +54,6 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>The plan's task whose plain uploads are being collected.</summary>
-    public string CurrentTask
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _task;
-            }
-        }
-    }
-
     /// <summary>
     /// Starts collecting plain uploads of the plan's next task: silos that completed the previous task are expected
     /// again; those that dropped out, refused or were rejected stay out.
@@ -126,14 +114,12 @@ internal sealed class RoundState
             var task = string.IsNullOrEmpty(chunk.Task) ? SumTask.Training : chunk.Task;
             if (!string.Equals(task, _task, StringComparison.Ordinal))
             {
-                var tasks = Plan.TaskList.Select(t => t.Name).ToList();
-                var index = tasks.IndexOf(task);
-                if (index >= 0 && index < tasks.IndexOf(_task))
+                if (Plan.IsEarlierTask(task, _task))
                 {
                     return false;
                 }
 
-                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"update for task '{(task.Length <= 32 ? task : task[..32])}' while this round collects '{_task}'");
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"update for task '{SumTask.Printable(task)}' while this round collects '{_task}'");
             }
 
             if (Stage is not (Stage.Plan or Stage.Train))

@@ -18,10 +18,6 @@ namespace SecureFed.Coordinator.Internal;
 /// </summary>
 internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloats, TimeProvider time) : ISumStage
 {
-    /// <summary>The session label a task's secure aggregation binds into its keys and signatures.</summary>
-    public static string SessionLabel(string federationId, string task) =>
-        task == SumTask.Training ? federationId : $"{federationId}/{task}";
-
     public async Task<SumOutcome> RunAsync(RoundState state, SumTask task, int needed, CancellationToken ct)
     {
         var plan = state.Plan;
@@ -48,7 +44,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         FixedPointEncoder encoder;
         try
         {
-            parameters = SecAggParameters.Create(SessionLabel(plan.FederationId, task.Name), plan.Round, accepted, task.Length, task.RingBits, task.ScaleBits, sa.Threshold);
+            parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, task.Name), plan.Round, accepted, task.Length, task.RingBits, task.ScaleBits, sa.Threshold);
             encoder = parameters.CreateEncoder(task.MaxAbsValue);
         }
         catch (Exception ex) when (ex is ArgumentException or SecureFedException)
@@ -150,7 +146,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         foreach (var id in recipients)
         {
             var header = DomainMapping.Header(plan.FederationId, plan.Round, stage);
-            header.Task = task == SumTask.Training ? string.Empty : task;
+            header.Task = DomainMapping.WireTask(task);
             var message = new CoordinatorMessage { Header = header };
             fill(message);
             if (registry.Find(id) is not { } session || !session.TrySend(message))

@@ -38,4 +38,25 @@ public static class Evaluator
         var (correct, lossSum, confusion) = TorchModel.Evaluate(spec, parameters, data, confusion: true);
         return new EvaluationCounts(data.RowCount, correct, lossSum, confusion!);
     }
+
+    /// <summary>
+    /// The class probabilities (softmax of the logits, inference mode: dropout is the identity) of
+    /// <paramref name="rows"/> rows already encoded as the model's input, row-major [rows, InputDim]; the result is
+    /// row-major [rows, ClassCount]. The reference an exported model is checked against.
+    /// </summary>
+    /// <exception cref="ArgumentException">The vector fails <see cref="ParameterVector.Validate"/>, or the inputs are not rows x InputDim values.</exception>
+    public static float[] Probabilities(ModelSpec spec, float[] parameters, float[] encodedInputs, int rows)
+    {
+        TorchRuntime.EnsureInitialized();
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(encodedInputs);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ParameterVector.Validate(parameters, spec.ParameterCount, nameof(parameters));
+        if (encodedInputs.Length != (long)rows * spec.InputDim)
+        {
+            throw new ArgumentException($"{encodedInputs.Length} input values are not {rows} rows of {spec.InputDim}.", nameof(encodedInputs));
+        }
+
+        return TorchModel.Probabilities(spec, parameters, encodedInputs, rows);
+    }
 }

@@ -7,8 +7,14 @@ namespace SecureFed.Training;
 /// </summary>
 public sealed record TrainingSettings
 {
-    /// <summary>The only optimizer: minibatch stochastic gradient descent, optionally with heavy-ball momentum.</summary>
+    /// <summary>Minibatch stochastic gradient descent, optionally with heavy-ball momentum.</summary>
     public const string Sgd = "sgd";
+
+    /// <summary>Adam (Kingma and Ba 2015) with bias correction; the moments start at zero in every call.</summary>
+    public const string Adam = "adam";
+
+    /// <summary>The optimizers <see cref="LocalTrainer"/> runs.</summary>
+    public static IReadOnlyList<string> Optimizers { get; } = [Sgd, Adam];
 
     /// <summary>Largest accepted number of local epochs.</summary>
     public const int MaxEpochs = 1000;
@@ -25,8 +31,17 @@ public sealed record TrainingSettings
     /// <summary>SGD step size, in (0, 100].</summary>
     public double LearningRate { get; init; } = 0.1;
 
-    /// <summary>Heavy-ball momentum in [0, 1); 0 is plain SGD. The buffer starts at zero in every call.</summary>
+    /// <summary>Heavy-ball momentum in [0, 1) for SGD; 0 is plain SGD. The buffer starts at zero in every call.</summary>
     public double Momentum { get; init; }
+
+    /// <summary>L2 weight decay in [0, 1): <c>WeightDecay x parameter</c> is added to every gradient (as PyTorch's SGD and Adam do).</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Adam's first-moment decay, in [0, 1).</summary>
+    public double Beta1 { get; init; } = 0.9;
+
+    /// <summary>Adam's second-moment decay, in [0, 1).</summary>
+    public double Beta2 { get; init; } = 0.999;
 
     /// <summary>
     /// Seed of the minibatch shuffling. Training uses no other randomness, so equal inputs and seed give equal results.
@@ -34,7 +49,7 @@ public sealed record TrainingSettings
     /// </summary>
     public int Seed { get; init; }
 
-    /// <summary>Optimizer name; only <see cref="Sgd"/> is supported.</summary>
+    /// <summary>Optimizer name: <see cref="Sgd"/> or <see cref="Adam"/>.</summary>
     public string Optimizer { get; init; } = Sgd;
 
     /// <summary>
@@ -58,9 +73,9 @@ public sealed record TrainingSettings
         ArgumentNullException.ThrowIfNull(modelKind);
         var dataset = datasetName.Trim().ToLowerInvariant();
         var kind = modelKind.Trim().ToLowerInvariant();
-        if (kind is not (ModelSpec.LogReg or ModelSpec.Mlp))
+        if (!ModelSpec.Kinds.Contains(kind))
         {
-            throw new ArgumentException($"Unknown model kind '{modelKind}'. Known kinds: {ModelSpec.LogReg}, {ModelSpec.Mlp}.", nameof(modelKind));
+            throw new ArgumentException($"Unknown model kind '{modelKind}'. Known kinds: {string.Join(", ", ModelSpec.Kinds)}.", nameof(modelKind));
         }
 
         return (dataset, kind) switch
@@ -96,9 +111,19 @@ public sealed record TrainingSettings
             throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, "Momentum must be in [0, 1).");
         }
 
-        if (!string.Equals(Optimizer?.Trim(), Sgd, StringComparison.OrdinalIgnoreCase))
+        if (!Optimizers.Contains(Optimizer?.Trim().ToLowerInvariant()))
         {
-            throw new ArgumentException($"Optimizer '{Optimizer}' is not supported; use '{Sgd}'.", nameof(Optimizer));
+            throw new ArgumentException($"Optimizer '{Optimizer}' is not supported; use '{Sgd}' or '{Adam}'.", nameof(Optimizer));
+        }
+
+        if (!double.IsFinite(WeightDecay) || WeightDecay < 0 || WeightDecay >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be in [0, 1).");
+        }
+
+        if (!double.IsFinite(Beta1) || Beta1 < 0 || Beta1 >= 1 || !double.IsFinite(Beta2) || Beta2 < 0 || Beta2 >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Beta1), $"Adam's betas must be in [0, 1) (now {Beta1}, {Beta2}).");
         }
     }
 }

@@ -57,7 +57,7 @@ public sealed class ModelTests
     [Fact]
     public void DefaultFor_UnknownModelKind_Throws()
     {
-        Assert.Throws<ArgumentException>(() => TrainingSettings.DefaultFor(DatasetCatalog.Digits, "cnn"));
+        Assert.Throws<ArgumentException>(() => TrainingSettings.DefaultFor(DatasetCatalog.Digits, "resnet"));
     }
 
     [Theory]
@@ -78,8 +78,8 @@ public sealed class ModelTests
     [Fact]
     public void Validate_UnknownOptimizer_Throws()
     {
-        var ex = Assert.Throws<ArgumentException>(new TrainingSettings { Optimizer = "adam" }.Validate);
+        var ex = Assert.Throws<ArgumentException>(new TrainingSettings { Optimizer = "lion" }.Validate);
 
-        Assert.Contains("adam", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("lion", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -38,9 +38,14 @@ internal static class TorchModel
         var x = tensor(data.RawFeatures, [n, data.FeatureCount], ScalarType.Float32);
         var y = tensor(ToInt64(data.RawLabels), [n], ScalarType.Int64);
         var theta = tensor(initial, [initial.Length], ScalarType.Float32).requires_grad_(true);
-        var velocity = settings.Momentum > 0 ? zeros_like(theta) : null;
+        var adam = string.Equals(settings.Optimizer.Trim(), TrainingSettings.Adam, StringComparison.OrdinalIgnoreCase);
+        var velocity = settings.Momentum > 0 || adam ? zeros_like(theta) : null;
+        var second = adam ? zeros_like(theta) : null;
         var lr = settings.LearningRate;
         var momentum = settings.Momentum;
+        var decay = settings.WeightDecay;
+        using var dropout = spec.Dropout > 0 ? new TorchSharp.torch.Generator(unchecked((ulong)settings.Seed) ^ 0x5DEECE66DUL) : null;
+        long steps = 0;
 
         var order = new long[n];
         for (var i = 0; i < n; i++)
@@ -62,7 +67,7 @@ internal static class TorchModel
                 var size = Math.Min(settings.BatchSize, n - start);
                 using var step = NewDisposeScope();
                 var index = permutation.narrow(0, start, size);
-                var logits = Forward(spec, theta, x.index_select(0, index));
+                var logits = Forward(spec, theta, x.index_select(0, index), dropout);
                 var loss = nn.functional.cross_entropy(logits, y.index_select(0, index));
                 loss.backward();
                 var batchLoss = loss.item<float>();
@@ -80,7 +85,24 @@ internal static class TorchModel
                 using (no_grad())
                 {
                     var grad = theta.grad ?? throw new InvalidOperationException("No gradient was computed.");
-                    if (velocity is not null)
+                    if (decay > 0)
+                    {
+                        grad.add_(theta, alpha: decay);
+                    }
+
+                    steps++;
+                    if (second is not null)
+                    {
+                        // Adam with bias correction: theta -= lr * m_hat / (sqrt(v_hat) + eps).
+                        var (b1, b2) = (settings.Beta1, settings.Beta2);
+                        velocity!.mul_(b1).add_(grad, alpha: 1 - b1);
+                        second.mul_(b2).addcmul_(grad, grad, value: 1 - b2);
+                        var correction1 = 1 - Math.Pow(b1, steps);
+                        var correction2 = 1 - Math.Pow(b2, steps);
+                        var denominator = second.div(correction2).sqrt_().add_(1e-8);
+                        theta.addcdiv_(velocity, denominator, value: -lr / correction1);
+                    }
+                    else if (velocity is not null)
                     {
                         velocity.mul_(momentum).add_(grad);
                         theta.add_(velocity, alpha: -lr);
@@ -121,13 +143,14 @@ internal static class TorchModel
         var theta = tensor(parameters, [parameters.Length], ScalarType.Float32);
         long correct = 0;
         double lossSum = 0;
-        for (var start = 0; start < n; start += EvaluationChunk)
+        var chunk = ChunkRows(spec);
+        for (var start = 0; start < n; start += chunk)
         {
             using var chunkScope = NewDisposeScope();
-            var size = Math.Min(EvaluationChunk, n - start);
+            var size = Math.Min(chunk, n - start);
             var x = tensor(data.RawFeatures.AsSpan(start * cols, size * cols).ToArray(), [size, cols], ScalarType.Float32);
             var y = tensor(ToInt64(data.RawLabels.AsSpan(start, size)), [size], ScalarType.Int64);
-            var logits = Forward(spec, theta, x);
+            var logits = Forward(spec, theta, x, null);
             lossSum += nn.functional.cross_entropy(logits.to_type(ScalarType.Float64), y, reduction: nn.Reduction.Sum).item<double>();
             var predicted = logits.argmax(1);
             correct += predicted.eq(y).sum().item<long>();
@@ -144,22 +167,112 @@ internal static class TorchModel
         return (correct, lossSum, counts);
     }
 
-    private static Tensor Forward(ModelSpec spec, Tensor theta, Tensor input)
+    /// <summary>The class probabilities of rows already encoded as the model's input (softmax of the logits), row-major [n, C].</summary>
+    internal static float[] Probabilities(ModelSpec spec, float[] parameters, float[] inputs, int rows)
     {
-        var layers = spec.Layers;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var theta = tensor(parameters, [parameters.Length], ScalarType.Float32);
+        var result = new float[checked(rows * spec.ClassCount)];
+        var chunk = ChunkRows(spec);
+        for (var start = 0; start < rows; start += chunk)
+        {
+            using var chunkScope = NewDisposeScope();
+            var size = Math.Min(chunk, rows - start);
+            var x = tensor(inputs.AsSpan(start * spec.InputDim, size * spec.InputDim).ToArray(), [size, spec.InputDim], ScalarType.Float32);
+            var p = nn.functional.softmax(Forward(spec, theta, x, null), 1).data<float>().ToArray();
+            p.CopyTo(result, start * spec.ClassCount);
+        }
+
+        return result;
+    }
+
+    /// <summary>Rows per evaluation chunk: up to <see cref="EvaluationChunk"/>, fewer when one row's widest activation is large.</summary>
+    private static int ChunkRows(ModelSpec spec)
+    {
+        long widest = spec.InputDim;
+        if (spec.InputShape is { } shape)
+        {
+            var (h, w) = ((long)shape.Height, (long)shape.Width);
+            foreach (var layer in spec.Layers)
+            {
+                switch (layer)
+                {
+                    case ConvLayer c:
+                        h = ((h + (2 * c.Padding) - c.Kernel) / c.Stride) + 1;
+                        w = ((w + (2 * c.Padding) - c.Kernel) / c.Stride) + 1;
+                        widest = Math.Max(widest, c.OutChannels * h * w);
+                        break;
+                    case MaxPoolLayer p:
+                        h /= p.Size;
+                        w /= p.Size;
+                        break;
+                }
+            }
+        }
+
+        return (int)Math.Clamp((1L << 24) / Math.Max(1, widest), 16, EvaluationChunk);
+    }
+
+    /// <summary>The logits of <paramref name="input"/> [n, InputDim]; <paramref name="dropout"/> non-null means training mode.</summary>
+    private static Tensor Forward(ModelSpec spec, Tensor theta, Tensor input, TorchSharp.torch.Generator? dropout)
+    {
         var h = input;
         long offset = 0;
-        for (var l = 0; l < layers.Count; l++)
+        foreach (var layer in spec.Layers)
         {
-            var (fanIn, fanOut) = layers[l];
-            var weight = theta.narrow(0, offset, (long)fanIn * fanOut).view(fanOut, fanIn);
-            offset += (long)fanIn * fanOut;
-            var bias = theta.narrow(0, offset, fanOut);
-            offset += fanOut;
-            h = nn.functional.linear(h, weight, bias);
-            if (l < layers.Count - 1)
+            switch (layer)
             {
-                h = nn.functional.relu(h);
+                case ImageInputLayer image:
+                    h = h.view(-1, image.Shape.Channels, image.Shape.Height, image.Shape.Width);
+                    break;
+                case ConvLayer c:
+                    {
+                        var weight = theta.narrow(0, offset, c.WeightCount).view(c.OutChannels, c.InChannels, c.Kernel, c.Kernel);
+                        offset += c.WeightCount;
+                        var bias = theta.narrow(0, offset, c.OutChannels);
+                        offset += c.OutChannels;
+                        h = nn.functional.conv2d(h, weight, bias, strides: [c.Stride, c.Stride], padding: [c.Padding, c.Padding]);
+                        break;
+                    }
+
+                case DenseLayer d:
+                    {
+                        var weight = theta.narrow(0, offset, d.WeightCount).view(d.Out, d.In);
+                        offset += d.WeightCount;
+                        var bias = theta.narrow(0, offset, d.Out);
+                        offset += d.Out;
+                        h = nn.functional.linear(h, weight, bias);
+                        break;
+                    }
+
+                case ActivationLayer a:
+                    h = a.Function switch
+                    {
+                        Activation.Relu => nn.functional.relu(h),
+                        Activation.Tanh => h.tanh(),
+                        Activation.Sigmoid => h.sigmoid(),
+                        _ => throw new InvalidOperationException($"unknown activation {a.Function}"),
+                    };
+                    break;
+                case MaxPoolLayer p:
+                    h = nn.functional.max_pool2d(h, [p.Size, p.Size], [p.Size, p.Size]);
+                    break;
+                case FlattenLayer:
+                    h = h.flatten(1);
+                    break;
+                case DropoutLayer drop when dropout is not null:
+                    {
+                        // Inverted dropout with a seeded generator, so training stays deterministic.
+                        var keep = rand(h.shape, ScalarType.Float32, generator: dropout).ge_(drop.Rate).to_type(ScalarType.Float32);
+                        h = h.mul(keep).div_(1 - drop.Rate);
+                        break;
+                    }
+
+                case DropoutLayer:
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown layer {layer}");
             }
         }
 

@@ -24,16 +24,71 @@ public sealed record LabelSpec(string Column, IReadOnlyList<string> Classes);
 /// <param name="Categories">The declared levels of a categorical feature, in order; empty for a numeric feature.</param>
 public sealed record FeatureSpec(string Column, FeatureType Type, IReadOnlyList<string> Categories);
 
-/// <summary>The model family trained in the study.</summary>
-/// <param name="Kind"><c>logreg</c> (multinomial logistic regression) or <c>mlp</c> (one hidden layer).</param>
-/// <param name="Hidden">Width of the hidden layer for <c>mlp</c> (default 32); 0 for <c>logreg</c>.</param>
-public sealed record StudyModel(string Kind, int Hidden);
+/// <summary>One convolution block of a <c>cnn</c> study: convolution, activation, then max pooling.</summary>
+/// <param name="Channels">Output channels.</param>
+/// <param name="Kernel">Square kernel size.</param>
+/// <param name="Stride">Stride (default 1).</param>
+/// <param name="Padding">Zero padding on each side (default 0).</param>
+/// <param name="Pool">Max-pool window and stride after the activation (default 1: none).</param>
+public sealed record StudyConv(int Channels, int Kernel, int Stride, int Padding, int Pool);
 
-/// <summary>Local training settings each silo applies per round.</summary>
+/// <summary>The model the study trains. Compares by value (lists element-wise).</summary>
+/// <param name="Kind"><c>logreg</c> (multinomial logistic regression), <c>mlp</c> (hidden dense layers) or <c>cnn</c>
+/// (convolution blocks over an image input, then dense layers).</param>
+/// <param name="HiddenLayers">Widths of the hidden dense layers (<c>mlp</c>: <c>hidden</c>, default [32]; <c>cnn</c>:
+/// <c>dense</c>, default none); empty for <c>logreg</c>.</param>
+/// <param name="Activation"><c>relu</c> (default), <c>tanh</c> or <c>sigmoid</c>.</param>
+/// <param name="Dropout">Dropout rate after each hidden dense layer during training, in [0, 1) (default 0).</param>
+/// <param name="InputShape">[channels, height, width] of a <c>cnn</c>'s input rows; empty otherwise.</param>
+/// <param name="Conv">The convolution blocks of a <c>cnn</c>; empty otherwise.</param>
+public sealed record StudyModel(string Kind, IReadOnlyList<int> HiddenLayers, string Activation, double Dropout, IReadOnlyList<int> InputShape, IReadOnlyList<StudyConv> Conv)
+{
+    /// <summary>A <c>logreg</c> (hidden 0) or a one-hidden-layer ReLU <c>mlp</c>.</summary>
+    public StudyModel(string kind, int hidden)
+        : this(kind, hidden > 0 ? [hidden] : [], "relu", 0, [], [])
+    {
+    }
+
+    /// <summary>Width of the first hidden dense layer; 0 when there is none.</summary>
+    public int Hidden => HiddenLayers.Count > 0 ? HiddenLayers[0] : 0;
+
+    /// <inheritdoc/>
+    public bool Equals(StudyModel? other) =>
+        other is not null && Kind == other.Kind && HiddenLayers.SequenceEqual(other.HiddenLayers) && Activation == other.Activation
+        && Dropout.Equals(other.Dropout) && InputShape.SequenceEqual(other.InputShape) && Conv.SequenceEqual(other.Conv);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, HiddenLayers.Count, Activation, Dropout, Conv.Count);
+}
+
+/// <summary>
+/// The coordinator's optimizer over the aggregated delta (Reddi et al. 2021, "Adaptive Federated Optimization"):
+/// <c>fedavg</c> adds the mean delta times <paramref name="LearningRate"/> (1 by default: plain FedAvg); <c>fedadam</c>
+/// and <c>fedyogi</c> treat the negated mean delta as a pseudo-gradient with moments <paramref name="Beta1"/>,
+/// <paramref name="Beta2"/> and adaptivity <paramref name="Tau"/>.
+/// </summary>
+public sealed record StudyServerOptimizer(string Kind, double LearningRate, double Beta1, double Beta2, double Tau)
+{
+    /// <summary>Plain federated averaging.</summary>
+    public static StudyServerOptimizer FedAvg { get; } = new("fedavg", 1.0, 0.9, 0.99, 1e-3);
+}
+
+/// <summary>Local training settings each silo applies per round, and the coordinator's server optimizer.</summary>
 /// <param name="Epochs">Local epochs per round (default 1).</param>
 /// <param name="BatchSize">Minibatch size (default 32).</param>
-/// <param name="LearningRate">SGD learning rate (default 0.1).</param>
-public sealed record StudyTraining(int Epochs, int BatchSize, double LearningRate);
+/// <param name="LearningRate">Local learning rate (default 0.1).</param>
+/// <param name="Optimizer"><c>sgd</c> (default) or <c>adam</c>.</param>
+/// <param name="Momentum">SGD heavy-ball momentum in [0, 1) (default 0).</param>
+/// <param name="WeightDecay">L2 weight decay in [0, 1) (default 0).</param>
+/// <param name="Server">The server-side optimizer (default <see cref="StudyServerOptimizer.FedAvg"/>).</param>
+public sealed record StudyTraining(int Epochs, int BatchSize, double LearningRate, string Optimizer, double Momentum, double WeightDecay, StudyServerOptimizer Server)
+{
+    /// <summary>Plain SGD with FedAvg on the server.</summary>
+    public StudyTraining(int epochs, int batchSize, double learningRate)
+        : this(epochs, batchSize, learningRate, "sgd", 0, 0, StudyServerOptimizer.FedAvg)
+    {
+    }
+}
 
 /// <summary>
 /// One column of the encoded input matrix: a numeric feature (<see cref="Category"/> null, not a missing level), one

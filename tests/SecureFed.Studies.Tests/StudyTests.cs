@@ -35,7 +35,7 @@ public sealed class StudyTests
         Assert.Equal(1 + 3 + 4 + 2, study.StatisticsLength);
         Assert.Matches("^[0-9a-f]{64}$", study.Hash);
         Assert.Equal(
-            """{"evaluation":{"holdout":0.2,"seed":0},"features":[{"column":"age","type":"numeric"},{"categories":["north","south","east"],"column":"ward","type":"categorical"}],"label":{"classes":["no","yes"],"column":"readmitted"},"missing":[],"model":{"kind":"logreg"},"rounds":30,"study":"readmission-2026","training":{"batch_size":32,"epochs":1,"learning_rate":0.1}}""",
+            """{"evaluation":{"holdout":0.2,"seed":0},"features":[{"column":"age","type":"numeric"},{"categories":["north","south","east"],"column":"ward","type":"categorical"}],"label":{"classes":["no","yes"],"column":"readmitted"},"missing":[],"model":{"kind":"logreg"},"rounds":30,"study":"readmission-2026","training":{"batch_size":32,"epochs":1,"learning_rate":0.1,"momentum":0,"optimizer":"sgd","server":{"learning_rate":1,"optimizer":"fedavg"},"weight_decay":0}}""",
             study.CanonicalJson);
     }
 

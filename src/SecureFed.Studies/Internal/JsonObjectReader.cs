@@ -61,14 +61,70 @@ internal sealed class JsonObjectReader
         return [.. array.Select((item, i) => new JsonObjectReader(item, $"{path}[{i}]", Source, allowed))];
     }
 
-    public int OptionalInt(string key, int fallback, int min, int max)
+    public List<JsonObjectReader>? OptionalObjectArray(string key, IReadOnlyCollection<string> allowed) =>
+        Has(key) ? RequiredObjectArray(key, allowed) : null;
+
+    /// <summary>An integer or a list of integers, each in [min, max]; null when absent.</summary>
+    public List<int>? OptionalIntList(string key, int min, int max)
+    {
+        if (!_values.TryGetValue(key, out var value))
+        {
+            return null;
+        }
+
+        var path = PathOf(key);
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            return [IntOf(value, path, min, max)];
+        }
+
+        return [.. Array(value, path).Select((item, i) => IntOf(item, $"{path}[{i}]", min, max))];
+    }
+
+    public double OptionalDouble(string key, double fallback, double min, double max, string example)
+    {
+        var value = OptionalDouble(key, fallback);
+        if (!(value >= min && value <= max))
+        {
+            throw new StudyFormatException(Source, PathOf(key), string.Create(CultureInfo.InvariantCulture, $"{value:R} is out of range; use a number from {min:R} to {max:R}, for example {example}"));
+        }
+
+        return value;
+    }
+
+    public string OptionalChoice(string key, string fallback, IReadOnlyList<string> choices)
+    {
+        if (!Has(key))
+        {
+            return fallback;
+        }
+
+        var value = RequiredString(key);
+        return choices.Contains(value, StringComparer.Ordinal)
+            ? value
+            : throw new StudyFormatException(Source, PathOf(key), $"\"{TextSanitizer.Clip(value, 40)}\" is not one of {string.Join(", ", choices.Select(c => $"\"{c}\""))}; use one of them");
+    }
+
+    public int OptionalInt(string key, int fallback, int min, int max) =>
+        _values.TryGetValue(key, out var value) ? IntOf(value, PathOf(key), min, max) : fallback;
+
+    public double OptionalDouble(string key, double fallback)
     {
         if (!_values.TryGetValue(key, out var value))
         {
             return fallback;
         }
 
-        var path = PathOf(key);
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw new StudyFormatException(Source, PathOf(key), $"expected a number, found {Describe(value)}");
+        }
+
+        return value.GetDouble();
+    }
+
+    private int IntOf(JsonElement value, string path, int min, int max)
+    {
         if (value.ValueKind != JsonValueKind.Number)
         {
             throw new StudyFormatException(Source, path, $"expected an integer, found {Describe(value)}");
@@ -85,21 +141,6 @@ internal sealed class JsonObjectReader
         }
 
         return (int)number;
-    }
-
-    public double OptionalDouble(string key, double fallback)
-    {
-        if (!_values.TryGetValue(key, out var value))
-        {
-            return fallback;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number)
-        {
-            throw new StudyFormatException(Source, PathOf(key), $"expected a number, found {Describe(value)}");
-        }
-
-        return value.GetDouble();
     }
 
     private JsonElement Required(string key) =>

@@ -28,10 +28,35 @@ internal static class StudyCanonicalWriter
             return node;
         }).ToList();
 
-        var model = Node(("kind", study.Model.Kind));
-        if (study.Model.Kind == "mlp")
+        var m = study.Model;
+        var model = Node(("kind", m.Kind));
+        if (m.Kind != "logreg")
         {
-            model["hidden"] = study.Model.Hidden;
+            model["activation"] = m.Activation;
+            model["dropout"] = m.Dropout;
+            model[m.Kind == "mlp" ? "hidden" : "dense"] = m.HiddenLayers;
+        }
+
+        if (m.Kind == "cnn")
+        {
+            model["input_shape"] = m.InputShape;
+            model["conv"] = m.Conv.Select(c => Node(("channels", c.Channels), ("kernel", c.Kernel), ("stride", c.Stride), ("padding", c.Padding), ("pool", c.Pool))).ToList();
+        }
+
+        var t = study.Training;
+        var server = Node(("optimizer", t.Server.Kind), ("learning_rate", t.Server.LearningRate));
+        if (t.Server.Kind != "fedavg")
+        {
+            server["beta1"] = t.Server.Beta1;
+            server["beta2"] = t.Server.Beta2;
+            server["tau"] = t.Server.Tau;
+        }
+
+        var training = Node(("epochs", t.Epochs), ("batch_size", t.BatchSize), ("learning_rate", t.LearningRate), ("optimizer", t.Optimizer),
+            ("weight_decay", t.WeightDecay), ("server", server));
+        if (t.Optimizer == "sgd")
+        {
+            training["momentum"] = t.Momentum;
         }
 
         var root = Node(
@@ -39,7 +64,7 @@ internal static class StudyCanonicalWriter
             ("label", Node(("column", study.Label.Column), ("classes", study.Label.Classes))),
             ("features", features),
             ("model", model),
-            ("training", Node(("epochs", study.Training.Epochs), ("batch_size", study.Training.BatchSize), ("learning_rate", study.Training.LearningRate))),
+            ("training", training),
             ("rounds", study.Rounds),
             ("evaluation", Node(("holdout", study.Holdout), ("seed", study.EvaluationSeed))),
             ("missing", study.ExtraMissingTokens));

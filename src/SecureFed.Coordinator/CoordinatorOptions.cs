@@ -54,6 +54,9 @@ public sealed record CoordinatorOptions
     /// <summary>Local training settings proposed to silos.</summary>
     public required TrainingParameters Training { get; init; }
 
+    /// <summary>The optimizer applied to each round's aggregated mean delta (default: FedAvg, eta 1).</summary>
+    public ServerOptimizerSettings ServerOptimizer { get; init; } = ServerOptimizerSettings.FedAvg;
+
     /// <summary>
     /// Differential privacy of every round (null: none). The round releases its aggregate only with at least
     /// <see cref="PrivacyPlan.Threshold"/> contributors, and the consortium's budget (EpsilonBudget, Delta) is
@@ -131,7 +134,18 @@ public sealed record CoordinatorOptions
         Require(TrainTimeout > TimeSpan.Zero, nameof(TrainTimeout), TrainTimeout, "must be positive");
         Require(MaxConsecutiveAborts >= 1, nameof(MaxConsecutiveAborts), MaxConsecutiveAborts, "must be at least 1");
         Require(!string.IsNullOrWhiteSpace(Dataset), nameof(Dataset), $"'{Dataset}'", "must be set");
-        Require(Model is { InputDim: >= 1, ClassCount: >= 2, Hidden: >= 1 } && Model.Kind is "logreg" or "mlp", nameof(Model), Model, "kind logreg|mlp, input >= 1, classes >= 2, hidden >= 1");
+        Require(Model is { InputDim: >= 1, ClassCount: >= 2, Hidden: >= 0 } && Model.Kind is "logreg" or "mlp" or "cnn", nameof(Model), Model, "kind logreg|mlp|cnn, input >= 1, classes >= 2, hidden >= 0");
+        Require(Model.Kind != "cnn" || StudyHash.Length > 0, nameof(Model), Model.Kind, "a cnn's layers are declared in a study; set Study");
+        Require(ServerOptimizer is not null, nameof(ServerOptimizer), "null", "must be set");
+        try
+        {
+            ServerOptimizer!.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            Require(false, nameof(ServerOptimizer), ServerOptimizer!, ex.Message);
+        }
+
         Require(Training is { Epochs: >= 1 and <= 1000, BatchSize: >= 1 } && Training.LearningRate > 0 && double.IsFinite(Training.LearningRate), nameof(Training), Training, "epochs 1..1000, batch >= 1, learning rate > 0");
         if (Privacy is not null)
         {

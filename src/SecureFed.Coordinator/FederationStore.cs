@@ -75,6 +75,7 @@ public sealed class FederationStore
             """);
         AddColumnIfMissing(c, "rounds", "kind", "TEXT NOT NULL DEFAULT 'training'");
         AddColumnIfMissing(c, "rounds", "metrics", "TEXT");
+        AddColumnIfMissing(c, "model_versions", "optimizer_state", "BLOB");
         using var tx = c.BeginTransaction();
         var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
         if (existing is null)
@@ -167,7 +168,8 @@ public sealed class FederationStore
     /// missing for a released model, and is never stored for one that was not released.
     /// </summary>
     public ModelVersion CompleteRound(
-        RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null, string? ledgerDraft = null, IReadOnlyList<ReleaseRow>? releases = null)
+        RoundReport report, float[] newParameters, PrivacyChargeRow? charge = null, string? ledgerDraft = null, IReadOnlyList<ReleaseRow>? releases = null,
+        byte[]? optimizerState = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
@@ -182,6 +184,11 @@ public sealed class FederationStore
 
         var version = Convert.ToInt64(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions"), System.Globalization.CultureInfo.InvariantCulture);
         var hash = InsertModel(c, tx, version, report.Round, newParameters);
+        if (optimizerState is not null)
+        {
+            Exec(c, tx, "UPDATE model_versions SET optimizer_state = $s WHERE version = $v", ("$s", optimizerState), ("$v", version));
+        }
+
         FinishRound(c, tx, report with { ModelHash = hash }, "completed", ledgerDraft);
         tx.Commit();
         return new ModelVersion(version, report.Round, hash, newParameters);
@@ -254,6 +261,16 @@ public sealed class FederationStore
         using var c = Connect();
         var hash = Scalar(c, null, "SELECT value FROM meta WHERE key = 'study_hash'") as string;
         return hash is null ? null : (hash, Scalar(c, null, "SELECT value FROM meta WHERE key = 'study'") as string);
+    }
+
+    /// <summary>The server optimizer's moments stored with model version <paramref name="version"/>, or null when none were kept.</summary>
+    public byte[]? OptimizerState(long version)
+    {
+        using var c = Connect();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT optimizer_state FROM model_versions WHERE version = $v";
+        cmd.Parameters.AddWithValue("$v", version);
+        return cmd.ExecuteScalar() is byte[] state ? state : null;
     }
 
     /// <summary>The stored model version with hash <paramref name="hash"/>, or null.</summary>

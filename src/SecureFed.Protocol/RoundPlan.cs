@@ -12,7 +12,14 @@ namespace SecureFed.Protocol;
 public sealed record ModelDescriptor(string Kind, int InputDim, int ClassCount, int Hidden);
 
 /// <summary>Local training settings the coordinator proposes; a silo may refuse them.</summary>
-public sealed record TrainingParameters(int Epochs, int BatchSize, double LearningRate, long Seed);
+/// <param name="Epochs">Local epochs.</param>
+/// <param name="BatchSize">Minibatch size.</param>
+/// <param name="LearningRate">Local learning rate.</param>
+/// <param name="Seed">Seed of the round's local randomness (shuffling, dropout).</param>
+/// <param name="Optimizer">"sgd" or "adam".</param>
+/// <param name="Momentum">SGD heavy-ball momentum.</param>
+/// <param name="WeightDecay">L2 weight decay.</param>
+public sealed record TrainingParameters(int Epochs, int BatchSize, double LearningRate, long Seed, string Optimizer = "sgd", double Momentum = 0, double WeightDecay = 0);
 
 /// <summary>
 /// Client-level differential privacy of a round. Each silo clips its delta to <paramref name="ClipNorm"/> and adds
@@ -150,6 +157,9 @@ public sealed record RoundPlan(
         Field("train.batch", Training.BatchSize.ToString(CultureInfo.InvariantCulture));
         Field("train.lr", Training.LearningRate.ToString("R", CultureInfo.InvariantCulture));
         Field("train.seed", Training.Seed.ToString(CultureInfo.InvariantCulture));
+        Field("train.optimizer", Training.Optimizer);
+        Field("train.momentum", Training.Momentum.ToString("R", CultureInfo.InvariantCulture));
+        Field("train.decay", Training.WeightDecay.ToString("R", CultureInfo.InvariantCulture));
         Field("model.hash", ModelVersionHash);
         Field("params", ParameterCount.ToString(CultureInfo.InvariantCulture));
         foreach (var p in Participants.Order(StringComparer.Ordinal))

@@ -26,6 +26,8 @@ internal sealed class RoundOrchestrator
     private readonly AuditTrail _audit;
     private readonly RoundPrivacy _privacy;
     private readonly EvaluationStage _evaluation;
+    private readonly ServerOptimizer _server;
+    private long _serverStateVersion = -1;
     private readonly Lock _gate = new();
     private RoundState? _current;
 
@@ -41,6 +43,7 @@ internal sealed class RoundOrchestrator
         _logger = logger;
         _privacy = new RoundPrivacy(options, store);
         _evaluation = new EvaluationStage(registry, options.MaxChunkFloats, logger);
+        _server = new ServerOptimizer(options.ServerOptimizer);
         _registry.Disconnected += OnDisconnected;
     }
 
@@ -458,11 +461,7 @@ internal sealed class RoundOrchestrator
                     metrics = EvaluationSums.Decode(primary.Sum, plan.Model.ClassCount, primary.Contributors);
                     break;
                 default:
-                    next = new float[model.Parameters.Length];
-                    for (var i = 0; i < next.Length; i++)
-                    {
-                        next[i] = (float)(model.Parameters[i] + (primary.Sum![i] / primary.Weight));
-                    }
+                    next = ServerStep(model, primary);
 
                     if (plan.Task(SumTask.Evaluation) is { } evaluation)
                     {
@@ -498,6 +497,28 @@ internal sealed class RoundOrchestrator
                 _current = null;
             }
         }
+    }
+
+    /// <summary>
+    /// The server optimizer's step from <paramref name="model"/> with the round's mean delta. Its moments are those stored
+    /// with that model version, so a retried round or a restarted coordinator steps from the same state.
+    /// </summary>
+    private float[] ServerStep(FederationStore.ModelVersion model, SumOutcome primary)
+    {
+        if (_serverStateVersion != model.Version)
+        {
+            _server.Restore(_store.OptimizerState(model.Version), model.Parameters.Length);
+            _serverStateVersion = model.Version;
+        }
+
+        var mean = new double[model.Parameters.Length];
+        for (var i = 0; i < mean.Length; i++)
+        {
+            mean[i] = primary.Sum![i] / primary.Weight;
+        }
+
+        _serverStateVersion = -1; // the moments now belong to the round's new model, not yet stored
+        return _server.Step(model.Parameters, mean);
     }
 
     private RoundReport Aborted(RoundState state, IReadOnlyList<AgentSession> sessions, FederationStore.ModelVersion model, SumOutcome outcome, string reason, long started, Activity? roundSpan)
@@ -542,7 +563,9 @@ internal sealed class RoundOrchestrator
                 _store.CompleteEvaluationRound(report, draft, releases);
                 break;
             default:
-                hash = _store.CompleteRound(report, next, charge, draft, releases).Hash;
+                var stored = _store.CompleteRound(report, next, charge, draft, releases, _server.State());
+                hash = stored.Hash;
+                _serverStateVersion = stored.Version;
                 break;
         }
 

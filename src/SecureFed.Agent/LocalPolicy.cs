@@ -15,7 +15,7 @@ public sealed record LocalPolicy
     public IReadOnlyList<string> AllowedStudies { get; init; } = [];
 
     /// <summary>Model kinds this silo may train.</summary>
-    public IReadOnlyList<string> AllowedModels { get; init; } = ["logreg", "mlp"];
+    public IReadOnlyList<string> AllowedModels { get; init; } = ["logreg", "mlp", "cnn"];
 
     /// <summary>Fewest participants in a round this silo joins (a small cohort reveals more about each member).</summary>
     public int MinCohort { get; init; } = 1;

@@ -135,10 +135,15 @@ public sealed class CoordinatorConfig
         PreparedData? data = study is null
             ? new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare()
             : null;
+        if (study is not null && !string.IsNullOrEmpty(Model) && Model != study.Model.Kind)
+        {
+            throw new ArgumentException(
+                $"option Model = '{Model}' contradicts the study's model ({study.Model.Kind}); the model is part of the study (and its hash): remove Model or edit the study's \"model\" section");
+        }
+
         var kind = !string.IsNullOrEmpty(Model) ? Model : study?.Model.Kind ?? ModelMapping.DefaultModelKind(data!.Dataset);
-        var model = study is null
-            ? ModelMapping.Describe(kind, data!.FeatureCount, data.ClassCount)
-            : ModelMapping.Describe(kind, study.InputWidth, study.ClassCount, study.Model.Hidden > 0 ? study.Model.Hidden : Training.ModelSpec.DefaultHidden);
+        var spec = study is null ? null : ModelMapping.SpecOf(study);
+        var model = spec is null ? ModelMapping.Describe(kind, data!.FeatureCount, data.ClassCount) : ModelMapping.Describe(spec);
         var privacy = NoiseMultiplier > 0
             ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Protocol.SecureAggregationPlan.ThresholdFor(Math.Max(TargetSilos, MinSilos), MinSilos), 0, Mechanism, Accountant, Delta, EpsilonBudget)
             : null;
@@ -158,6 +163,7 @@ public sealed class CoordinatorConfig
             Dataset = study?.Name ?? data!.Dataset,
             Model = model,
             Training = study is null ? ModelMapping.DefaultTraining(data!.Dataset, kind, Seed) : ModelMapping.TrainingOf(study, Seed),
+            ServerOptimizer = study is null ? ServerOptimizerSettings.FedAvg : ModelMapping.ServerOptimizerOf(study),
             StorePath = StorePath,
             Privacy = privacy,
             StudyHash = study?.Hash ?? "",
@@ -176,7 +182,7 @@ public sealed class CoordinatorConfig
         }.Validate();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
         var root = CertificateStore.LoadCertificate(CaCertificate);
-        IModelEvaluator evaluator = data is null ? new InitialModelOnly(model, Seed) : new TrainingModelEvaluator(model, data.Test, Seed);
+        IModelEvaluator evaluator = data is null ? new InitialModelOnly(spec!, Seed) : new TrainingModelEvaluator(model, data.Test, Seed);
         return CoordinatorHost.Create(options, certificate, root, evaluator, logging);
     }
 }
@@ -323,7 +329,7 @@ public sealed class PolicyConfig
     public List<string> AllowedDatasets { get; set; } = [];
 
     /// <summary>Allowed model kinds.</summary>
-    public List<string> AllowedModels { get; set; } = ["logreg", "mlp"];
+    public List<string> AllowedModels { get; set; } = ["logreg", "mlp", "cnn"];
 
     /// <summary>Fewest participants.</summary>
     public int MinCohort { get; set; } = 1;

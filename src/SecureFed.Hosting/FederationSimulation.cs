@@ -50,8 +50,9 @@ public static class FederationSimulation
         TorchRuntime.EnsureInitialized();
         using var telemetry = Telemetry.Start("securefed-simulation", options.TraceFile ?? Path.Combine(outDir, "traces.jsonl"));
         var (study, tables) = LoadSiloData(options);
-        var kind = options.Model ?? study.Model.Kind;
-        var model = ModelMapping.Describe(kind, study.InputWidth, study.ClassCount, study.Model.Hidden > 0 ? study.Model.Hidden : Training.ModelSpec.DefaultHidden);
+        var kind = study.Model.Kind;
+        var spec = ModelMapping.SpecOf(study);
+        var model = ModelMapping.Describe(spec);
         var silos = tables.Count;
         var siloIds = Enumerable.Range(1, silos).Select(i => $"silo-{i}").ToArray();
         var rounds = options.Rounds > 0 ? options.Rounds : study.Rounds;
@@ -80,6 +81,7 @@ public static class FederationSimulation
             Dataset = study.Name,
             Model = model,
             Training = ModelMapping.TrainingOf(study, options.Seed),
+            ServerOptimizer = ModelMapping.ServerOptimizerOf(study),
             StorePath = storePath,
             StudyHash = study.Hash,
             StudyDocument = study.CanonicalJson,
@@ -92,7 +94,7 @@ public static class FederationSimulation
         };
         var started = DateTimeOffset.UtcNow;
         await using var coordinator = CoordinatorHost.Create(
-            coordinatorOptions, coordinatorCert, ca.Certificate, new InitialModelOnly(model, options.Seed),
+            coordinatorOptions, coordinatorCert, ca.Certificate, new InitialModelOnly(spec, options.Seed),
             b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information), time);
         if (progress is not null)
         {
@@ -171,11 +173,23 @@ public static class FederationSimulation
         if (options.StudyPath is { } path)
         {
             var study = Study.Load(path);
+            if (options.Model is { } overridden && overridden != study.Model.Kind)
+            {
+                throw new ArgumentException(
+                    $"--model {overridden} contradicts the study's model ({study.Model.Kind}); the model is part of the study (and its hash): edit the study's \"model\" section instead");
+            }
+
             return (study, [.. options.SiloData.Select(f => SiloTable.Read(study, f, read))]);
         }
 
         var (studyPath, dataPath) = BundledStudies.Locate(options.Dataset, options.DataDirectory);
         var bundled = Study.Load(studyPath);
+        if (options.Model is { } kind)
+        {
+            // The demo's --model on a bundled dataset trains a variant study (its own hash) with that kind's defaults.
+            bundled = ModelMapping.WithModelKind(bundled, kind);
+        }
+
         return (bundled, BundledStudies.Split(SiloTable.Read(bundled, dataPath), options.Silos, options.Partition, options.Seed));
     }
 }

@@ -128,7 +128,7 @@ public sealed record SimulationOptions
 
         if (Model is not (null or "logreg" or "mlp"))
         {
-            throw new ArgumentException($"--model '{Model}' is invalid: must be logreg or mlp");
+            throw new ArgumentException($"--model '{Model}' is invalid: must be logreg or mlp (a cnn, or any other layout, is declared in a study's \"model\" section)");
         }
 
         if (!double.IsFinite(NoiseMultiplier) || NoiseMultiplier < 0)

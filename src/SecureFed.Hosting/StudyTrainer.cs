@@ -78,6 +78,8 @@ public sealed class StudyTrainer : ILocalTrainer
                     $"the plan's model takes {plan.Model.InputDim} inputs and {plan.Model.ClassCount} classes; study {study.Name} encodes {study.InputWidth} inputs and {study.ClassCount} classes");
             }
 
+            ModelMapping.SpecFor(plan, study);
+            ModelMapping.ToSettings(plan.Training);
             Prepare(plan);
         }
     }
@@ -104,11 +106,12 @@ public sealed class StudyTrainer : ILocalTrainer
     {
         ArgumentNullException.ThrowIfNull(plan);
         var prepared = Prepare(plan);
-        var spec = ModelMapping.ToSpec(plan.Model);
+        var spec = ModelMapping.SpecFor(plan, prepared.Study);
+        var settings = ModelMapping.ToSettings(plan.Training);
         await _torch.WaitAsync(cancellationToken);
         try
         {
-            var result = await Task.Run(() => LocalTrainer.Train(spec, globalParameters, prepared.Train, ModelMapping.ToSettings(plan.Training)), cancellationToken);
+            var result = await Task.Run(() => LocalTrainer.Train(spec, globalParameters, prepared.Train, settings), cancellationToken);
             return new LocalUpdate(result.Delta, result.Examples);
         }
         finally
@@ -122,7 +125,7 @@ public sealed class StudyTrainer : ILocalTrainer
     {
         ArgumentNullException.ThrowIfNull(plan);
         var prepared = Prepare(plan);
-        var spec = ModelMapping.ToSpec(plan.Model);
+        var spec = ModelMapping.SpecFor(plan, prepared.Study);
         await _torch.WaitAsync(cancellationToken);
         try
         {
@@ -215,7 +218,7 @@ public sealed class StudyTrainer : ILocalTrainer
         var names = study.Inputs.Select(i => i.Category is { } c ? $"{i.Column}={c}" : i.MissingLevel ? $"{i.Column}=(missing)" : i.Column).ToArray();
         var all = new TabularDataset($"{study.Name}/{Path.GetFileName(table.Source)}", names, features, labels, study.ClassCount);
         var (train, holdout) = HoldoutSplit.Split(labels, study.ClassCount, study.Holdout, study.EvaluationSeed);
-        _prepared = new Prepared(plan.StudyHash, plan.StatisticsHash, all.Subset(train, all.Name + "/train"), all.Subset(holdout, all.Name + "/holdout"));
+        _prepared = new Prepared(study, plan.StudyHash, plan.StatisticsHash, all.Subset(train, all.Name + "/train"), all.Subset(holdout, all.Name + "/holdout"));
         return _prepared;
     }
 
@@ -223,20 +226,26 @@ public sealed class StudyTrainer : ILocalTrainer
 
     private static string Cut(string s) => s.Length <= 64 ? s : s[..64];
 
-    private sealed record Prepared(string StudyHash, string StatisticsHash, TabularDataset Train, TabularDataset Holdout);
+    private sealed record Prepared(Study Study, string StudyHash, string StatisticsHash, TabularDataset Train, TabularDataset Holdout);
 }
 
 /// <summary>
 /// The coordinator's model provider when it holds no data (a study's federation): the initial parameters only; the
 /// round's quality comes from the silos' federated evaluation sums.
 /// </summary>
-public sealed class InitialModelOnly(ModelDescriptor model, int seed) : IModelEvaluator
+public sealed class InitialModelOnly(ModelSpec spec, int seed) : IModelEvaluator
 {
+    /// <summary>The initial parameters of a descriptor's model (a federation without a study).</summary>
+    public InitialModelOnly(ModelDescriptor model, int seed)
+        : this(ModelMapping.ToSpec(model), seed)
+    {
+    }
+
     /// <inheritdoc />
     public bool HoldsTestData => false;
 
     /// <inheritdoc />
-    public float[] InitialParameters() => ModelFactory.InitialParameters(ModelMapping.ToSpec(model), seed);
+    public float[] InitialParameters() => ModelFactory.InitialParameters(spec, seed);
 
     /// <inheritdoc />
     public ModelQuality Evaluate(float[] parameters) => new(double.NaN, double.NaN);

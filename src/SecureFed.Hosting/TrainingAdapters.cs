@@ -14,6 +14,94 @@ public static class ModelMapping
     /// <summary>Descriptor of a model for a dataset shape.</summary>
     public static ModelDescriptor Describe(string kind, int inputDim, int classCount, int hidden = 32) => new(kind, inputDim, classCount, hidden);
 
+    /// <summary>
+    /// The model a study declares. The study's model section is authoritative (it is part of the study hash the plan
+    /// carries); the plan's descriptor only summarizes it.
+    /// </summary>
+    /// <exception cref="Studies.StudyFormatException">The declared layers do not fit together (a kernel larger than its feature
+    /// map, too many parameters); the message names the key and the fix.</exception>
+    public static ModelSpec SpecOf(Studies.Study study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        var m = study.Model;
+        try
+        {
+            return m.Kind switch
+            {
+                "logreg" => ModelSpec.LogisticRegression(study.InputWidth, study.ClassCount),
+                "mlp" => ModelSpec.Perceptron(study.InputWidth, study.ClassCount, m.HiddenLayers, ModelSpec.ParseActivation(m.Activation), m.Dropout),
+                "cnn" => ModelSpec.Convolutional(
+                    new ImageShape(m.InputShape[0], m.InputShape[1], m.InputShape[2]),
+                    [.. m.Conv.Select(c => new ConvBlock(c.Channels, c.Kernel, c.Stride, c.Padding, c.Pool))],
+                    m.HiddenLayers, study.ClassCount, ModelSpec.ParseActivation(m.Activation), m.Dropout),
+                _ => throw new ArgumentException($"unknown model kind '{m.Kind}'"),
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            throw new Studies.StudyFormatException($"study {study.Name}", "model", $"{ex.Message.Split(" (Parameter", 2)[0]}; change the model section");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="study"/> with its model section replaced by the defaults of <paramref name="kind"/> (for the
+    /// demo's <c>--model</c> on a bundled dataset). The result is another study, with its own hash.
+    /// </summary>
+    public static Studies.Study WithModelKind(Studies.Study study, string kind)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        if (study.Model.Kind == kind)
+        {
+            return study;
+        }
+
+        var document = System.Text.Json.Nodes.JsonNode.Parse(study.CanonicalJson)!.AsObject();
+        document["model"] = new System.Text.Json.Nodes.JsonObject { ["kind"] = kind };
+        return Studies.Study.Parse(document.ToJsonString(), $"study {study.Name} with model {kind}");
+    }
+
+    /// <summary>The plan's summary of a model.</summary>
+    public static ModelDescriptor Describe(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new ModelDescriptor(spec.Kind, spec.InputDim, spec.ClassCount, spec.Hidden);
+    }
+
+    /// <summary>
+    /// The model a plan trains: its study's, checked against the plan's descriptor and parameter count, so a plan whose
+    /// summary disagrees with its (hash-bound) study is refused rather than trained.
+    /// </summary>
+    /// <exception cref="PolicyRefusedException">The plan's descriptor does not describe the study's model.</exception>
+    public static ModelSpec SpecFor(RoundPlan plan, Studies.Study study)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ModelSpec spec;
+        try
+        {
+            spec = SpecOf(study);
+        }
+        catch (Studies.StudyFormatException ex)
+        {
+            throw new PolicyRefusedException($"the plan's study declares a model that cannot be built: {ex.Message}");
+        }
+
+        if (plan.Model.Kind != spec.Kind || plan.Model.InputDim != spec.InputDim || plan.Model.ClassCount != spec.ClassCount || plan.ParameterCount != spec.ParameterCount)
+        {
+            throw new PolicyRefusedException(
+                $"the plan describes a {plan.Model.Kind} of {plan.ParameterCount} parameters over {plan.Model.InputDim} inputs, but its study declares {spec.Describe()} over {spec.InputDim} inputs");
+        }
+
+        return spec;
+    }
+
+    /// <summary>The coordinator's server optimizer a study declares.</summary>
+    public static ServerOptimizerSettings ServerOptimizerOf(Studies.Study study)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        var s = study.Training.Server;
+        return new ServerOptimizerSettings(s.Kind, s.LearningRate, s.Beta1, s.Beta2, s.Tau);
+    }
+
     /// <summary>The training library's model spec for a descriptor.</summary>
     public static ModelSpec ToSpec(ModelDescriptor model)
     {
@@ -32,14 +120,29 @@ public static class ModelMapping
     public static TrainingParameters TrainingOf(Studies.Study study, long seed)
     {
         ArgumentNullException.ThrowIfNull(study);
-        return new TrainingParameters(study.Training.Epochs, study.Training.BatchSize, study.Training.LearningRate, seed);
+        var t = study.Training;
+        return new TrainingParameters(t.Epochs, t.BatchSize, t.LearningRate, seed, t.Optimizer, t.Momentum, t.WeightDecay);
     }
 
     /// <summary>The training library's settings for protocol training parameters.</summary>
     public static TrainingSettings ToSettings(TrainingParameters p)
     {
         ArgumentNullException.ThrowIfNull(p);
-        return new TrainingSettings { Epochs = p.Epochs, BatchSize = p.BatchSize, LearningRate = p.LearningRate, Seed = unchecked((int)p.Seed) };
+        var settings = new TrainingSettings
+        {
+            Epochs = p.Epochs, BatchSize = p.BatchSize, LearningRate = p.LearningRate, Seed = unchecked((int)p.Seed),
+            Optimizer = p.Optimizer, Momentum = p.Momentum, WeightDecay = p.WeightDecay,
+        };
+        try
+        {
+            settings.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new PolicyRefusedException($"the plan's training settings are out of range: {ex.Message.Split(" (Parameter", 2)[0]}");
+        }
+
+        return settings;
     }
 }
 

@@ -56,10 +56,10 @@ public sealed class SiloTable
     /// <summary>Rows per label class.</summary>
     public IReadOnlyList<int> LabelCounts { get; }
 
-    /// <summary>Reads a silo's data file (CSV or Parquet) and maps it onto <paramref name="study"/>.</summary>
+    /// <summary>Reads a silo's data file (CSV, Parquet or IDX images with their labels file) and maps it onto <paramref name="study"/>.</summary>
     /// <param name="study">The study naming the columns and their types.</param>
     /// <param name="path">The data file.</param>
-    /// <param name="options">Format and separator; null for automatic detection.</param>
+    /// <param name="options">Format, separator and IDX labels file; null for automatic detection.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">The file does not fit the study; the message names line, column, value and fix.</exception>
     public static SiloTable Read(Study study, string path, DataReadOptions? options = null)
@@ -75,13 +75,27 @@ public sealed class SiloTable
 
         var format = options.Format switch
         {
-            DataFormat.Auto => string.Equals(Path.GetExtension(full), ".parquet", StringComparison.OrdinalIgnoreCase) ? DataFormat.Parquet : DataFormat.Csv,
-            DataFormat.Csv or DataFormat.Parquet => options.Format,
+            DataFormat.Auto => FormatOf(full),
+            DataFormat.Csv or DataFormat.Parquet or DataFormat.Idx => options.Format,
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
         };
-        return format == DataFormat.Parquet
-            ? ParquetTableReader.Read(study, path, full)
-            : CsvTableReader.Read(study, path, full, options.Separator);
+        return format switch
+        {
+            DataFormat.Parquet => ParquetTableReader.Read(study, path, full),
+            DataFormat.Idx => IdxTableReader.Read(study, path, options.LabelsPath),
+            DataFormat.Csv => CsvTableReader.Read(study, path, full, options.Separator),
+            _ => throw new InvalidOperationException($"format {format} has no reader"),
+        };
+    }
+
+    private static DataFormat FormatOf(string path)
+    {
+        if (string.Equals(Path.GetExtension(path), ".parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            return DataFormat.Parquet;
+        }
+
+        return IdxTableReader.IsIdxImagesName(path) ? DataFormat.Idx : DataFormat.Csv;
     }
 
     /// <summary>The value of numeric feature <paramref name="feature"/> in row <paramref name="row"/>; NaN when missing.</summary>

@@ -233,6 +233,23 @@ public sealed class IdxReaderTests : IDisposable
     }
 
     [Fact]
+    public void Read_CnnOfAnotherShape_RefusedNamingInputShape()
+    {
+        // 2x3 images under a cnn declared 3x2: the same 6 pixels, in another layout.
+        var images = WriteImages("e-images-idx3-ubyte", 1, 2, 3, [0, 0, 0, 0, 0, 0], gzip: false);
+        WriteLabels("e-labels-idx1-ubyte", [0], gzip: false);
+        var study = Study.Parse("""
+            {"study": "shape", "label": {"column": "label", "classes": ["a", "b"]},
+             "features": [{"column_prefix": "pixel", "count": 6, "type": "numeric"}],
+             "model": {"kind": "cnn", "input_shape": [1, 3, 2], "conv": [{"channels": 2, "kernel": 1}]}}
+            """, "shape.json");
+
+        var error = Assert.Throws<DataFormatException>(() => SiloTable.Read(study, images));
+
+        Assert.Contains("holds 1x2x3 images but the study's model.input_shape is [1, 3, 2]; set input_shape to [1, 2, 3]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_CategoricalFeature_RefusedBeforeReading()
     {
         var images = WriteImages("d-images-idx3-ubyte", 1, 1, 2, [0, 0], gzip: false);

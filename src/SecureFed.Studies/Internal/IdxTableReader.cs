@@ -60,6 +60,13 @@ internal static class IdxTableReader
                 $"holds {rows}x{cols} = {pixels} pixels per image but study {study.Name} has {study.Features.Count} numeric features; declare one numeric feature per pixel, row-major (for example \"column_prefix\": \"pixel\", \"count\": {pixels})"));
         }
 
+        // A cnn reads each row as an image of its declared shape; pixels of another shape would be scrambled, not refused.
+        if (study.Model.InputShape is [var channels, var height, var width] && (channels != 1 || height != rows || width != cols))
+        {
+            throw Error(file, 1, null, null, string.Create(CultureInfo.InvariantCulture,
+                $"holds 1x{rows}x{cols} images but the study's model.input_shape is [{channels}, {height}, {width}]; set input_shape to [1, {rows}, {cols}]"));
+        }
+
         var labels = ReadLabels(study, labelsFile, file, count);
         var features = (int)pixels;
         var numeric = new double[]?[features];

@@ -100,8 +100,10 @@ public sealed class Study
 
     /// <summary>
     /// The normalized document: every default explicit, object keys sorted ordinally, no whitespace, numbers in
-    /// shortest round-trip invariant form. <c>categories</c> appears only on categorical features and <c>hidden</c>
-    /// only for <c>mlp</c>; <c>missing</c> lists the extra tokens sorted.
+    /// shortest round-trip invariant form. <c>categories</c> appears only on categorical features; the model section
+    /// holds only its kind's keys (none beyond <c>kind</c> for <c>logreg</c>), <c>momentum</c> only for SGD and the
+    /// server's betas and tau only for the adaptive optimizers; a <c>column_prefix</c> feature is written as its
+    /// expanded columns; <c>missing</c> lists the extra tokens sorted.
     /// </summary>
     public string CanonicalJson { get; }
 

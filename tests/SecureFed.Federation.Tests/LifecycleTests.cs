@@ -1,3 +1,4 @@
+using SecureFed.Coordinator;
 using SecureFed.Agent;
 
 namespace SecureFed.Federation.Tests;
@@ -130,6 +131,44 @@ public sealed class LifecycleTests
         Assert.Equal(storedAfterK, completed.Single(r => r.Round == k + 1).ModelHashBefore);
         Assert.All(trainers, t => Assert.Contains(storedAfterK, t.ModelHashesSeen));
         Assert.Equal(4 * 2.0, outcome.FinalLoss, 5); // four rounds of mean(1, 2, 3): nothing lost, nothing repeated
+    }
+
+    [Fact]
+    public async Task Restart_WithFedAdam_ContinuesFromTheStoredMoments()
+    {
+        var settings = new ServerOptimizerSettings("fedadam", 0.1);
+        await using var fed = new TestFederation(3);
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { ServerOptimizer = settings });
+        var port = first.Address.Port;
+        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.RoundFinished += r =>
+        {
+            if (r.Round == 2)
+            {
+                roundTwo.TrySetResult();
+            }
+        };
+        for (var i = 0; i < 3; i++)
+        {
+            fed.StartAgent($"silo-{i + 1}", new FakeTrainer(i + 1f));
+        }
+
+        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await first.DisposeAsync();
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { ServerOptimizer = settings });
+        await second.Completion.WaitAsync(TestFederation.Timeout);
+
+        // Four uninterrupted FedAdam steps on the mean delta 2: a restart that lost m and v would step differently.
+        var expected = new ServerOptimizer(settings);
+        float[] model = new float[8];
+        for (var round = 0; round < 4; round++)
+        {
+            model = expected.Step(model, Enumerable.Repeat(2.0, 8).ToArray());
+        }
+
+        var final = second.Store.LatestModel()!;
+        Assert.Equal(4, final.Round);
+        Assert.All(final.Parameters.Zip(model), p => Assert.Equal(p.Second, p.First, 4));
     }
 }
 

@@ -5,7 +5,8 @@ namespace SecureFed.Studies;
 /// <summary>
 /// A silo's rows mapped onto a study: per row the numeric feature values (NaN when missing), the categorical level
 /// indices (-1 when missing) and the label class index. Only the study's columns are kept; others in the file are
-/// ignored. Immutable and thread-safe once built.
+/// ignored. A table read by <see cref="ReadFeatures"/> (rows to predict) has no labels: <see cref="HasLabels"/> is false.
+/// Immutable and thread-safe once built.
 /// </summary>
 public sealed class SiloTable
 {
@@ -14,12 +15,25 @@ public sealed class SiloTable
     private readonly int[] _labels;
 
     internal SiloTable(Study study, string source, double[]?[] numeric, int[]?[] categories, int[] labels)
+        : this(study, source, numeric, categories, labels, labels.Length, hasLabels: true)
+    {
+    }
+
+    /// <summary>A table of <paramref name="rowCount"/> rows without labels.</summary>
+    internal SiloTable(Study study, string source, double[]?[] numeric, int[]?[] categories, int rowCount)
+        : this(study, source, numeric, categories, [], rowCount, hasLabels: false)
+    {
+    }
+
+    private SiloTable(Study study, string source, double[]?[] numeric, int[]?[] categories, int[] labels, int rowCount, bool hasLabels)
     {
         Study = study;
         Source = source;
         _numeric = numeric;
         _categories = categories;
         _labels = labels;
+        RowCount = rowCount;
+        HasLabels = hasLabels;
         var missing = new int[study.Features.Count];
         for (var f = 0; f < missing.Length; f++)
         {
@@ -45,9 +59,12 @@ public sealed class SiloTable
     public string Source { get; }
 
     /// <summary>Number of data rows.</summary>
-    public int RowCount => _labels.Length;
+    public int RowCount { get; }
 
-    /// <summary>Label class index per row (an index into <c>Study.Label.Classes</c>).</summary>
+    /// <summary>False for a table read by <see cref="ReadFeatures"/>: its <see cref="Labels"/> are empty.</summary>
+    public bool HasLabels { get; }
+
+    /// <summary>Label class index per row (an index into <c>Study.Label.Classes</c>); empty when <see cref="HasLabels"/> is false.</summary>
     public IReadOnlyList<int> Labels => _labels;
 
     /// <summary>Missing cells per study feature (indexed like <c>Study.Features</c>).</summary>
@@ -108,6 +125,37 @@ public sealed class SiloTable
     public int CategoryIndex(int row, int feature) =>
         (_categories[feature] ?? throw new ArgumentException($"feature {feature} ({Study.Features[feature].Column}) is not categorical", nameof(feature)))[row];
 
+    /// <summary>
+    /// Reads rows to predict (CSV or Parquet) under <paramref name="study"/>: as <see cref="Read"/>, with the same
+    /// dialects, header matching and refusals, but without labels: the label column may be absent, and is ignored
+    /// when present. The table's <see cref="HasLabels"/> is false.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ArgumentException">The options name a format other than CSV or Parquet.</exception>
+    /// <exception cref="DataFormatException">The file does not fit the study's features; the message names line, column, value and fix.</exception>
+    public static SiloTable ReadFeatures(Study study, string path, DataReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(study);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new DataReadOptions();
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"data file not found: {full}", full);
+        }
+
+        var parquet = options.Format switch
+        {
+            DataFormat.Auto => string.Equals(Path.GetExtension(full), ".parquet", StringComparison.OrdinalIgnoreCase),
+            DataFormat.Csv => false,
+            DataFormat.Parquet => true,
+            _ => throw new ArgumentException($"rows to predict are read from CSV or Parquet files, not {options.Format}; export them as CSV", nameof(options)),
+        };
+        return parquet
+            ? ParquetTableReader.Read(study, path, full, featuresOnly: true)
+            : CsvTableReader.Read(study, path, full, options.Separator, featuresOnly: true);
+    }
+
     /// <summary>A new table of the given rows, in that order (rows may repeat); used to split one file over simulated silos.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A row index is outside the table.</exception>
     public SiloTable Subset(IReadOnlyList<int> rows)
@@ -121,7 +169,9 @@ public sealed class SiloTable
 
         var numeric = _numeric.Select(values => values is null ? null : rows.Select(r => values[r]).ToArray()).ToArray();
         var categories = _categories.Select(values => values is null ? null : rows.Select(r => values[r]).ToArray()).ToArray();
-        return new SiloTable(Study, Source, numeric, categories, [.. rows.Select(r => _labels[r])]);
+        return HasLabels
+            ? new SiloTable(Study, Source, numeric, categories, [.. rows.Select(r => _labels[r])])
+            : new SiloTable(Study, Source, numeric, categories, rows.Count);
     }
 
     /// <summary>The rows of several tables of the same study, one after another.</summary>
@@ -138,6 +188,11 @@ public sealed class SiloTable
         if (tables.Any(t => t.Study.Hash != study.Hash))
         {
             throw new ArgumentException("tables belong to different studies", nameof(tables));
+        }
+
+        if (tables.Any(t => !t.HasLabels))
+        {
+            throw new ArgumentException("tables without labels (read for prediction) cannot be concatenated", nameof(tables));
         }
 
         var features = study.Features.Count;

@@ -9,7 +9,7 @@ internal static class CsvTableReader
 {
     private static readonly char[] Candidates = [',', ';', '\t'];
 
-    public static SiloTable Read(Study study, string file, string fullPath, char? separator)
+    public static SiloTable Read(Study study, string file, string fullPath, char? separator, bool featuresOnly = false)
     {
         var sep = separator ?? DetectSeparator(file, fullPath);
         if (sep is '"' or '\r' or '\n')
@@ -45,8 +45,8 @@ internal static class CsvTableReader
 
                     headerCount = names.Length;
                     // The header is the first record, so it starts on line 1 (Sep reports its end for the first row).
-                    slots = HeaderMap.Map(study, names, file, 1, rowNumbers: false);
-                    builder = new TableBuilder(study, file, rowNumbers: false);
+                    slots = HeaderMap.Map(study, names, file, 1, rowNumbers: false, featuresOnly);
+                    builder = new TableBuilder(study, file, rowNumbers: false, featuresOnly);
                     continue;
                 }
 

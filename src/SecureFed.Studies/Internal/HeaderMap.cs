@@ -5,8 +5,8 @@ namespace SecureFed.Studies.Internal;
 /// <summary>Finds the study's columns in a header by exact name (after trimming), in any order.</summary>
 internal static class HeaderMap
 {
-    /// <summary>Field index per slot: 0 = label, 1 + i = feature i.</summary>
-    public static int[] Map(Study study, IReadOnlyList<string> names, string file, int line, bool rowNumbers)
+    /// <summary>Field index per slot: 0 = label, 1 + i = feature i; with <paramref name="featuresOnly"/> slot 0 is -1 (a label column, if any, is ignored).</summary>
+    public static int[] Map(Study study, IReadOnlyList<string> names, string file, int line, bool rowNumbers, bool featuresOnly = false)
     {
         var positions = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var i = 0; i < names.Count; i++)
@@ -20,7 +20,7 @@ internal static class HeaderMap
         }
 
         var slots = new int[study.Features.Count + 1];
-        slots[0] = Find(study.Label.Column, "label column");
+        slots[0] = featuresOnly ? -1 : Find(study.Label.Column, "label column");
         for (var f = 0; f < study.Features.Count; f++)
         {
             slots[f + 1] = Find(study.Features[f].Column, "feature column");

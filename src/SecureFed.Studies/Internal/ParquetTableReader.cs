@@ -12,10 +12,10 @@ namespace SecureFed.Studies.Internal;
 /// </summary>
 internal static class ParquetTableReader
 {
-    public static SiloTable Read(Study study, string file, string fullPath) =>
-        ReadAsync(study, file, fullPath).AsTask().GetAwaiter().GetResult();
+    public static SiloTable Read(Study study, string file, string fullPath, bool featuresOnly = false) =>
+        ReadAsync(study, file, fullPath, featuresOnly).AsTask().GetAwaiter().GetResult();
 
-    private static async ValueTask<SiloTable> ReadAsync(Study study, string file, string fullPath)
+    private static async ValueTask<SiloTable> ReadAsync(Study study, string file, string fullPath, bool featuresOnly)
     {
         if (new FileInfo(fullPath).Length == 0)
         {
@@ -36,9 +36,10 @@ internal static class ParquetTableReader
         {
             var fields = reader.Schema.Fields.OfType<DataField>().ToList();
             var names = fields.Select(f => f.Name.Trim()).ToList();
-            var slots = HeaderMap.Map(study, names, file, 1, rowNumbers: true);
-            var builder = new TableBuilder(study, file, rowNumbers: true);
-            var slotFields = slots.Select(i => fields[i]).ToArray();
+            var slots = HeaderMap.Map(study, names, file, 1, rowNumbers: true, featuresOnly);
+            var builder = new TableBuilder(study, file, rowNumbers: true, featuresOnly);
+            // Slot -1 (features only: no label) reads no column.
+            var slotFields = slots.Select(i => i < 0 ? null : fields[i]).ToArray();
             var kinds = new FeatureType?[slots.Length];
             for (var s = 1; s < slots.Length; s++)
             {
@@ -54,7 +55,7 @@ internal static class ParquetTableReader
                 for (var s = 0; s < slots.Length; s++)
                 {
                     var column = s == 0 ? study.Label.Column : study.Features[s - 1].Column;
-                    columns[s] = await ReadColumnAsync(group, slotFields[s], count, kinds[s] == FeatureType.Numeric, file, column, rowBase).ConfigureAwait(false);
+                    columns[s] = slotFields[s] is null ? [] : await ReadColumnAsync(group, slotFields[s]!, count, kinds[s] == FeatureType.Numeric, file, column, rowBase).ConfigureAwait(false);
                 }
 
                 for (var r = 0; r < count; r++)

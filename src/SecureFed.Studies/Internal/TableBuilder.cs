@@ -13,18 +13,22 @@ internal sealed class TableBuilder
     private readonly Study _study;
     private readonly string _file;
     private readonly bool _rowNumbers;
+    private readonly bool _featuresOnly;
     private readonly List<double>?[] _numeric;
     private readonly List<int>?[] _categories;
     private readonly List<int> _labels = [];
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _classes;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>>[] _levels;
     private int _line;
+    private int _rows;
 
-    public TableBuilder(Study study, string file, bool rowNumbers)
+    /// <summary>A builder for <paramref name="file"/>; with <paramref name="featuresOnly"/> (rows to predict) slot 0 is never read and the table has no labels.</summary>
+    public TableBuilder(Study study, string file, bool rowNumbers, bool featuresOnly = false)
     {
         _study = study;
         _file = file;
         _rowNumbers = rowNumbers;
+        _featuresOnly = featuresOnly;
         var features = study.Features.Count;
         _numeric = new List<double>?[features];
         _categories = new List<int>?[features];
@@ -46,23 +50,14 @@ internal sealed class TableBuilder
         _classes = Index(study.Label.Classes).GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public int RowCount => _labels.Count;
+    public int RowCount => _rows;
 
     /// <summary>Adds one row; <paramref name="cell"/> gives the raw text of slot 0 (label) or 1 + feature index, null for a null cell.</summary>
     public void AddRow<TState>(int line, TState state, CellSource<TState> cell)
         where TState : allows ref struct
     {
         _line = line;
-        var label = cell(state, 0, out var labelNull).Trim();
-        if (labelNull || _study.IsMissing(label))
-        {
-            throw Error(_study.Label.Column, labelNull ? null : label.ToString(), $"the label is missing; every row needs one of the classes {List(_study.Label.Classes)}");
-        }
-
-        if (!_classes.TryGetValue(label, out var labelIndex))
-        {
-            throw Error(_study.Label.Column, label.ToString(), $"is not one of the label classes {List(_study.Label.Classes)} (exact, case-sensitive text); fix the cell or add the class to label.classes in the study");
-        }
+        var labelIndex = _featuresOnly ? -1 : ParseLabel(cell(state, 0, out var labelNull).Trim(), labelNull);
 
         // Parse every cell before storing any, so a refused row leaves the builder unchanged.
         var features = _study.Features.Count;
@@ -109,23 +104,42 @@ internal sealed class TableBuilder
             }
         }
 
-        _labels.Add(labelIndex);
+        if (!_featuresOnly)
+        {
+            _labels.Add(labelIndex);
+        }
+
+        _rows++;
     }
 
     public SiloTable Build(string source, int lineAfterLast)
     {
-        if (_labels.Count == 0)
+        if (_rows == 0)
         {
             _line = lineAfterLast;
             throw Error(null, null, "the file has no data rows; export the table with its rows, not only the header");
         }
 
-        return new SiloTable(
-            _study,
-            source,
-            [.. _numeric.Select(v => v?.ToArray())],
-            [.. _categories.Select(v => v?.ToArray())],
-            [.. _labels]);
+        double[]?[] numeric = [.. _numeric.Select(v => v?.ToArray())];
+        int[]?[] categories = [.. _categories.Select(v => v?.ToArray())];
+        return _featuresOnly
+            ? new SiloTable(_study, source, numeric, categories, _rows)
+            : new SiloTable(_study, source, numeric, categories, [.. _labels]);
+    }
+
+    private int ParseLabel(ReadOnlySpan<char> label, bool isNull)
+    {
+        if (isNull || _study.IsMissing(label))
+        {
+            throw Error(_study.Label.Column, isNull ? null : label.ToString(), $"the label is missing; every row needs one of the classes {List(_study.Label.Classes)}");
+        }
+
+        if (!_classes.TryGetValue(label, out var index))
+        {
+            throw Error(_study.Label.Column, label.ToString(), $"is not one of the label classes {List(_study.Label.Classes)} (exact, case-sensitive text); fix the cell or add the class to label.classes in the study");
+        }
+
+        return index;
     }
 
     public DataFormatException Error(string? column, string? value, string problem) =>

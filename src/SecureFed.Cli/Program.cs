@@ -24,6 +24,8 @@ public static class Program
         root.Subcommands.Add(PrivacyCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(DataCommand.Build());
+        root.Subcommands.Add(ModelCommand.Build());
+        root.Subcommands.Add(PredictCommand.Build());
         return root;
     }
 }

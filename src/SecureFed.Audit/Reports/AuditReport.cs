@@ -180,6 +180,21 @@ public sealed record AuditReport
     /// <summary>Where the ledger came from, if the context said.</summary>
     public string? LedgerSource { get; init; }
 
+    /// <summary>The model the last completed training round produced, or <see langword="null"/> when none completed.</summary>
+    public string? FinalModelHash => Rounds.LastOrDefault(r => r.Status == RoundStatus.Completed && r.Kind == LedgerEntryKinds.Training)?.ModelHashAfter;
+
+    /// <summary>The exported model the context named, or <see langword="null"/>.</summary>
+    public ReportExportedModel? ExportedModel { get; init; }
+
+    /// <summary>
+    /// True when the exported model is the ledger's final model and the head it was verified against is an entry of
+    /// this ledger (the ledger may have grown since, by evaluation-only entries).
+    /// </summary>
+    public bool ExportedModelMatches => ExportedModel is { } m && m.ModelHash == FinalModelHash && ExportedHeadInLedger;
+
+    /// <summary>True when the exported model's ledger head hash is the hash of one of this federation's entries.</summary>
+    public bool ExportedHeadInLedger { get; init; }
+
     /// <summary>Completed training rounds (training entries with status completed).</summary>
     public int CompletedRounds => Rounds.Count(r => r.Status == RoundStatus.Completed && r.Kind == LedgerEntryKinds.Training);
 
@@ -263,6 +278,8 @@ public sealed record AuditReport
             Statistics = BuildStatistics(rounds),
             GeneratedAt = context.GeneratedAt,
             LedgerSource = context.LedgerSource,
+            ExportedModel = context.ExportedModel,
+            ExportedHeadInLedger = context.ExportedModel is { } m && mine.Any(e => e.EntryHash == m.LedgerHeadHash),
         };
     }
 

@@ -34,6 +34,9 @@ public sealed record ReportContext
     /// <summary>Where the ledger came from (a file name), shown in the report; <see langword="null"/> leaves it out.</summary>
     public string? LedgerSource { get; init; }
 
+    /// <summary>The model exported from this federation (its model card), or <see langword="null"/> when none was exported.</summary>
+    public ReportExportedModel? ExportedModel { get; init; }
+
     /// <summary>
     /// Reads accuracy by round from a simulation's <c>summary.json</c> (<c>rounds[].round</c> and
     /// <c>rounds[].accuracy</c>). Rounds whose accuracy is <c>null</c> are skipped; when a round appears more than once
@@ -121,3 +124,11 @@ public sealed record ReportContext
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>A model exported from the federation, as its model card names it.</summary>
+/// <param name="File">The ONNX file's name.</param>
+/// <param name="FileSha256">SHA-256 (hex) of the ONNX file's bytes.</param>
+/// <param name="ModelHash">The exported parameters' model hash (the ledger's <c>model_hash_after</c> of the round that made them).</param>
+/// <param name="LedgerHeadHash">The ledger head hash the export was verified against.</param>
+/// <param name="Architecture">The model's one-line description.</param>
+public sealed record ReportExportedModel(string File, string FileSha256, string ModelHash, string LedgerHeadHash, string Architecture);

@@ -75,6 +75,24 @@ public static class ReportWriter
 
             w.WriteNumber("entries", report.Rounds.Count);
             w.WriteNumber("completed_rounds", report.CompletedRounds);
+            WriteStringOrNull(w, "final_model_hash", report.FinalModelHash);
+            w.WritePropertyName("exported_model");
+            if (report.ExportedModel is { } exported)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", exported.File);
+                w.WriteString("sha256", exported.FileSha256);
+                w.WriteString("model_hash", exported.ModelHash);
+                w.WriteString("ledger_head_hash", exported.LedgerHeadHash);
+                w.WriteString("architecture", exported.Architecture);
+                w.WriteBoolean("matches_final_model", report.ExportedModelMatches);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
             w.WritePropertyName("statistics");
             if (report.Statistics is { } st)
             {
@@ -271,6 +289,19 @@ public static class ReportWriter
 
         Row(h, "entries", report.Rounds.Count.ToString(CultureInfo.InvariantCulture));
         Row(h, "completed rounds", report.CompletedRounds.ToString(CultureInfo.InvariantCulture));
+        if (report.FinalModelHash is { } final)
+        {
+            Row(h, "final model hash", final, "final-model", "hash");
+        }
+
+        if (report.ExportedModel is { } m)
+        {
+            var verdict = report.ExportedModelMatches
+                ? "the ledger's final model"
+                : "NOT the ledger's final model or not verified against this ledger's head";
+            Row(h, "exported model", $"{m.File} (sha256 {m.FileSha256}), {m.Architecture}, model hash {m.ModelHash}: {verdict}", "exported-model", "hash");
+        }
+
         if (report.Statistics is { } st)
         {
             Row(h, "federated statistics", Status(st.Status) + (st.StatisticsHash is { } sh ? ", statistics hash " + sh : ""), "statistics-summary", "hash");

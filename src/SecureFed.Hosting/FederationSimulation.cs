@@ -190,7 +190,7 @@ public static class FederationSimulation
             bundled = ModelMapping.WithModelKind(bundled, kind);
         }
 
-        return (bundled, BundledStudies.Split(SiloTable.Read(bundled, dataPath), options.Silos, options.Partition, options.Seed));
+        return (bundled, BundledStudies.Split(SiloTable.Read(bundled, options.DataFile ?? dataPath), options.Silos, options.Partition, options.Seed));
     }
 }
 

@@ -15,6 +15,12 @@ public sealed record SimulationOptions
     /// <summary>The study file (JSON); null runs the bundled study of <see cref="Dataset"/> split over <see cref="Silos"/> silos.</summary>
     public string? StudyPath { get; init; }
 
+    /// <summary>
+    /// The file the bundled study of <see cref="Dataset"/> reads instead of its bundled one (for example the 60,000
+    /// Fashion-MNIST training images of the Debian package), split over <see cref="Silos"/> silos; null: the bundled file.
+    /// </summary>
+    public string? DataFile { get; init; }
+
     /// <summary>One data file per silo (CSV or Parquet) under <see cref="StudyPath"/>; the silo count is their number.</summary>
     public IReadOnlyList<string> SiloData { get; init; } = [];
 
@@ -109,6 +115,11 @@ public sealed record SimulationOptions
         if (SiloData.Count > 0 && StudyPath is null)
         {
             throw new ArgumentException("--silo-data needs --study: the study file says which columns each silo's file must have");
+        }
+
+        if (StudyPath is not null && DataFile is not null)
+        {
+            throw new ArgumentException("a data file for the bundled study cannot be combined with --study: give each silo's file with --silo-data instead");
         }
 
         if (StudyPath is not null && SiloData.Count == 0)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 using SecureFed.Hosting;
 
@@ -27,6 +28,40 @@ internal static class BenchCommand
         }));
         var bench = new Command("bench", "Benchmarks that print machine-readable JSON.");
         bench.Subcommands.Add(secagg);
+        bench.Subcommands.Add(BuildFashionMnist());
         return bench;
+    }
+
+    private static Command BuildFashionMnist()
+    {
+        var silos = new Option<int>("--silos") { Description = "Silos the 60,000 training images are split over (2..200).", DefaultValueFactory = _ => 10 };
+        var partition = new Option<string>("--partition") { Description = "iid, or label-skew:ALPHA (Dirichlet label skew, e.g. label-skew:0.5).", DefaultValueFactory = _ => "iid" };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds (0: the study's rounds).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the partition, initial model and training.", DefaultValueFactory = _ => 42 };
+        var trainDir = new Option<string>("--train-dir") { Description = "Folder of train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (the Debian package dataset-fashion-mnist's by default).", DefaultValueFactory = _ => BundledStudies.FashionMnistTrainDirectory };
+        var output = new Option<string>("--out") { Description = "Output folder for the federation's store, log, summary.json and bench.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", "bench-fashion-mnist-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets, for the study and the 10,000-image test split (default: the nearest data/ folder)." };
+        var json = new Option<bool>("--json") { Description = "Print the result as one line of JSON (the default is indented JSON)." };
+        var command = new Command("fashion-mnist", "The Fashion-MNIST cnn study as an in-process federation (secure aggregation, no privacy) on the 60,000 training images; prints accuracy and wall time per round, peak memory, parameter count and the final model's accuracy on the 10,000 test images as JSON. Progress goes to stderr.")
+        {
+            silos, partition, rounds, seed, trainDir, output, dataDir, json,
+        };
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            var options = new FashionMnistBenchmarkOptions
+            {
+                Silos = parse.GetValue(silos),
+                Partition = parse.GetValue(partition)!,
+                Rounds = parse.GetValue(rounds),
+                Seed = parse.GetValue(seed),
+                TrainDirectory = parse.GetValue(trainDir)!,
+                OutputDirectory = parse.GetValue(output)!,
+                DataDirectory = parse.GetValue(dataDir),
+            };
+            var result = await FashionMnistBenchmark.RunAsync(options, parse.InvocationConfiguration.Error, ct);
+            parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = !parse.GetValue(json) }));
+            return 0;
+        }));
+        return command;
     }
 }

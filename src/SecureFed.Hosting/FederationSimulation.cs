@@ -153,6 +153,14 @@ public static class FederationSimulation
         // Public certificates (no keys) so an auditor can re-verify the ledger with `securefed audit verify`.
         CertificateStore.WriteCertificate(Path.Combine(outDir, "ca.pem"), ca.Certificate);
         CertificateStore.WriteCertificate(Path.Combine(outDir, "coordinator.pem"), coordinatorCert);
+        // The model leaves: verified against the ledger and the store, written as model.onnx and its card model.json.
+        var exported = ExportModel(outDir, coordinator.Store, time);
+        if (exported is not null)
+        {
+            result = result with { ExportedModel = exported };
+            await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
+        }
+
         var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
         var report = Audit.Reports.AuditReport.Build(entries, new Audit.Reports.ReportContext
         {
@@ -161,9 +169,34 @@ public static class FederationSimulation
             FederationId = coordinatorOptions.FederationId,
             GeneratedAt = DateTimeOffset.UtcNow,
             LedgerSource = Path.GetFileName(coordinator.LedgerPath),
+            ExportedModel = exported?.Report,
         });
         Audit.Reports.ReportWriter.Write(report, outDir);
         return result;
+    }
+
+    /// <summary>
+    /// Exports the run's final model into its folder (as <c>securefed model export --run</c> would), or returns null when
+    /// no training round completed. An export this run cannot pass is a defect, reported in the summary rather than thrown.
+    /// </summary>
+    private static ExportedModel? ExportModel(string outDir, FederationStore store, TimeProvider time)
+    {
+        if (!store.Rounds().Any(r => r.Status == "completed" && r.Kind == Protocol.RoundKinds.Training))
+        {
+            return null;
+        }
+
+        try
+        {
+            var export = ModelExport.FederationExporter.Export(ModelExport.ExportSource.FromRunFolder(outDir), ModelMapping.SpecOf, outDir, time);
+            var card = export.Card;
+            return new ExportedModel(export.OnnxPath, card.Onnx.Sha256, card.ModelHash, card.Architecture.Description, null,
+                new Audit.Reports.ReportExportedModel(card.Onnx.File, card.Onnx.Sha256, card.ModelHash, card.LedgerHeadHash, card.Architecture.Description));
+        }
+        catch (ModelExport.ExportRefusedException ex)
+        {
+            return new ExportedModel(null, null, null, null, ex.Message, null);
+        }
     }
 
     /// <summary>The study and each silo's rows: one file per silo under --study, or the bundled study's file split over --silos.</summary>
@@ -199,6 +232,9 @@ public sealed record SimulationResult(
     string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
     DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null, string Aggregation = "plain")
 {
+    /// <summary>The model the run exported into its folder, or null when no training round completed.</summary>
+    public ExportedModel? ExportedModel { get; init; }
+
     /// <summary>The study's canonical hash (null for a federation without a study).</summary>
     public string? StudyHash { get; init; }
 
@@ -264,6 +300,14 @@ public sealed record SimulationResult(
             ["final_accuracy"] = double.IsFinite(Outcome.FinalAccuracy) ? Outcome.FinalAccuracy : null,
             ["final_loss"] = double.IsFinite(Outcome.FinalLoss) ? Outcome.FinalLoss : null,
             ["final_model_hash"] = Outcome.FinalModelHash,
+            ["exported_model"] = ExportedModel is not { } exported ? null : new JsonObject
+            {
+                ["file"] = exported.OnnxPath is null ? null : Path.GetFileName(exported.OnnxPath),
+                ["sha256"] = exported.Sha256,
+                ["model_hash"] = exported.ModelHash,
+                ["architecture"] = exported.Architecture,
+                ["error"] = exported.Error,
+            },
             ["aggregation"] = Aggregation,
             ["privacy"] = Privacy is null ? "off" : Privacy.Mechanism,
             ["epsilon"] = double.IsFinite(Outcome.Epsilon) ? Outcome.Epsilon : null,
@@ -282,3 +326,12 @@ public sealed record SimulationResult(
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }
+
+/// <summary>The model a simulation exported (or why it could not).</summary>
+/// <param name="OnnxPath">Path of model.onnx (its card model.json is beside it); null when the export was refused.</param>
+/// <param name="Sha256">SHA-256 of model.onnx.</param>
+/// <param name="ModelHash">The exported parameters' model hash.</param>
+/// <param name="Architecture">The model's one-line description.</param>
+/// <param name="Error">Why the export was refused; null when it succeeded.</param>
+/// <param name="Report">What the audit report says about it.</param>
+public sealed record ExportedModel(string? OnnxPath, string? Sha256, string? ModelHash, string? Architecture, string? Error, Audit.Reports.ReportExportedModel? Report);

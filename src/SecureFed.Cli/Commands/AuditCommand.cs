@@ -73,12 +73,16 @@ internal static class AuditCommand
         {
             Description = "The federation id to report on when the ledger holds several (default: the only one).",
         };
+        var modelCard = new Option<string?>("--model-card")
+        {
+            Description = "The model.json of the federation's exported model (securefed model export); the report names the model and says whether it is the ledger's final model.",
+        };
         var command = new Command(
             "report",
             "Write report.json and a self-contained report.html: epsilon and accuracy by round, participants, dropouts, mechanism " +
             "parameters, budget left and trace ids. Exit 0 when written; 1 when written but verification failed; 2 for unreadable files.")
         {
-            ledger, output, summary, coordinatorCert, ca, federation,
+            ledger, output, summary, coordinatorCert, ca, federation, modelCard,
         };
         command.SetAction((parse, _) => Task.FromResult(Report(
             parse,
@@ -87,12 +91,13 @@ internal static class AuditCommand
             parse.GetValue(summary),
             parse.GetValue(coordinatorCert),
             parse.GetValue(ca),
-            parse.GetValue(federation))));
+            parse.GetValue(federation),
+            parse.GetValue(modelCard))));
         return command;
     }
 
     private static int Report(
-        ParseResult parse, string ledgerPath, string outDir, string? summaryPath, string? coordinatorPath, string? caPath, string? federation)
+        ParseResult parse, string ledgerPath, string outDir, string? summaryPath, string? coordinatorPath, string? caPath, string? federation, string? modelCardPath)
     {
         var error = parse.InvocationConfiguration.Error;
         if ((coordinatorPath is null) != (caPath is null))
@@ -125,6 +130,7 @@ internal static class AuditCommand
                 FederationId = federation,
                 GeneratedAt = TimeProvider.System.GetUtcNow(),
                 LedgerSource = Path.GetFileName(ledgerPath),
+                ExportedModel = modelCardPath is null ? null : ExportedModelOf(modelCardPath),
             };
             AuditReport report;
             try
@@ -155,6 +161,23 @@ internal static class AuditCommand
             error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
             return BadInput;
         }
+    }
+
+    /// <summary>The exported model a card names; the ONNX file beside the card must be the one it recorded.</summary>
+    private static ReportExportedModel ExportedModelOf(string cardPath)
+    {
+        var card = ModelExport.ModelCard.Load(cardPath);
+        var onnx = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(cardPath))!, card.Onnx.File);
+        if (File.Exists(onnx))
+        {
+            var actual = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnx)));
+            if (actual != card.Onnx.Sha256)
+            {
+                throw new InvalidDataException($"{onnx} is not the model its card {cardPath} recorded (sha256 {actual}, card {card.Onnx.Sha256}); export it again");
+            }
+        }
+
+        return new ReportExportedModel(card.Onnx.File, card.Onnx.Sha256, card.ModelHash, card.LedgerHeadHash, card.Architecture.Description);
     }
 
     private static int Verify(ParseResult parse, string ledgerPath, string coordinatorPath, string caPath, bool json)

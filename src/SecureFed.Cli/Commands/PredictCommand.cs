@@ -81,9 +81,17 @@ internal static class PredictCommand
             var c = predictor.Card;
             text.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {full}: {result.Rows} rows, classes {string.Join(", ", c.Classes)}"));
             text.WriteLine($"model {c.ModelHash}: {c.Architecture.Description}, study {c.Study} ({c.StudyHash[..12]})");
-            foreach (var line in c.DescribePreprocessing())
+            // An image study has hundreds of pixel columns: show the first few; model.json lists them all.
+            const int Shown = 12;
+            var lines = c.DescribePreprocessing().ToList();
+            foreach (var line in lines.Take(Shown))
             {
                 text.WriteLine($"  {line}");
+            }
+
+            if (lines.Count > Shown)
+            {
+                text.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  ... and {lines.Count - Shown} more numeric inputs (model.json \"preprocessing\")"));
             }
 
             if (c.Inputs.Any(i => i.Category is not null))

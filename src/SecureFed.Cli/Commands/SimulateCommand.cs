@@ -135,6 +135,16 @@ internal static class SimulateCommand
                 table.AddRow("study", $"{Markup.Escape(result.Dataset)} {studyHash}");
             }
             table.AddRow(options.EvaluateModelHash is null ? "final model" : "evaluated model", result.Outcome.FinalModelHash);
+            switch (result.ExportedModel)
+            {
+                case { OnnxPath: { } onnx } m:
+                    table.AddRow("exported model", Markup.Escape($"{onnx} (sha256 {m.Sha256}), {m.Architecture}; card: model.json beside it"));
+                    break;
+                case { Error: { } error }:
+                    table.AddRow("[red]export refused[/]", Markup.Escape(error));
+                    break;
+            }
+
             if (double.IsFinite(result.Outcome.Epsilon))
             {
                 table.AddRow("epsilon", $"{result.Outcome.Epsilon:F4} at delta {options.Delta:G3} ({options.Accountant})");

@@ -93,6 +93,18 @@ public sealed class IdxReaderTests : IDisposable
     }
 
     [Fact]
+    public void Read_ExplicitLabelsPathMissing_NamesTheLabelsFile()
+    {
+        var images = WriteImages("f-images-idx3-ubyte", 1, 1, 1, [7], gzip: false);
+        var labels = Path.Combine(_files.Directory, "nowhere-labels-idx1-ubyte");
+
+        var error = Assert.Throws<DataFormatException>(() => SiloTable.Read(PixelStudy(1, ["a", "b"]), images, new DataReadOptions { LabelsPath = labels }));
+
+        Assert.Equal(labels, error.File);
+        Assert.Contains($"the labels file of {images} does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_GzippedImagesRawLabels_FindsTheRawTwin()
     {
         var images = WriteImages("t-images-idx3-ubyte.gz", 1, 1, 1, [7], gzip: true);

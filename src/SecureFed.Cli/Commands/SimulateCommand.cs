@@ -22,7 +22,7 @@ internal static class SimulateCommand
         var evaluate = new Option<string?>("--evaluate") { Description = "Evaluation only: evaluate the stored model with this hash (summary.json's final_model_hash) of the federation in --out on the silos' held-out rows; nothing is trained." };
         var partition = new Option<string>("--partition") { Description = "How data is split over silos: iid, label-skew:ALPHA (Dirichlet) or feature:NAME (natural split by a feature).", DefaultValueFactory = _ => "iid" };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the initial model and training.", DefaultValueFactory = _ => 42 };
-        var model = new Option<string?>("--model") { Description = "Model: logreg or mlp (default: logreg for tabular data, mlp for digits)." };
+        var model = new Option<string?>("--model") { Description = "Bundled datasets only: train a logreg or the default mlp instead of the bundled study's model. A study file declares its own model (mlp layers, cnn) in its \"model\" section, and --model with --study is refused." };
         model.AcceptOnlyFromAmong("logreg", "mlp");
         var output = new Option<string>("--out") { Description = "Output folder for the store, log and summary.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets (default: the nearest data/ folder)." };

@@ -296,8 +296,11 @@ public sealed class DataConfig
     /// <summary>CSV separator: ",", ";" or "tab"; empty: detected from the header.</summary>
     public string Separator { get; set; } = "";
 
-    /// <summary>"csv", "parquet" or empty (by the file's extension).</summary>
+    /// <summary>"csv", "parquet", "idx" or empty (by the file's name).</summary>
     public string Format { get; set; } = "";
+
+    /// <summary>For IDX images: the labels file (empty: the images file's name with images-idx3 replaced by labels-idx1).</summary>
+    public string Labels { get; set; } = "";
 
     /// <summary>The reader options; throws naming the option for a bad value.</summary>
     public Studies.DataReadOptions ToReadOptions() => new()
@@ -314,8 +317,10 @@ public sealed class DataConfig
             "" => Studies.DataFormat.Auto,
             "csv" => Studies.DataFormat.Csv,
             "parquet" => Studies.DataFormat.Parquet,
-            _ => throw new ArgumentException($"option Agent:Data:Format = '{Format}' is invalid: must be csv or parquet"),
+            "idx" => Studies.DataFormat.Idx,
+            _ => throw new ArgumentException($"option Agent:Data:Format = '{Format}' is invalid: must be csv, parquet or idx"),
         },
+        LabelsPath = string.IsNullOrEmpty(Labels) ? null : Labels,
     };
 }
 

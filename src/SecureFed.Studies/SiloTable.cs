@@ -126,12 +126,11 @@ public sealed class SiloTable
         (_categories[feature] ?? throw new ArgumentException($"feature {feature} ({Study.Features[feature].Column}) is not categorical", nameof(feature)))[row];
 
     /// <summary>
-    /// Reads rows to predict (CSV or Parquet) under <paramref name="study"/>: as <see cref="Read"/>, with the same
-    /// dialects, header matching and refusals, but without labels: the label column may be absent, and is ignored
-    /// when present. The table's <see cref="HasLabels"/> is false.
+    /// Reads rows to predict (CSV, Parquet or IDX images) under <paramref name="study"/>: as <see cref="Read"/>, with the
+    /// same dialects, header matching and refusals, but without labels: the label column (or IDX labels file) may be
+    /// absent, and is ignored when present. The table's <see cref="HasLabels"/> is false.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ArgumentException">The options name a format other than CSV or Parquet.</exception>
     /// <exception cref="DataFormatException">The file does not fit the study's features; the message names line, column, value and fix.</exception>
     public static SiloTable ReadFeatures(Study study, string path, DataReadOptions? options = null)
     {
@@ -144,16 +143,15 @@ public sealed class SiloTable
             throw new FileNotFoundException($"data file not found: {full}", full);
         }
 
-        var parquet = options.Format switch
+        var format = options.Format == DataFormat.Auto ? FormatOf(full) : options.Format;
+        return format switch
         {
-            DataFormat.Auto => string.Equals(Path.GetExtension(full), ".parquet", StringComparison.OrdinalIgnoreCase),
-            DataFormat.Csv => false,
-            DataFormat.Parquet => true,
-            _ => throw new ArgumentException($"rows to predict are read from CSV or Parquet files, not {options.Format}; export them as CSV", nameof(options)),
+            DataFormat.Parquet => ParquetTableReader.Read(study, path, full, featuresOnly: true),
+            // Images to predict need no labels file; one beside them is ignored.
+            DataFormat.Idx => IdxTableReader.Read(study, path, options.LabelsPath, featuresOnly: true),
+            DataFormat.Csv => CsvTableReader.Read(study, path, full, options.Separator, featuresOnly: true),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
         };
-        return parquet
-            ? ParquetTableReader.Read(study, path, full, featuresOnly: true)
-            : CsvTableReader.Read(study, path, full, options.Separator, featuresOnly: true);
     }
 
     /// <summary>A new table of the given rows, in that order (rows may repeat); used to split one file over simulated silos.</summary>

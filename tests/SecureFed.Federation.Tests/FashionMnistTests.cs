@@ -38,6 +38,23 @@ public sealed class FashionMnistTests : IDisposable
     private static string BundledFolder => Path.Combine(DatasetCatalog.FindDataDirectory(), "fashion_mnist");
 
     [Fact]
+    public void AgentConfig_IdxFormatAndLabels_ReadFilesWithAnyName()
+    {
+        // A silo's own copy under names the IDX auto-detection does not know.
+        var images = Path.Combine(_dir, "scans.bin");
+        var labels = Path.Combine(_dir, "diagnoses.bin");
+        File.Copy(Path.Combine(BundledFolder, "t10k-images-idx3-ubyte.gz"), images);
+        File.Copy(Path.Combine(BundledFolder, "t10k-labels-idx1-ubyte.gz"), labels);
+        var study = Study.Load(Path.Combine(BundledFolder, "study.json"));
+
+        var table = SiloTable.Read(study, images, new DataConfig { Path = images, Format = "idx", Labels = labels }.ToReadOptions());
+        var bad = Assert.Throws<ArgumentException>(() => new DataConfig { Path = images, Format = "png" }.ToReadOptions());
+
+        Assert.Equal(10_000, table.RowCount);
+        Assert.Contains("csv, parquet or idx", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Locate_FashionMnist_IsTheBundledTestSplitUnderItsStudy()
     {
         var (studyPath, dataPath) = BundledStudies.Locate("fashion-mnist");

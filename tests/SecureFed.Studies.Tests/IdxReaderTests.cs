@@ -45,6 +45,35 @@ public sealed class IdxReaderTests : IDisposable
     }
 
     [Fact]
+    public void ReadFeatures_ImagesWithoutTheirLabelsFile_ReadsThePixelsToPredict()
+    {
+        var study = Study.Load(Path.Combine(TestFiles.RepoRoot, "data", "fashion_mnist", "study.json"));
+        var dir = Directory.CreateTempSubdirectory("securefed-idx-predict-");
+        try
+        {
+            // Images alone, as a hospital would send them for prediction: no labels file beside them.
+            var images = Path.Combine(dir.FullName, "scans-images-idx3-ubyte.gz");
+            File.Copy(BundledImages, images);
+
+            var toPredict = SiloTable.ReadFeatures(study, images);
+            var labelled = SiloTable.Read(study, BundledImages);
+
+            Assert.False(toPredict.HasLabels);
+            Assert.Equal(labelled.RowCount, toPredict.RowCount);
+            foreach (var (row, feature) in new[] { (0, 0), (17, 400), (9_999, 783) })
+            {
+                Assert.Equal(labelled.NumericValue(row, feature), toPredict.NumericValue(row, feature));
+            }
+
+            Assert.Throws<DataFormatException>(() => SiloTable.Read(study, images));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Read_BundledStudyFile_ReadsTheBundledImagesUnderIt()
     {
         var study = Study.Load(Path.Combine(TestFiles.RepoRoot, "data", "fashion_mnist", "study.json"));

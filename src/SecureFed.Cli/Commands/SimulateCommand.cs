@@ -11,8 +11,8 @@ internal static class SimulateCommand
 {
     public static Command Build()
     {
-        var dataset = new Option<string>("--dataset") { Description = "Bundled dataset: breast-cancer, german-credit or digits.", DefaultValueFactory = _ => "breast-cancer" };
-        dataset.AcceptOnlyFromAmong("breast-cancer", "german-credit", "digits");
+        var dataset = new Option<string>("--dataset") { Description = $"Bundled dataset: {string.Join(", ", BundledStudies.Names)} (fashion-mnist: the 10,000-image test split; the bench uses the 60,000 training images).", DefaultValueFactory = _ => "breast-cancer" };
+        dataset.AcceptOnlyFromAmong([.. BundledStudies.Names]);
         var silos = new Option<int>("--silos") { Description = "Number of silos (1..200).", DefaultValueFactory = _ => 5 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds to complete (default: the study's \"rounds\").", DefaultValueFactory = _ => 0 };
         var study = new Option<string?>("--study") { Description = "Study file (JSON: label, features, model, rounds, evaluation); each --silo-data file is one silo's own data. Without it, the bundled study of --dataset runs split over --silos silos." };

@@ -29,7 +29,7 @@ internal static class IdxTableReader
         return name.EndsWith("-idx3-ubyte", StringComparison.OrdinalIgnoreCase) || name.EndsWith("-idx3-ubyte.gz", StringComparison.OrdinalIgnoreCase);
     }
 
-    public static SiloTable Read(Study study, string file, string? labelsPath)
+    public static SiloTable Read(Study study, string file, string? labelsPath, bool featuresOnly = false)
     {
         var firstCategorical = study.Features.FirstOrDefault(f => f.Type != FeatureType.Numeric);
         if (firstCategorical is not null)
@@ -37,7 +37,7 @@ internal static class IdxTableReader
             throw Error(file, 1, firstCategorical.Column, null, "is categorical, but an IDX file holds only pixel values; declare every study feature numeric (one per pixel) or give a CSV or Parquet file");
         }
 
-        var labelsFile = labelsPath ?? FindLabels(file);
+        var labelsFile = featuresOnly ? null : labelsPath ?? FindLabels(file);
         using var images = Open(file);
         var header = ReadHeader(images, file, ImagesHeaderBytes, ImagesMagic, LabelsMagic, "images", "-images-idx3-ubyte.gz");
         var count = header[1];
@@ -67,7 +67,7 @@ internal static class IdxTableReader
                 $"holds 1x{rows}x{cols} images but the study's model.input_shape is [{channels}, {height}, {width}]; set input_shape to [1, {rows}, {cols}]"));
         }
 
-        var labels = ReadLabels(study, labelsFile, file, count);
+        var labels = labelsFile is null ? null : ReadLabels(study, labelsFile, file, count);
         var features = (int)pixels;
         var numeric = new double[]?[features];
         for (var p = 0; p < features; p++)
@@ -76,7 +76,9 @@ internal static class IdxTableReader
         }
 
         ReadPixels(images, file, numeric, count, features);
-        return new SiloTable(study, file, numeric, new int[]?[features], labels);
+        return labels is null
+            ? new SiloTable(study, file, numeric, new int[]?[features], count)
+            : new SiloTable(study, file, numeric, new int[]?[features], labels);
     }
 
     /// <summary>The labels file beside <paramref name="imagesFile"/>: <c>images-idx3</c> becomes <c>labels-idx1</c> (gzip or raw).</summary>

@@ -79,31 +79,7 @@ public sealed class SiloTable
     /// <param name="options">Format, separator and IDX labels file; null for automatic detection.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">The file does not fit the study; the message names line, column, value and fix.</exception>
-    public static SiloTable Read(Study study, string path, DataReadOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(study);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        options ??= new DataReadOptions();
-        var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-        {
-            throw new FileNotFoundException($"data file not found: {full}", full);
-        }
-
-        var format = options.Format switch
-        {
-            DataFormat.Auto => FormatOf(full),
-            DataFormat.Csv or DataFormat.Parquet or DataFormat.Idx => options.Format,
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
-        };
-        return format switch
-        {
-            DataFormat.Parquet => ParquetTableReader.Read(study, path, full),
-            DataFormat.Idx => IdxTableReader.Read(study, path, options.LabelsPath),
-            DataFormat.Csv => CsvTableReader.Read(study, path, full, options.Separator),
-            _ => throw new InvalidOperationException($"format {format} has no reader"),
-        };
-    }
+    public static SiloTable Read(Study study, string path, DataReadOptions? options = null) => ReadAs(study, path, options, featuresOnly: false);
 
     private static DataFormat FormatOf(string path)
     {
@@ -132,7 +108,10 @@ public sealed class SiloTable
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DataFormatException">The file does not fit the study's features; the message names line, column, value and fix.</exception>
-    public static SiloTable ReadFeatures(Study study, string path, DataReadOptions? options = null)
+    public static SiloTable ReadFeatures(Study study, string path, DataReadOptions? options = null) => ReadAs(study, path, options, featuresOnly: true);
+
+    /// <summary>One reader for both: rows to train on (with labels) or to predict (<paramref name="featuresOnly"/>: no labels).</summary>
+    private static SiloTable ReadAs(Study study, string path, DataReadOptions? options, bool featuresOnly)
     {
         ArgumentNullException.ThrowIfNull(study);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -143,14 +122,19 @@ public sealed class SiloTable
             throw new FileNotFoundException($"data file not found: {full}", full);
         }
 
-        var format = options.Format == DataFormat.Auto ? FormatOf(full) : options.Format;
+        var format = options.Format switch
+        {
+            DataFormat.Auto => FormatOf(full),
+            DataFormat.Csv or DataFormat.Parquet or DataFormat.Idx => options.Format,
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
+        };
         return format switch
         {
-            DataFormat.Parquet => ParquetTableReader.Read(study, path, full, featuresOnly: true),
+            DataFormat.Parquet => ParquetTableReader.Read(study, path, full, featuresOnly),
             // Images to predict need no labels file; one beside them is ignored.
-            DataFormat.Idx => IdxTableReader.Read(study, path, options.LabelsPath, featuresOnly: true),
-            DataFormat.Csv => CsvTableReader.Read(study, path, full, options.Separator, featuresOnly: true),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Format, "unknown data format"),
+            DataFormat.Idx => IdxTableReader.Read(study, path, options.LabelsPath, featuresOnly),
+            DataFormat.Csv => CsvTableReader.Read(study, path, full, options.Separator, featuresOnly),
+            _ => throw new InvalidOperationException($"format {format} has no reader"),
         };
     }
 

@@ -8,12 +8,18 @@ namespace SecureFed.Training;
 /// <param name="TrainLoss">Mean cross-entropy over the minibatches of the last local epoch, weighted by batch size,
 /// each measured before that batch's update.</param>
 /// <param name="Examples">Rows in the silo's dataset (the FedAvg weight).</param>
-public sealed record LocalTrainingResult(float[] NewParameters, float[] Delta, double TrainLoss, int Examples);
+/// <remarks>With record privacy, TrainLoss is the mean over the rows the last epoch's Poisson batches drew (NaN when they
+/// drew none); it is computed from the silo's raw data without noise, so it must not leave the silo.</remarks>
+public sealed record LocalTrainingResult(float[] NewParameters, float[] Delta, double TrainLoss, int Examples)
+{
+    /// <summary>What DP-SGD spent in this run, for the silo's accountant; null when <see cref="TrainingSettings.RecordPrivacy"/> was null.</summary>
+    public RecordPrivacySpend? RecordPrivacy { get; init; }
+}
 
 /// <summary>
-/// A silo's local step: start from the global parameters, run minibatch SGD over the silo's data, return the new
-/// parameters and the delta. Runs on the CPU with TorchSharp; all torch objects live in a dispose scope and are freed
-/// before returning. Deterministic for equal inputs and seed. Calls on different threads are independent (thread-safe);
+/// A silo's local step: start from the global parameters, run minibatch SGD (or, with
+/// <see cref="TrainingSettings.RecordPrivacy"/>, DP-SGD) over the silo's data, return the new parameters and the delta. Runs on the CPU with TorchSharp; all torch objects live in a dispose scope and are freed
+/// before returning. Deterministic for equal inputs and seed (with record privacy, only under a seeded random source). Calls on different threads are independent (thread-safe);
 /// torch's intra-op thread count is process-wide (<see cref="TorchRuntime.EnsureInitialized"/>).
 /// </summary>
 public static class LocalTrainer
@@ -32,13 +38,23 @@ public static class LocalTrainer
         TorchModel.CheckData(spec, data);
         settings.Validate();
 
-        var (updated, loss) = TorchModel.Train(spec, globalParameters, data, settings);
+        float[] updated;
+        double loss;
+        RecordPrivacySpend? spend = null;
+        if (settings.RecordPrivacy is null)
+        {
+            (updated, loss) = TorchModel.Train(spec, globalParameters, data, settings);
+        }
+        else
+        {
+            (updated, loss, spend) = DpSgd.Train(spec, globalParameters, data, settings);
+        }
         var delta = new float[updated.Length];
         for (var i = 0; i < delta.Length; i++)
         {
             delta[i] = updated[i] - globalParameters[i];
         }
 
-        return new LocalTrainingResult(updated, delta, loss, data.RowCount);
+        return new LocalTrainingResult(updated, delta, loss, data.RowCount) { RecordPrivacy = spend };
     }
 }

@@ -53,6 +53,14 @@ public sealed record TrainingSettings
     public string Optimizer { get; init; } = Sgd;
 
     /// <summary>
+    /// Record-level DP-SGD inside the silo; null (the default) trains without it, exactly as before. When set, batches
+    /// are Poisson samples of rate <see cref="RecordPrivacySettings.SamplingRate"/> (so <see cref="BatchSize"/> and the
+    /// shuffling <see cref="Seed"/> are not used; the seed still drives dropout) and every gradient is clipped per
+    /// example and noised before the optimizer sees it.
+    /// </summary>
+    public RecordPrivacySettings? RecordPrivacy { get; init; }
+
+    /// <summary>
     /// Settings tuned for the bundled datasets (features standardized per silo, 5 IID silos, FedAvg, 20 rounds; see
     /// <c>FederatedAveragingTests</c>): plain minibatch SGD, batch 32, no momentum.
     /// <list type="table">
@@ -125,5 +133,7 @@ public sealed record TrainingSettings
         {
             throw new ArgumentOutOfRangeException(nameof(Beta1), $"Adam's betas must be in [0, 1) (now {Beta1}, {Beta2}).");
         }
+
+        RecordPrivacy?.Validate();
     }
 }

@@ -11,6 +11,9 @@ namespace SecureFed.Training.Internal;
 /// </summary>
 internal static class TorchModel
 {
+    /// <summary>One parameterised layer's step of a forward pass: its parameters start at <paramref name="Offset"/> in theta.</summary>
+    internal sealed record LayerTrace(ModelLayer Layer, long Offset, Tensor Input, Tensor Output);
+
     private const int EvaluationChunk = 8192;
 
     internal static void CheckData(ModelSpec spec, TabularDataset data)
@@ -38,14 +41,9 @@ internal static class TorchModel
         var x = tensor(data.RawFeatures, [n, data.FeatureCount], ScalarType.Float32);
         var y = tensor(ToInt64(data.RawLabels), [n], ScalarType.Int64);
         var theta = tensor(initial, [initial.Length], ScalarType.Float32).requires_grad_(true);
-        var adam = string.Equals(settings.Optimizer.Trim(), TrainingSettings.Adam, StringComparison.OrdinalIgnoreCase);
-        var velocity = settings.Momentum > 0 || adam ? zeros_like(theta) : null;
-        var second = adam ? zeros_like(theta) : null;
+        var optimizer = new Optimizer(theta, settings);
         var lr = settings.LearningRate;
-        var momentum = settings.Momentum;
-        var decay = settings.WeightDecay;
         using var dropout = spec.Dropout > 0 ? new TorchSharp.torch.Generator(unchecked((ulong)settings.Seed) ^ 0x5DEECE66DUL) : null;
-        long steps = 0;
 
         var order = new long[n];
         for (var i = 0; i < n; i++)
@@ -85,33 +83,7 @@ internal static class TorchModel
                 using (no_grad())
                 {
                     var grad = theta.grad ?? throw new InvalidOperationException("No gradient was computed.");
-                    if (decay > 0)
-                    {
-                        grad.add_(theta, alpha: decay);
-                    }
-
-                    steps++;
-                    if (second is not null)
-                    {
-                        // Adam with bias correction: theta -= lr * m_hat / (sqrt(v_hat) + eps).
-                        var (b1, b2) = (settings.Beta1, settings.Beta2);
-                        velocity!.mul_(b1).add_(grad, alpha: 1 - b1);
-                        second.mul_(b2).addcmul_(grad, grad, value: 1 - b2);
-                        var correction1 = 1 - Math.Pow(b1, steps);
-                        var correction2 = 1 - Math.Pow(b2, steps);
-                        var denominator = second.div(correction2).sqrt_().add_(1e-8);
-                        theta.addcdiv_(velocity, denominator, value: -lr / correction1);
-                    }
-                    else if (velocity is not null)
-                    {
-                        velocity.mul_(momentum).add_(grad);
-                        theta.add_(velocity, alpha: -lr);
-                    }
-                    else
-                    {
-                        theta.add_(grad, alpha: -lr);
-                    }
-
+                    optimizer.Step(theta, grad);
                     grad.zero_();
                 }
             }
@@ -214,8 +186,11 @@ internal static class TorchModel
         return (int)Math.Clamp((1L << 24) / Math.Max(1, widest), 16, EvaluationChunk);
     }
 
-    /// <summary>The logits of <paramref name="input"/> [n, InputDim]; <paramref name="dropout"/> non-null means training mode.</summary>
-    private static Tensor Forward(ModelSpec spec, Tensor theta, Tensor input, TorchSharp.torch.Generator? dropout)
+    /// <summary>
+    /// The logits of <paramref name="input"/> [n, InputDim]; <paramref name="dropout"/> non-null means training mode. A
+    /// non-null <paramref name="trace"/> receives every parameterised layer's input and output (DP-SGD's per-example gradients).
+    /// </summary>
+    internal static Tensor Forward(ModelSpec spec, Tensor theta, Tensor input, TorchSharp.torch.Generator? dropout, List<LayerTrace>? trace = null)
     {
         var h = input;
         long offset = 0;
@@ -232,7 +207,9 @@ internal static class TorchModel
                         offset += c.WeightCount;
                         var bias = theta.narrow(0, offset, c.OutChannels);
                         offset += c.OutChannels;
-                        h = nn.functional.conv2d(h, weight, bias, strides: [c.Stride, c.Stride], padding: [c.Padding, c.Padding]);
+                        var output = nn.functional.conv2d(h, weight, bias, strides: [c.Stride, c.Stride], padding: [c.Padding, c.Padding]);
+                        trace?.Add(new LayerTrace(c, offset - c.ParameterCount, h, output));
+                        h = output;
                         break;
                     }
 
@@ -242,7 +219,9 @@ internal static class TorchModel
                         offset += d.WeightCount;
                         var bias = theta.narrow(0, offset, d.Out);
                         offset += d.Out;
-                        h = nn.functional.linear(h, weight, bias);
+                        var output = nn.functional.linear(h, weight, bias);
+                        trace?.Add(new LayerTrace(d, offset - d.ParameterCount, h, output));
+                        h = output;
                         break;
                     }
 
@@ -279,7 +258,7 @@ internal static class TorchModel
         return h;
     }
 
-    private static long[] ToInt64(ReadOnlySpan<int> values)
+    internal static long[] ToInt64(ReadOnlySpan<int> values)
     {
         var result = new long[values.Length];
         for (var i = 0; i < values.Length; i++)

@@ -50,9 +50,10 @@ public static class RecordPrivacyRandom
         public SeededSource(ulong seed)
         {
             _seed = seed;
-            Span<byte> material = stackalloc byte[8 + 32];
+            var label = "SecureFed.Training.SeededRandom/1"u8;
+            Span<byte> material = stackalloc byte[8 + label.Length];
             BinaryPrimitives.WriteUInt64LittleEndian(material, seed);
-            "SecureFed.Training.SeededRandom/1"u8.CopyTo(material[8..]);
+            label.CopyTo(material[8..]);
             _aes = Aes.Create();
             _aes.Key = SHA256.HashData(material);
         }

@@ -40,6 +40,8 @@ internal sealed class PerExampleGradients
     /// <summary>Runs the forward and backward pass of <paramref name="x"/> [B, InputDim] with labels <paramref name="y"/> [B]; B &gt; 0.</summary>
     internal static PerExampleGradients Compute(ModelSpec spec, Tensor theta, Tensor x, Tensor y, TorchSharp.torch.Generator? dropout)
     {
+        // autograd.grad aborts the process (not an exception) when the graph is missing, so never run without one.
+        using var withGrad = enable_grad();
         var trace = new List<TorchModel.LayerTrace>();
         var logits = TorchModel.Forward(spec, theta, x, dropout, trace);
         var loss = nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum);
@@ -98,7 +100,7 @@ internal sealed class PerExampleGradients
             {
                 var scaled = p.Left.mul(factors.unsqueeze(1));
                 parts.Add(scaled.t().mm(p.Right!).flatten());
-                parts.Add(scaled.sum(0));
+                parts.Add(scaled.sum(dim: 0));
             }
             else
             {

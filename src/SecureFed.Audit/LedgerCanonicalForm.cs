@@ -14,7 +14,7 @@ namespace SecureFed.Audit;
 /// <c>previous_hash</c> last), every field of the entry except <c>entry_hash</c> and <c>signature</c>; integers in
 /// invariant culture, doubles in round-trip ("R") form, the timestamp as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>, absent optional values as <c>null</c>, an infinite epsilon as the string
-/// <c>"Infinity"</c>. The fields added later (<c>kind</c>, <c>study_hash</c>, <c>statistics_hash</c>,
+/// <c>"Infinity"</c>. The fields added later (<c>kind</c>, <c>study_hash</c>, <c>statistics_hash</c>, <c>settings_change</c>,
 /// <c>evaluation</c>, <c>releases</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
 /// <c>releases</c> list counts as unset), so entries without them encode exactly as before. The format label makes a ledger hash useless as any other SecureFed preimage.</para>
 /// <para>A stored line is the canonical object with <c>entry_hash</c> and <c>signature</c> appended. Verifiers never
@@ -167,6 +167,11 @@ public static class LedgerCanonicalForm
         if (c.StatisticsHash is { } statistics)
         {
             w.WriteString("statistics_hash", statistics);
+        }
+
+        if (c.SettingsChange is { } change)
+        {
+            w.WriteString("settings_change", change);
         }
 
         if (c.Evaluation is { } e)

@@ -178,6 +178,13 @@ public record LedgerEntryDraft
     /// </summary>
     public IReadOnlyList<LedgerRelease>? Releases { get; init; }
 
+    /// <summary>
+    /// What changed in the settings that price releases since the federation's previous entry (a coordinator restarted
+    /// with other privacy settings), in one line; <see langword="null"/> when nothing did. Earlier entries keep the
+    /// charges they were priced with.
+    /// </summary>
+    public string? SettingsChange { get; init; }
+
     /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>
     internal string EffectiveKind => Kind ?? LedgerEntryKinds.Training;
 

@@ -76,6 +76,7 @@ public sealed class FederationStore
         AddColumnIfMissing(c, "rounds", "kind", "TEXT NOT NULL DEFAULT 'training'");
         AddColumnIfMissing(c, "rounds", "metrics", "TEXT");
         AddColumnIfMissing(c, "model_versions", "optimizer_state", "BLOB");
+        AddColumnIfMissing(c, "privacy_charges", "pricing", "TEXT");
         using var tx = c.BeginTransaction();
         var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
         if (existing is null)
@@ -161,7 +162,14 @@ public sealed class FederationStore
     }
 
     /// <summary>A round's privacy charge, stored with the round in the same transaction.</summary>
-    public sealed record PrivacyChargeRow(long Round, double NoiseMultiplier, double SamplingRate, int Steps, int Survivors, string Accountant, double Delta, double Epsilon);
+    public sealed record PrivacyChargeRow(long Round, double NoiseMultiplier, double SamplingRate, int Steps, int Survivors, string Accountant, double Delta, double Epsilon)
+    {
+        /// <summary>
+        /// Exactly what the round was priced with; the accounting composes this and never prices a stored round again.
+        /// Rows written before it was kept read as one Gaussian release at <see cref="NoiseMultiplier"/>.
+        /// </summary>
+        public PricedCharge Pricing { get; init; } = new("gaussian", NoiseMultiplier, SamplingRate, Steps);
+    }
 
     /// <summary>
     /// Atomically stores a completed round, its new model version and its privacy charge: the charge can never be
@@ -177,9 +185,9 @@ public sealed class FederationStore
         InsertReleases(c, tx, releases);
         if (charge is not null)
         {
-            Exec(c, tx, "INSERT INTO privacy_charges(round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon) VALUES ($r, $z, $q, $s, $n, $a, $d, $e)",
+            Exec(c, tx, "INSERT INTO privacy_charges(round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon, pricing) VALUES ($r, $z, $q, $s, $n, $a, $d, $e, $p)",
                 ("$r", charge.Round), ("$z", charge.NoiseMultiplier), ("$q", charge.SamplingRate), ("$s", charge.Steps), ("$n", charge.Survivors),
-                ("$a", charge.Accountant), ("$d", charge.Delta), ("$e", charge.Epsilon));
+                ("$a", charge.Accountant), ("$d", charge.Delta), ("$e", charge.Epsilon), ("$p", JsonSerializer.Serialize(charge.Pricing)));
         }
 
         var version = Convert.ToInt64(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions"), System.Globalization.CultureInfo.InvariantCulture);
@@ -261,6 +269,21 @@ public sealed class FederationStore
         using var c = Connect();
         var hash = Scalar(c, null, "SELECT value FROM meta WHERE key = 'study_hash'") as string;
         return hash is null ? null : (hash, Scalar(c, null, "SELECT value FROM meta WHERE key = 'study'") as string);
+    }
+
+    /// <summary>The privacy settings (a canonical line) the last ledger entry was drafted under, or null before the first.</summary>
+    public string? PrivacySettings()
+    {
+        using var c = Connect();
+        return Scalar(c, null, "SELECT value FROM meta WHERE key = 'privacy_settings'") as string;
+    }
+
+    /// <summary>Records the privacy settings entries are now drafted under.</summary>
+    public void SetPrivacySettings(string settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        using var c = Connect();
+        Exec(c, null, "INSERT INTO meta(key, value) VALUES ('privacy_settings', $v) ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("$v", settings));
     }
 
     /// <summary>The server optimizer's moments stored with model version <paramref name="version"/>, or null when none were kept.</summary>
@@ -364,12 +387,22 @@ public sealed class FederationStore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon FROM privacy_charges ORDER BY round";
+        cmd.CommandText = "SELECT round, noise_multiplier, sampling_rate, steps, survivors, accountant, delta, epsilon, pricing FROM privacy_charges ORDER BY round";
         using var r = cmd.ExecuteReader();
         var list = new List<PrivacyChargeRow>();
         while (r.Read())
         {
-            list.Add(new PrivacyChargeRow(r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetDouble(6), r.GetDouble(7)));
+            var row = new PrivacyChargeRow(r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetInt32(3), r.GetInt32(4), r.GetString(5), r.GetDouble(6), r.GetDouble(7));
+            if (!r.IsDBNull(8))
+            {
+                row = row with
+                {
+                    Pricing = JsonSerializer.Deserialize<PricedCharge>(r.GetString(8))
+                        ?? throw new InvalidDataException($"privacy charge of round {row.Round} has an empty pricing; the store is corrupt"),
+                };
+            }
+
+            list.Add(row);
         }
 
         return list;

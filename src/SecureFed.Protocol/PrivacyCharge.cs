@@ -55,41 +55,62 @@ public static class PrivacyCharge
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(contributorsPerRound);
         ArgumentNullException.ThrowIfNull(releaseMultipliers);
-        if (contributorsPerRound.Count == 0 && releaseMultipliers.Count == 0)
+        return CumulativeEpsilon(
+            [.. contributorsPerRound.Select(n => Price(plan, n, dimension)), .. releaseMultipliers.Select(PricedCharge.Gaussian)], plan.Accountant, plan.Delta);
+    }
+
+    /// <summary>
+    /// What a training release with <paramref name="survivors"/> contributors costs under <paramref name="plan"/>,
+    /// with every parameter the accounting needs, so that a stored charge is never priced again with later settings.
+    /// </summary>
+    public static PricedCharge Price(PrivacyPlan plan, int survivors, int dimension)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var z = EffectiveNoiseMultiplier(plan, survivors, dimension);
+        if (plan.Mechanism != "discrete-gaussian")
+        {
+            return PricedCharge.Gaussian(z);
+        }
+
+        var l2 = QuantizationBounds.ConservativeNorm(plan.ClipNorm, dimension, plan.ScaleBits, 0);
+        var discrete = new DiscretePricing(PerClientSigma(plan) * Math.Pow(2, plan.ScaleBits), survivors - plan.Colluding, l2, QuantizationBounds.ConservativeL1Norm(l2, dimension), dimension);
+        return new PricedCharge("discrete-gaussian", z, 1.0, 1, discrete);
+    }
+
+    /// <summary>
+    /// Cumulative epsilon at <paramref name="delta"/> of releases each priced when it happened. All-Gaussian histories
+    /// compose through <paramref name="accountant"/> (rdp or exact) with each release's own noise multiplier, sampling
+    /// rate and steps. A history with a discrete-Gaussian release is composed in RDP: each discrete round's curve is
+    /// the bound of Kairouz, Liu, Steinke 2021 for its own sigma, parties and sensitivities; each Gaussian release adds
+    /// alpha/(2z^2) (Mironov 2017, Prop. 7).
+    /// </summary>
+    public static double CumulativeEpsilon(IReadOnlyList<PricedCharge> charges, string accountant, double delta)
+    {
+        ArgumentNullException.ThrowIfNull(charges);
+        if (charges.Count == 0)
         {
             return 0;
         }
 
-        if (plan.Mechanism != "discrete-gaussian")
+        if (charges.All(c => c.Discrete is null))
         {
-            var history = contributorsPerRound.Select(n => (EffectiveNoiseMultiplier(plan, n, dimension), 1.0, 1))
-                .Concat(releaseMultipliers.Select(z => (z, 1.0, 1))).ToList();
-            return PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(plan.Accountant), history, plan.Delta);
+            return PrivacyAccountants.ComputeEpsilon(
+                PrivacyAccountants.ParseKind(accountant), [.. charges.Select(c => (c.NoiseMultiplier, c.SamplingRate, c.Steps))], delta);
         }
 
-        var scale = Math.Pow(2, plan.ScaleBits);
-        var sigma = PerClientSigma(plan) * scale;
-        var l2 = QuantizationBounds.ConservativeNorm(plan.ClipNorm, dimension, plan.ScaleBits, 0);
-        var l1 = QuantizationBounds.ConservativeL1Norm(l2, dimension);
         var orders = RdpAccountant.DefaultOrders;
         var rdp = new double[orders.Count];
-        foreach (var contributors in contributorsPerRound)
+        foreach (var charge in charges)
         {
             for (var i = 0; i < orders.Count; i++)
             {
-                rdp[i] += DiscreteGaussianAccounting.SumRdp(orders[i], sigma, contributors - plan.Colluding, l2, l1, dimension);
+                rdp[i] += charge.Discrete is { } d
+                    ? DiscreteGaussianAccounting.SumRdp(orders[i], d.Sigma, d.Parties, d.L2, d.L1, d.Dimension)
+                    : charge.Steps * orders[i] / (2 * charge.NoiseMultiplier * charge.NoiseMultiplier);
             }
         }
 
-        foreach (var z in releaseMultipliers)
-        {
-            for (var i = 0; i < orders.Count; i++)
-            {
-                rdp[i] += orders[i] / (2 * z * z); // Gaussian mechanism, unsampled (Mironov 2017, Prop. 7)
-            }
-        }
-
-        return RdpAccountant.ConvertToEpsilon(orders, rdp, plan.Delta).Epsilon;
+        return RdpAccountant.ConvertToEpsilon(orders, rdp, delta).Epsilon;
     }
 
     /// <summary>
@@ -112,3 +133,26 @@ public static class PrivacyCharge
         return EffectiveNoiseMultiplier(plan, plan.Threshold, dimension);
     }
 }
+
+/// <summary>
+/// One release exactly as it was priced: the mechanism, its effective noise multiplier, sampling rate and steps, and
+/// for the discrete Gaussian the integer-unit parameters of its RDP bound. Stored with each charge; immutable.
+/// </summary>
+/// <param name="Mechanism">"gaussian" or "discrete-gaussian".</param>
+/// <param name="NoiseMultiplier">The effective noise multiplier of the release.</param>
+/// <param name="SamplingRate">Sampling rate q (1: every record of the unit is in).</param>
+/// <param name="Steps">Number of compositions at these settings.</param>
+/// <param name="Discrete">The discrete mechanism's parameters; null for the Gaussian.</param>
+public sealed record PricedCharge(string Mechanism, double NoiseMultiplier, double SamplingRate = 1.0, int Steps = 1, DiscretePricing? Discrete = null)
+{
+    /// <summary>One unsampled Gaussian release with effective noise multiplier <paramref name="z"/>.</summary>
+    public static PricedCharge Gaussian(double z) => new("gaussian", z);
+}
+
+/// <summary>The parameters of a discrete-Gaussian release's RDP bound (Kairouz, Liu, Steinke 2021), in integer units.</summary>
+/// <param name="Sigma">Each party's discrete Gaussian sigma.</param>
+/// <param name="Parties">Noise-adding parties counted (survivors minus colluding).</param>
+/// <param name="L2">L2 sensitivity after rounding.</param>
+/// <param name="L1">L1 sensitivity after rounding.</param>
+/// <param name="Dimension">Vector length.</param>
+public sealed record DiscretePricing(double Sigma, int Parties, double L2, double L1, int Dimension);

@@ -152,6 +152,81 @@ public sealed class PrivacyFederationTests
         var expected = ExactGaussianAccountant.ComputeEpsilon(Enumerable.Repeat((1.5, 1.0, 1), 4).ToList(), 1e-5);
         Assert.Equal(expected, outcome.Epsilon, 9);
     }
+
+    [Theory]
+    [InlineData("gaussian")]
+    [InlineData("discrete-gaussian")]
+    public async Task Restart_WithMoreNoise_NeverRepricesTheRoundsAlreadyCharged(string mechanism)
+    {
+        // Reported: 10 rounds at z = 1, restart at z = 4: the stored epsilon fell and rounds ran past the budget.
+        await using var fed = new TestFederation(3);
+        var before = Plan(z: 1.0, threshold: 3, mechanism: mechanism);
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3) with { Privacy = before });
+        var port = first.Address.Port;
+        var roundThree = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.RoundFinished += r =>
+        {
+            if (r.Round == 3)
+            {
+                roundThree.TrySetResult();
+            }
+        };
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
+        }
+
+        await roundThree.Task.WaitAsync(TestFederation.Timeout);
+        await first.DisposeAsync();
+        var charged = first.Store.PrivacyCharges();
+        var spent = charged[^1].Epsilon;
+        Assert.InRange(charged.Count, 3, 4);
+
+        // The restarted coordinator asks for four times the noise, with a budget only a little above what was spent.
+        var after = Plan(z: 4.0, threshold: 3, budget: spent * 1.01, mechanism: mechanism);
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3, port: port) with { Privacy = after });
+        var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
+
+        // At z = 4 one more round costs far more than 1% of the z = 1 history: the budget stops the federation at once.
+        Assert.Equal(charged.Select(c => (c.Round, c.Pricing)), second.Store.PrivacyCharges().Select(c => (c.Round, c.Pricing)));
+        Assert.Contains("budget", outcome.StopReason ?? "", StringComparison.Ordinal);
+        Assert.Equal(spent, PrivacyCharge.CumulativeEpsilon([.. second.Store.PrivacyCharges().Select(c => c.Pricing)], after.Accountant, after.Delta), 9);
+        Assert.All(charged, c => Assert.Equal(PrivacyCharge.Price(before, 3, 8), c.Pricing));
+    }
+
+    [Fact]
+    public async Task Restart_WithOtherPrivacySettings_WritesTheChangeIntoTheNextLedgerEntry()
+    {
+        await using var fed = new TestFederation(3);
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = Plan(z: 1.5, threshold: 3) });
+        var port = first.Address.Port;
+        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.RoundFinished += r =>
+        {
+            if (r.Round == 2)
+            {
+                roundTwo.TrySetResult();
+            }
+        };
+        for (var i = 1; i <= 3; i++)
+        {
+            fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
+        }
+
+        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await first.DisposeAsync();
+        var before = Audit.AuditLedger.Read(first.LedgerPath).Count;
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = Plan(z: 2.0, threshold: 3) });
+        await second.Completion.WaitAsync(TestFederation.Timeout);
+
+        var entries = Audit.AuditLedger.Read(second.LedgerPath);
+        Assert.All(entries.Take(before), e => Assert.Null(e.SettingsChange));
+        var change = Assert.Single(entries, e => e.SettingsChange is not null);
+        Assert.Equal(entries[before].Sequence, change.Sequence);
+        Assert.Contains("noise multiplier 1.5", change.SettingsChange, StringComparison.Ordinal);
+        Assert.Contains("-> mechanism gaussian, noise multiplier 2,", change.SettingsChange, StringComparison.Ordinal);
+        Assert.True(Audit.LedgerVerifier.Verify(entries, fed.Pki.Coordinator, fed.Pki.Ca.Certificate, TimeProvider.System).Ok);
+    }
 }
 
 /// <summary>The silo's own ledger on disk.</summary>

@@ -58,6 +58,7 @@ internal static class LedgerJsonReader
                 Kind = o.Has("kind") ? o.String("kind") : null,
                 StudyHash = o.Has("study_hash") ? o.String("study_hash") : null,
                 StatisticsHash = o.Has("statistics_hash") ? o.String("statistics_hash") : null,
+                SettingsChange = o.Has("settings_change") ? o.String("settings_change") : null,
                 Evaluation = o.Has("evaluation") ? ParseEvaluation(o.Object("evaluation")) : null,
                 Releases = o.Has("releases") ? ParseReleases(o.Array("releases")) : null,
                 PreviousHash = o.String("previous_hash"),

@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(1016, LogLevel.Warning, "Round {Round}: the federated evaluation released nothing: {Reason}")]
     public static partial void EvaluationFailed(ILogger logger, long round, string reason);
+
+    [LoggerMessage(1017, LogLevel.Warning, "{Change}; rounds already charged keep their prices, and the next ledger entry records the change")]
+    public static partial void PrivacySettingsChanged(ILogger logger, string change);
 }

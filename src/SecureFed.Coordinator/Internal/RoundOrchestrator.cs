@@ -615,6 +615,13 @@ internal sealed class RoundOrchestrator
         var z = report.Completed ? charge?.NoiseMultiplier : null;
         var released = report.Completed ? releases : [];
         var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
+        var change = _privacy.SettingsChange();
+        if (change is not null)
+        {
+            Log.PrivacySettingsChanged(_logger, change);
+        }
+
+        _privacy.RecordSettings();
         return new LedgerEntryDraft
         {
             FederationId = plan.FederationId,
@@ -641,6 +648,7 @@ internal sealed class RoundOrchestrator
                 ? new LedgerEvaluation(plan.Kind == RoundKinds.Evaluation ? plan.ModelVersionHash : report.ModelHash, m.Examples, m.Correct, m.LossSum, m.Accuracy, m.Loss, m.Contributors)
                 : null,
             Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
+            SettingsChange = change,
         };
     }
 }

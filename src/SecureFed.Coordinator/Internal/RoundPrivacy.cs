@@ -40,19 +40,19 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return double.NaN;
         }
 
-        var (history, others) = Stored();
+        var history = Stored();
         if (charge is not null)
         {
-            history.Add(charge.Survivors);
+            history.Add(charge.Pricing);
         }
 
-        others.AddRange((releases ?? []).Select(r => r.NoiseMultiplier));
-        return PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
+        history.AddRange((releases ?? []).Select(r => PricedCharge.Gaussian(r.NoiseMultiplier)));
+        return PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
     }
 
     /// <summary>
     /// The consortium's budget, checked before a round starts with the round's worst-case charge (exactly t
-    /// survivors for every release it makes): returns why the federation must stop, or null.
+    /// survivors for every release it makes) under the current plan: returns why the federation must stop, or null.
     /// </summary>
     public string? CheckBudget(string kind, int dimension)
     {
@@ -61,27 +61,27 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return null;
         }
 
-        var (history, others) = Stored();
-        var spent = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
+        var history = Stored();
+        var spent = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
         foreach (var task in TasksFor(kind, dimension))
         {
             if (task.Name == SumTask.Training)
             {
-                history.Add(dp.Threshold);
+                history.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension));
             }
             else if (task.ClipNorm > 0)
             {
-                others.Add(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold));
+                history.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold)));
             }
         }
 
-        var wouldSpend = PrivacyCharge.CumulativeEpsilon(dp, history, dimension, others);
+        var wouldSpend = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
         return wouldSpend <= dp.EpsilonBudget
             ? null
             : $"privacy budget exhausted: {new PrivacyBudgetExhaustedException(spent, wouldSpend, dp.EpsilonBudget, dp.Delta).Message}";
     }
 
-    /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present.</summary>
+    /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present, priced now and stored so.</summary>
     public FederationStore.PrivacyChargeRow? Charge(Protocol.RoundPlan plan, long round, int survivors)
     {
         if (plan.Privacy is not { } dp)
@@ -89,15 +89,38 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return null;
         }
 
-        var z = PrivacyCharge.EffectiveNoiseMultiplier(dp, survivors, plan.ParameterCount);
-        var (history, others) = Stored();
-        history.Add(survivors);
-        var epsilon = PrivacyCharge.CumulativeEpsilon(dp, history, plan.ParameterCount, others);
+        var priced = PrivacyCharge.Price(dp, survivors, plan.ParameterCount);
+        var history = Stored();
+        history.Add(priced);
+        var epsilon = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
         var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
-        return new FederationStore.PrivacyChargeRow(round, z, 1.0, 1, survivors, accountant, dp.Delta, epsilon);
+        return new FederationStore.PrivacyChargeRow(round, priced.NoiseMultiplier, 1.0, 1, survivors, accountant, dp.Delta, epsilon) { Pricing = priced };
     }
 
-    /// <summary>What the store has charged so far: each training round's survivors, and every other release's multiplier.</summary>
-    private (List<int> TrainingSurvivors, List<double> Releases) Stored() =>
-        ([.. store.PrivacyCharges().Select(c => c.Survivors)], [.. store.PrivacyReleases().Select(r => r.NoiseMultiplier)]);
+    /// <summary>
+    /// What changed in the privacy settings since the last ledger entry was drafted (a coordinator restarted with other
+    /// settings), as one line for the next entry, or null when nothing did. <see cref="RecordSettings"/> after drafting.
+    /// </summary>
+    public string? SettingsChange()
+    {
+        var before = store.PrivacySettings();
+        var now = Describe(options.Privacy);
+        return before is null || before == now ? null : $"privacy settings changed since the previous entry: {before} -> {now}";
+    }
+
+    /// <summary>Marks the current privacy settings as the ones the ledger has seen.</summary>
+    public void RecordSettings() => store.SetPrivacySettings(Describe(options.Privacy));
+
+    /// <summary>The settings that price a release, in one invariant line.</summary>
+    private static string Describe(PrivacyPlan? dp) => dp is null
+        ? "none"
+        : FormattableString.Invariant(
+            $"mechanism {dp.Mechanism}, noise multiplier {dp.NoiseMultiplier:R}, clip norm {dp.ClipNorm:R}, threshold {dp.Threshold}, colluding {dp.Colluding}, scale bits {dp.ScaleBits}, accountant {dp.Accountant}, delta {dp.Delta:R}, budget {dp.EpsilonBudget:R}");
+
+    /// <summary>
+    /// Every release the store has charged, each exactly as it was priced then (training rounds with their stored
+    /// pricing, statistics and evaluation releases with their stored multipliers): later settings never re-price them.
+    /// </summary>
+    private List<PricedCharge> Stored() =>
+        [.. store.PrivacyCharges().Select(c => c.Pricing), .. store.PrivacyReleases().Select(r => PricedCharge.Gaussian(r.NoiseMultiplier))];
 }

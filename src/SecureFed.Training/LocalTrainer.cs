@@ -18,9 +18,11 @@ public sealed record LocalTrainingResult(float[] NewParameters, float[] Delta, d
 
 /// <summary>
 /// A silo's local step: start from the global parameters, run minibatch SGD (or, with
-/// <see cref="TrainingSettings.RecordPrivacy"/>, DP-SGD) over the silo's data, return the new parameters and the delta. Runs on the CPU with TorchSharp; all torch objects live in a dispose scope and are freed
-/// before returning. Deterministic for equal inputs and seed (with record privacy, only under a seeded random source). Calls on different threads are independent (thread-safe);
-/// torch's intra-op thread count is process-wide (<see cref="TorchRuntime.EnsureInitialized"/>).
+/// <see cref="TrainingSettings.RecordPrivacy"/>, DP-SGD) over the silo's data, return the new parameters and the delta.
+/// Runs on the CPU with TorchSharp; all torch objects live in a dispose scope and are freed before returning.
+/// Deterministic for equal inputs and seed (with record privacy only under a fresh <see cref="RecordPrivacyRandom.Seeded"/>
+/// source, which is for tests). Calls on different threads are independent (thread-safe); torch's intra-op thread count
+/// is process-wide (<see cref="TorchRuntime.EnsureInitialized"/>).
 /// </summary>
 public static class LocalTrainer
 {

@@ -44,8 +44,8 @@ public sealed record TrainingSettings
     public double Beta2 { get; init; } = 0.999;
 
     /// <summary>
-    /// Seed of the minibatch shuffling. Training uses no other randomness, so equal inputs and seed give equal results.
-    /// Vary it per round and silo (for example derive it from both).
+    /// Seed of the minibatch shuffling and of dropout. Without <see cref="RecordPrivacy"/> training uses no other
+    /// randomness, so equal inputs and seed give equal results. Vary it per round and silo (for example derive it from both).
     /// </summary>
     public int Seed { get; init; }
 

@@ -7,7 +7,7 @@ namespace SecureFed.Training.Internal;
 /// grad samplers of Opacus): the forward pass records each parameterised layer's input a and output z, autograd gives
 /// g = d(sum of losses)/dz (row i of g depends on example i only, as no layer mixes examples), and then
 /// <list type="bullet">
-/// <item>dense: per-example weight gradient g_i a_i^T [Out, In], bias g_i; its squared norm is |g_i|^2 (|a_i|^2 + 1),
+/// <item>dense (its input is [B, In] in every <see cref="ModelSpec"/>): per-example weight gradient g_i a_i^T [Out, In], bias g_i; its squared norm is |g_i|^2 (|a_i|^2 + 1),
 /// so it is never materialised;</item>
 /// <item>conv2d: the input unfolded (im2col with the layer's kernel, padding, stride) to U_i [InC k k, L] and g_i read as
 /// [OutC, L]; weight gradient g_i U_i^T [OutC, InC k k] (materialised per example: conv weights are small), bias the sum

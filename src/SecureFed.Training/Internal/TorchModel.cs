@@ -11,10 +11,10 @@ namespace SecureFed.Training.Internal;
 /// </summary>
 internal static class TorchModel
 {
-    /// <summary>One parameterised layer's step of a forward pass: its parameters start at <paramref name="Offset"/> in theta.</summary>
-    internal sealed record LayerTrace(ModelLayer Layer, long Offset, Tensor Input, Tensor Output);
-
     private const int EvaluationChunk = 8192;
+
+    /// <summary>One parameterised layer's step of a forward pass (its input and output, still on the autograd graph).</summary>
+    internal sealed record LayerTrace(ModelLayer Layer, Tensor Input, Tensor Output);
 
     internal static void CheckData(ModelSpec spec, TabularDataset data)
     {
@@ -208,7 +208,7 @@ internal static class TorchModel
                         var bias = theta.narrow(0, offset, c.OutChannels);
                         offset += c.OutChannels;
                         var output = nn.functional.conv2d(h, weight, bias, strides: [c.Stride, c.Stride], padding: [c.Padding, c.Padding]);
-                        trace?.Add(new LayerTrace(c, offset - c.ParameterCount, h, output));
+                        trace?.Add(new LayerTrace(c, h, output));
                         h = output;
                         break;
                     }
@@ -220,7 +220,7 @@ internal static class TorchModel
                         var bias = theta.narrow(0, offset, d.Out);
                         offset += d.Out;
                         var output = nn.functional.linear(h, weight, bias);
-                        trace?.Add(new LayerTrace(d, offset - d.ParameterCount, h, output));
+                        trace?.Add(new LayerTrace(d, h, output));
                         h = output;
                         break;
                     }

@@ -1,6 +1,6 @@
 namespace SecureFed.Privacy;
 
-/// <summary>The privacy accountants this library provides; configuration names are "rdp" and "exact".</summary>
+/// <summary>The privacy accountants this library provides; configuration names are "rdp", "exact" and "pld".</summary>
 public enum AccountantKind
 {
     /// <summary>
@@ -14,4 +14,10 @@ public enum AccountantKind
     /// (every silo in every round); tighter than <see cref="Rdp"/> there.
     /// </summary>
     Exact = 1,
+
+    /// <summary>
+    /// Privacy loss distributions of the (Poisson-)sampled Gaussian mechanism composed by FFT, as Google's
+    /// dp_accounting PLD accountant ("pld"). Valid for any sampling rate in (0, 1]; tighter than <see cref="Rdp"/>.
+    /// </summary>
+    Pld = 2,
 }

@@ -80,9 +80,9 @@ public class ValidationTests
     [Fact]
     public void ParseKind_UnknownName_ListsAllowedNames()
     {
-        var ex = Assert.Throws<ArgumentException>(() => PrivacyAccountants.ParseKind("pld"));
-        Assert.Contains("'pld'", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("'rdp' and 'exact'", ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<ArgumentException>(() => PrivacyAccountants.ParseKind("prv"));
+        Assert.Contains("'prv'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'rdp', 'exact' and 'pld'", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -67,7 +67,7 @@ public sealed record LocalPolicy
         if (EpsilonCap > 0)
         {
             var kind = SecureFed.Privacy.PrivacyAccountants.ParseKind(Accountant);
-            var z = PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount);
+            var z = PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null);
             var would = ledger.EpsilonWith(z, kind, Delta);
             if (would > EpsilonCap)
             {

@@ -277,7 +277,7 @@ public sealed class SiloAgent
                         {
                             // Clip and noise before anything leaves; the silo's ledger is written first, so a
                             // crash after the upload can never under-count what this silo released.
-                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount));
+                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null));
                             update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
                         }
 
@@ -396,7 +396,7 @@ public sealed class SiloAgent
 
         if (plan.Privacy is { } dp && task.ClipNorm > 0)
         {
-            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold), task.Name);
+            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, plan.SecureAggregation is not null), task.Name);
             vector = UpdatePrivatizer.ApplyToRelease(vector, dp, task, _noise);
         }
 

@@ -63,17 +63,23 @@ public static class PrivacyCharge
     /// What a training release with <paramref name="survivors"/> contributors costs under <paramref name="plan"/>,
     /// with every parameter the accounting needs, so that a stored charge is never priced again with later settings.
     /// </summary>
-    public static PricedCharge Price(PrivacyPlan plan, int survivors, int dimension)
+    /// <remarks>
+    /// Under plain aggregation (<paramref name="secure"/> false) the coordinator sees each silo's update with only that
+    /// silo's share of the noise, z·C/sqrt(t - kappa), so that is what is charged: one silo's Gaussian (or, for the
+    /// discrete mechanism, one party's discrete Gaussian), never the sum's.
+    /// </remarks>
+    public static PricedCharge Price(PrivacyPlan plan, int survivors, int dimension, bool secure = true)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var z = EffectiveNoiseMultiplier(plan, survivors, dimension);
+        var parties = secure ? survivors - plan.Colluding : 1;
+        var z = secure ? EffectiveNoiseMultiplier(plan, survivors, dimension) : PerClientSigma(plan) / Sensitivity(plan, dimension);
         if (plan.Mechanism != "discrete-gaussian")
         {
             return PricedCharge.Gaussian(z);
         }
 
         var l2 = QuantizationBounds.ConservativeNorm(plan.ClipNorm, dimension, plan.ScaleBits, 0);
-        var discrete = new DiscretePricing(PerClientSigma(plan) * Math.Pow(2, plan.ScaleBits), survivors - plan.Colluding, l2, QuantizationBounds.ConservativeL1Norm(l2, dimension), dimension);
+        var discrete = new DiscretePricing(PerClientSigma(plan) * Math.Pow(2, plan.ScaleBits), parties, l2, QuantizationBounds.ConservativeL1Norm(l2, dimension), dimension);
         return new PricedCharge("discrete-gaussian", z, 1.0, 1, discrete);
     }
 
@@ -118,19 +124,22 @@ public static class PrivacyCharge
     /// contributors is charged with: each silo clipped the vector to the task's clip norm and added noise of
     /// z·C_task/sqrt(t - kappa) (continuous Gaussian for statistics and evaluation sums).
     /// </summary>
-    public static double ReleaseNoiseMultiplier(PrivacyPlan plan, SumTask task, int survivors)
+    public static double ReleaseNoiseMultiplier(PrivacyPlan plan, SumTask task, int survivors, bool secure = true)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(task);
         var taskPlan = plan with { ClipNorm = task.ClipNorm, Mechanism = "gaussian" };
-        return EffectiveNoiseMultiplier(taskPlan, survivors, task.Length);
+        return secure ? EffectiveNoiseMultiplier(taskPlan, survivors, task.Length) : PerClientSigma(taskPlan) / task.ClipNorm;
     }
 
-    /// <summary>The charge of a round in the worst case the plan allows: exactly <c>t</c> survivors.</summary>
-    public static double WorstCaseNoiseMultiplier(PrivacyPlan plan, int dimension)
+    /// <summary>
+    /// The charge of a round in the worst case the plan allows: exactly <c>t</c> survivors under secure aggregation;
+    /// under plain aggregation the silo's own share of the noise, which is all that protects its update there.
+    /// </summary>
+    public static double WorstCaseNoiseMultiplier(PrivacyPlan plan, int dimension, bool secure = true)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return EffectiveNoiseMultiplier(plan, plan.Threshold, dimension);
+        return Price(plan, plan.Threshold, dimension, secure).NoiseMultiplier;
     }
 }
 

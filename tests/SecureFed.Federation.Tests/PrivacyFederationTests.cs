@@ -8,6 +8,9 @@ namespace SecureFed.Federation.Tests;
 /// <summary>Differential privacy across the federation: noise, the consortium's budget, a silo's own cap, restarts.</summary>
 public sealed class PrivacyFederationTests
 {
+    /// <summary>Central DP needs secure aggregation: the charges these tests check are of the sum, not of one silo.</summary>
+    private static readonly SecureAggregationPlan Secure = new();
+
     private static PrivacyPlan Plan(double z, int threshold, double budget = 0, string mechanism = "gaussian", string accountant = "rdp") =>
         new(ClipNorm: 1.0, NoiseMultiplier: z, Threshold: threshold, Colluding: 0, Mechanism: mechanism, Accountant: accountant, Delta: 1e-5, EpsilonBudget: budget);
 
@@ -79,7 +82,7 @@ public sealed class PrivacyFederationTests
     {
         await using var fed = new TestFederation(3);
         var plan = Plan(z: 2.0, threshold: 3, budget: 3.0);
-        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 50, minSilos: 3) with { Privacy = plan });
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 50, minSilos: 3) with { Privacy = plan, SecureAggregation = Secure });
         for (var i = 1; i <= 3; i++)
         {
             fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
@@ -101,11 +104,13 @@ public sealed class PrivacyFederationTests
     [Fact]
     public async Task Silo_StricterCap_LeavesLaterRoundsByItself()
     {
-        await using var fed = new TestFederation(3);
+        // Four silos: secure aggregation's threshold (floor(2n/3) + 1 = 3) still holds when the strict one leaves.
+        await using var fed = new TestFederation(4);
         var plan = Plan(z: 2.0, threshold: 2);
-        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 6, minSilos: 2) with { Privacy = plan });
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 6, minSilos: 2) with { Privacy = plan, SecureAggregation = Secure });
         fed.StartAgent("silo-1", new FakeTrainer(0.1f));
         fed.StartAgent("silo-2", new FakeTrainer(0.1f));
+        fed.StartAgent("silo-4", new FakeTrainer(0.1f));
         var strictTrainer = new FakeTrainer(0.1f);
         var cap = 3.0;
         var strict = fed.StartAgent("silo-3", strictTrainer, new LocalPolicy { AllowedDatasets = ["fake"], EpsilonCap = cap, Accountant = "rdp", Delta = 1e-5 });
@@ -126,7 +131,7 @@ public sealed class PrivacyFederationTests
     {
         await using var fed = new TestFederation(3);
         var plan = Plan(z: 1.5, threshold: 3, accountant: "exact");
-        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = plan });
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = plan, SecureAggregation = Secure });
         var port = first.Address.Port;
         var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         first.RoundFinished += r =>
@@ -143,7 +148,7 @@ public sealed class PrivacyFederationTests
 
         await roundTwo.Task.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
-        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = plan });
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = plan, SecureAggregation = Secure });
         var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
 
         var charges = second.Store.PrivacyCharges();
@@ -161,7 +166,7 @@ public sealed class PrivacyFederationTests
         // Reported: 10 rounds at z = 1, restart at z = 4: the stored epsilon fell and rounds ran past the budget.
         await using var fed = new TestFederation(3);
         var before = Plan(z: 1.0, threshold: 3, mechanism: mechanism);
-        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3) with { Privacy = before });
+        var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3) with { Privacy = before, SecureAggregation = Secure });
         var port = first.Address.Port;
         var roundThree = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         first.RoundFinished += r =>
@@ -184,7 +189,7 @@ public sealed class PrivacyFederationTests
 
         // The restarted coordinator asks for four times the noise, with a budget only a little above what was spent.
         var after = Plan(z: 4.0, threshold: 3, budget: spent * 1.01, mechanism: mechanism);
-        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3, port: port) with { Privacy = after });
+        var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3, port: port) with { Privacy = after, SecureAggregation = Secure });
         var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
 
         // At z = 4 one more round costs far more than 1% of the z = 1 history: the budget stops the federation at once.
@@ -192,6 +197,38 @@ public sealed class PrivacyFederationTests
         Assert.Contains("budget", outcome.StopReason ?? "", StringComparison.Ordinal);
         Assert.Equal(spent, PrivacyCharge.CumulativeEpsilon([.. second.Store.PrivacyCharges().Select(c => c.Pricing)], after.Accountant, after.Delta), 9);
         Assert.All(charged, c => Assert.Equal(PrivacyCharge.Price(before, 3, 8), c.Pricing));
+    }
+
+    [Fact]
+    public void PlainAggregation_ChargesWhatTheCoordinatorSees_OneSilosShareOfTheNoise()
+    {
+        // Reported: z = 1, t = 4, 5 silos, 20 rounds under plain aggregation was charged as the sum (25.9), but each
+        // update arrives with only its own noise zC/sqrt(t), which is worth 81.1 (rdp, delta 1e-5).
+        var plan = Plan(z: 1.0, threshold: 4);
+        var plain = Enumerable.Repeat(PrivacyCharge.Price(plan, 5, 100, secure: false), 20).ToList();
+        var secure = Enumerable.Repeat(PrivacyCharge.Price(plan, 5, 100), 20).ToList();
+
+        Assert.Equal(0.5, plain[0].NoiseMultiplier, 12);
+        Assert.Equal(81.1, PrivacyCharge.CumulativeEpsilon(plain, "rdp", 1e-5), 1);
+        Assert.Equal(25.9, PrivacyCharge.CumulativeEpsilon(secure, "rdp", 1e-5), 1);
+        Assert.Equal(0.5, PrivacyCharge.WorstCaseNoiseMultiplier(plan, 100, secure: false), 12);
+    }
+
+    [Fact]
+    public async Task Federation_PlainAggregationWithPrivacy_LedgerAndSiloChargeOneSilosNoise()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 2.0, threshold: 3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 3) with { Privacy = plan });
+        var agents = Enumerable.Range(1, 3).Select(i => fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f))).ToList();
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        var perSilo = 2.0 / Math.Sqrt(3);
+        Assert.All(coordinator.Store.PrivacyCharges(), c => Assert.Equal(perSilo, c.NoiseMultiplier, 12));
+        Assert.All(Audit.AuditLedger.Read(coordinator.LedgerPath), e => Assert.Equal(perSilo, e.EffectiveNoiseMultiplier!.Value, 12));
+        Assert.Equal(RdpAccountant.ComputeEpsilon([(perSilo, 1.0, 1), (perSilo, 1.0, 1)], 1e-5), outcome.Epsilon, 9);
+        Assert.All(agents, a => Assert.All(a.Ledger.Entries, e => Assert.Equal(perSilo, e.NoiseMultiplier, 12)));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
     /// <summary>The charge of a statistics or evaluation release under privacy (null when the release is not privatized).</summary>
     public FederationStore.ReleaseRow? Release(Protocol.RoundPlan plan, int attempt, SumTask task, int contributors) =>
         plan.Privacy is { } dp && task.Name != SumTask.Training && task.ClipNorm > 0
-            ? new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors), contributors)
+            ? new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors, plan.SecureAggregation is not null), contributors)
             : null;
 
     /// <summary>Epsilon spent so far by the plan's accountant, with optional new charges not yet stored.</summary>
@@ -67,11 +67,11 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
         {
             if (task.Name == SumTask.Training)
             {
-                history.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension));
+                history.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension, Secure));
             }
             else if (task.ClipNorm > 0)
             {
-                history.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold)));
+                history.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, Secure)));
             }
         }
 
@@ -89,13 +89,16 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             return null;
         }
 
-        var priced = PrivacyCharge.Price(dp, survivors, plan.ParameterCount);
+        var priced = PrivacyCharge.Price(dp, survivors, plan.ParameterCount, plan.SecureAggregation is not null);
         var history = Stored();
         history.Add(priced);
         var epsilon = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
         var accountant = dp.Mechanism == "discrete-gaussian" ? "kls-rdp" : dp.Accountant;
         return new FederationStore.PrivacyChargeRow(round, priced.NoiseMultiplier, 1.0, 1, survivors, accountant, dp.Delta, epsilon) { Pricing = priced };
     }
+
+    /// <summary>Whether releases are summed under secure aggregation (else the coordinator sees each silo's vector).</summary>
+    private bool Secure => options.SecureAggregation is not null;
 
     /// <summary>
     /// What changed in the privacy settings since the last ledger entry was drafted (a coordinator restarted with other

@@ -58,3 +58,23 @@ public sealed class ExportedModelReportTests : IDisposable
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("exported_model").ValueKind);
     }
 }
+
+/// <summary>The report says precisely what the epsilon proves: client-level, zero-out neighbours.</summary>
+public sealed class GuaranteeReportTests : IDisposable
+{
+    private readonly TestConsortium _consortium = TestConsortium.Create();
+
+    public void Dispose() => _consortium.Dispose();
+
+    [Fact]
+    public void Report_WithPrivacy_NamesZeroOutAdjacency()
+    {
+        var report = AuditReport.Build(_consortium.WriteStudyLedger(_consortium.PathOf("ledger.jsonl")), null);
+
+        using var json = JsonDocument.Parse(ReportWriter.ToJson(report));
+        var budget = json.RootElement.GetProperty("budget");
+        Assert.Equal("zero-out", budget.GetProperty("adjacency").GetString());
+        Assert.Contains("zero-out neighbours", ReportWriter.ToHtml(report), StringComparison.Ordinal);
+        Assert.DoesNotContain("add/remove", ReportWriter.ToHtml(report), StringComparison.Ordinal);
+    }
+}

@@ -121,6 +121,8 @@ public static class ReportWriter
                 WriteNumberOrNull(w, "epsilon_spent", b.EpsilonSpent);
                 WriteNumberOrNull(w, "epsilon_left", b.EpsilonLeft);
                 w.WriteNumber("delta", b.Delta);
+                w.WriteString("adjacency", "zero-out");
+                w.WriteString("guarantee", GuaranteeText);
                 w.WriteEndObject();
             }
             else
@@ -279,6 +281,12 @@ public static class ReportWriter
         h.Append(Invariant($"<p id=\"verification\" class=\"verdict {css}\" data-status=\"{E(v.Status)}\">{E(text)}<br><small>head hash <code>{E(v.HeadHash)}</code></small></p>\n"));
     }
 
+    /// <summary>What the epsilon figures prove, in the words the README uses (the adjacency is zero-out, not add/remove).</summary>
+    internal const string GuaranteeText =
+        "client-level, zero-out neighbours: replacing one silo's contributions (update, statistics, evaluation sums) by zero " +
+        "changes what the coordinator can learn by at most (epsilon, delta); it does not hide how many silos took part. " +
+        "Under plain aggregation each update is charged with its own silo's share of the noise.";
+
     private static void AppendSummary(StringBuilder h, AuditReport report)
     {
         h.Append("<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"kv\">\n");
@@ -319,6 +327,7 @@ public static class ReportWriter
         if (report.Budget is { } b)
         {
             Row(h, "accountant", b.Accountant);
+            Row(h, "guarantee", GuaranteeText, "guarantee");
             Row(h, "epsilon spent", Invariant($"{Number(b.EpsilonSpent)} at delta {Number(b.Delta)}"));
             Row(h, "epsilon budget", b.EpsilonBudget is { } budget ? Number(budget) : "none set");
             if (b.EpsilonLeft is { } left)

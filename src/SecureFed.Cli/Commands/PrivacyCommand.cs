@@ -16,6 +16,12 @@ internal static class PrivacyCommand
     /// <summary>Exit code for arguments that parse but are out of range (same as <see cref="CliErrors"/>).</summary>
     private const int BadInput = 2;
 
+    /// <summary>Exit code of <c>privacy epsilon</c> when the accountant gives no finite epsilon at the delta.</summary>
+    internal const int Unbounded = 3;
+
+    /// <summary>What <c>--json</c> writes for an unbounded epsilon (JSON has no Infinity).</summary>
+    internal const string InfinityJson = "infinity";
+
     public static Command Build()
     {
         var privacy = new Command("privacy", "Differential-privacy calculator: epsilon spent by a plan, or the noise multiplier a target epsilon needs.");
@@ -26,13 +32,14 @@ internal static class PrivacyCommand
 
     private static Command BuildEpsilon()
     {
-        var z = new Option<double>("--noise-multiplier") { Description = "Noise multiplier z: Gaussian noise standard deviation divided by the clipping norm (finite, > 0).", Required = true };
+        var z = new Option<double>("--noise-multiplier") { Description = "Noise multiplier z: Gaussian noise standard deviation divided by the clipping norm (finite, > 0, written like 1.5).", Required = true, CustomParser = NumberOptions.ParseDouble };
         var q = SamplingRateOption();
         var rounds = RoundsOption();
         var delta = DeltaOption();
         var accountant = AccountantOption();
         var json = JsonOption();
-        var command = new Command("epsilon", "Epsilon spent at --delta after --rounds rounds of the Gaussian mechanism with noise multiplier --noise-multiplier and sampling rate --sampling-rate.")
+        var command = new Command("epsilon", "Epsilon spent at --delta after --rounds rounds of the Gaussian mechanism with noise multiplier --noise-multiplier and sampling rate --sampling-rate. " +
+            $"Exit codes: 0 epsilon is finite; 1 or 2 bad arguments; {Unbounded} epsilon is infinite (the accountant gives no finite bound at this --delta): one error line says why, and with --json the object also carries \"epsilon\": \"{InfinityJson}\".")
         {
             z, q, rounds, delta, accountant, json,
         };
@@ -48,6 +55,7 @@ internal static class PrivacyCommand
 
             var spent = plan.Spend(noise);
             var output = parse.InvocationConfiguration.Output;
+            bool bounded = double.IsFinite(spent.Epsilon);
             if (parse.GetValue(json))
             {
                 output.WriteLine(ToJson(w =>
@@ -55,12 +63,20 @@ internal static class PrivacyCommand
                     WriteSpent(w, spent);
                     WritePlan(w, plan, noise);
                 }));
-                return Task.FromResult(0);
+            }
+            else if (bounded)
+            {
+                var table = PlanTable(plan, noise);
+                AddSpentRows(table, spent);
+                Render(output, table, spent);
             }
 
-            var table = PlanTable(plan, noise);
-            AddSpentRows(table, spent);
-            Render(output, table, spent);
+            if (!bounded)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: {WhyUnbounded(plan, noise)}");
+                return Task.FromResult(Unbounded);
+            }
+
             return Task.FromResult(0);
         }));
         return command;
@@ -68,7 +84,7 @@ internal static class PrivacyCommand
 
     private static Command BuildCalibrate()
     {
-        var target = new Option<double>("--target-epsilon") { Description = "Epsilon the whole run may spend at --delta (finite, > 0).", Required = true };
+        var target = new Option<double>("--target-epsilon") { Description = "Epsilon the whole run may spend at --delta (finite, > 0, written like 1.5).", Required = true, CustomParser = NumberOptions.ParseDouble };
         var q = SamplingRateOption();
         var rounds = RoundsOption();
         var delta = DeltaOption();
@@ -95,10 +111,11 @@ internal static class PrivacyCommand
             }
             catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "targetEpsilon")
             {
-                // Arguments were validated above, so this is the one remaining refusal: the target is out of reach.
+                // Arguments were validated above, so this is the one remaining refusal: the target is out of reach
+                // with this accountant. Another one may be tighter (pld, or exact when every silo takes part).
                 return Task.FromResult(Fail(parse, string.Create(
                     CultureInfo.InvariantCulture,
-                    $"--target-epsilon {Format(epsilon)} cannot be met: at --delta {Format(plan.Delta)} over {plan.Rounds} rounds it would need --noise-multiplier above {Format(NoiseCalibrator.MaxNoiseMultiplier)}; choose a larger epsilon or fewer rounds")));
+                    $"--target-epsilon {Format(epsilon)} cannot be met with --accountant {PrivacyAccountants.GetName(plan.Kind)}: at --delta {Format(plan.Delta)} over {plan.Rounds} rounds it would need --noise-multiplier above {Format(NoiseCalibrator.MaxNoiseMultiplier)}; {Alternative(plan, epsilon)}")));
             }
 
             var spent = plan.Spend(noise);
@@ -134,6 +151,7 @@ internal static class PrivacyCommand
     {
         Description = "Probability q that a silo (record) takes part in a round, in (0, 1]; 1 means every round. The exact accountant needs 1.",
         DefaultValueFactory = _ => 1.0,
+        CustomParser = NumberOptions.ParseDouble,
     };
 
     private static Option<int> RoundsOption() => new("--rounds")
@@ -144,15 +162,16 @@ internal static class PrivacyCommand
 
     private static Option<double> DeltaOption() => new("--delta")
     {
-        Description = "Delta of the (epsilon, delta) guarantee, in (0, 1); typically below 1/(number of records).",
+        Description = "Delta of the (epsilon, delta) guarantee, in (0, 1), written like 1e-5; typically below 1/(number of records).",
         Required = true,
+        CustomParser = NumberOptions.ParseDouble,
     };
 
     private static Option<string> AccountantOption()
     {
         var option = new Option<string>("--accountant")
         {
-            Description = "rdp: Rényi DP of the sampled Gaussian (Opacus' orders and conversion), any sampling rate; exact: exact curve of the unsampled Gaussian, sampling rate 1 only.",
+            Description = "rdp: Rényi DP of the sampled Gaussian (Opacus' orders and conversion), any sampling rate; exact: exact curve of the unsampled Gaussian, sampling rate 1 only; pld: privacy loss distributions composed by FFT (as Google's dp_accounting), any sampling rate, tighter than rdp and slower (under a second for 14063 rounds).",
             DefaultValueFactory = _ => "rdp",
         };
         option.AcceptOnlyFromAmong([.. PrivacyAccountants.Names]);
@@ -171,6 +190,51 @@ internal static class PrivacyCommand
         epsilon > 0.0 && double.IsFinite(epsilon) ? null : Invalid("--target-epsilon", epsilon, "must be a finite number > 0");
 
     private static string Invalid(string option, double value, string rule) => $"{option} {Format(value)} is invalid: {rule}";
+
+    private static string WhyUnbounded(Plan plan, double noise)
+    {
+        string why = plan.Kind switch
+        {
+            AccountantKind.Rdp => "no Rényi order gives a finite bound (too little noise for this many rounds)",
+            AccountantKind.Exact => "the composed Gaussian's epsilon exceeds what the exact accountant searches (far too little noise)",
+            AccountantKind.Pld => "the probability of an unbounded privacy loss (the noise tails the PLD cuts at e^-50 per round, counted as infinite) exceeds delta",
+            _ => throw new ArgumentOutOfRangeException(nameof(plan), plan.Kind, "unknown accountant"),
+        };
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"epsilon is infinite with --accountant {PrivacyAccountants.GetName(plan.Kind)} at --noise-multiplier {Format(noise)}, --sampling-rate {Format(plan.SamplingRate)}, --rounds {plan.Rounds}, --delta {Format(plan.Delta)}: {why}; add noise, run fewer rounds or allow a larger --delta");
+    }
+
+    /// <summary>Names an accountant that can calibrate the plan when the chosen one cannot, or says none can.</summary>
+    private static string Alternative(Plan plan, double epsilon)
+    {
+        foreach (var kind in Enum.GetValues<AccountantKind>())
+        {
+            if (kind == plan.Kind || (kind == AccountantKind.Exact && plan.SamplingRate != 1.0))
+            {
+                continue;
+            }
+
+            // One evaluation at the largest noise searched tells whether calibrating with this accountant can succeed.
+            IReadOnlyList<(double z, double q, int steps)> mostNoise = [(NoiseCalibrator.MaxNoiseMultiplier, plan.SamplingRate, plan.Rounds)];
+            if (!(PrivacyAccountants.ComputeEpsilon(kind, mostNoise, plan.Delta) <= epsilon))
+            {
+                continue;
+            }
+
+            try
+            {
+                double z = NoiseCalibrator.Calibrate(epsilon, plan.Delta, plan.Rounds, plan.SamplingRate, kind);
+                return $"--accountant {PrivacyAccountants.GetName(kind)} reaches it with --noise-multiplier {Format(z)}";
+            }
+            catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "targetEpsilon")
+            {
+                // Out of reach for this one too; try the next.
+            }
+        }
+
+        return $"no accountant ({string.Join(", ", PrivacyAccountants.Names)}) reaches it; choose a larger epsilon or fewer rounds";
+    }
 
     private static int Fail(ParseResult parse, string message)
     {
@@ -209,8 +273,16 @@ internal static class PrivacyCommand
 
     private static void WriteSpent(Utf8JsonWriter w, Spent spent)
     {
-        // JSON has no Infinity: an unbounded epsilon (too little noise for any order to give a bound) is null.
-        WriteFiniteOrNull(w, "epsilon", spent.Epsilon);
+        // JSON has no Infinity: an unbounded epsilon is the string "infinity" (and the exit code is Unbounded).
+        if (double.IsFinite(spent.Epsilon))
+        {
+            w.WriteNumber("epsilon", spent.Epsilon);
+        }
+        else
+        {
+            w.WriteString("epsilon", InfinityJson);
+        }
+
         if (spent.Rdp is { } rdp)
         {
             WriteFiniteOrNull(w, "best_order", rdp.Order);
@@ -220,6 +292,11 @@ internal static class PrivacyCommand
         if (spent.Mu is { } mu)
         {
             WriteFiniteOrNull(w, "mu", mu);
+        }
+
+        if (spent.Pld is { } pld)
+        {
+            w.WriteNumber("value_discretization_interval", pld.ValueDiscretizationInterval);
         }
     }
 
@@ -261,6 +338,11 @@ internal static class PrivacyCommand
         if (spent.Mu is { } mu)
         {
             table.AddRow("Gaussian DP mu", mu.ToString("G7", CultureInfo.InvariantCulture));
+        }
+
+        if (spent.Pld is { } pld)
+        {
+            table.AddRow("PLD loss grid spacing", pld.ValueDiscretizationInterval.ToString("G3", CultureInfo.InvariantCulture));
         }
     }
 
@@ -309,15 +391,18 @@ internal static class PrivacyCommand
             {
                 case AccountantKind.Rdp:
                     var rdp = RdpAccountant.ComputePrivacySpent(history, Delta);
-                    return new Spent(rdp.Epsilon, rdp, Mu: null);
+                    return new Spent(rdp.Epsilon, rdp, Mu: null, Pld: null);
                 case AccountantKind.Exact:
-                    return new Spent(ExactGaussianAccountant.ComputeEpsilon(history, Delta), Rdp: null, ExactGaussianAccountant.ComputeMu(history));
+                    return new Spent(ExactGaussianAccountant.ComputeEpsilon(history, Delta), Rdp: null, ExactGaussianAccountant.ComputeMu(history), Pld: null);
+                case AccountantKind.Pld:
+                    var pld = PldAccountant.ComputePrivacySpent(history, Delta);
+                    return new Spent(pld.Epsilon, Rdp: null, Mu: null, pld);
                 default:
                     throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown accountant");
             }
         }
     }
 
-    /// <summary>Epsilon spent, with the best RDP order (rdp) or the Gaussian DP parameter mu (exact).</summary>
-    private sealed record Spent(double Epsilon, RdpEpsilon? Rdp, double? Mu);
+    /// <summary>Epsilon spent, with the best RDP order (rdp), the Gaussian DP parameter mu (exact) or the PLD grid (pld).</summary>
+    private sealed record Spent(double Epsilon, RdpEpsilon? Rdp, double? Mu, PldEpsilon? Pld);
 }

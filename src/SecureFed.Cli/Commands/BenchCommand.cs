@@ -12,7 +12,7 @@ internal static class BenchCommand
     {
         var silos = new Option<int>("--silos") { Description = "Number of silos (3..255).", DefaultValueFactory = _ => 10 };
         var parameters = new Option<int>("--params") { Description = "Model parameters L per update.", DefaultValueFactory = _ => 100_000 };
-        var dropout = new Option<double>("--dropout") { Description = "Fraction of silos that drop at the MaskedInput stage (0..0.5).", DefaultValueFactory = _ => 0 };
+        var dropout = new Option<double>("--dropout") { Description = "Fraction of silos that drop at the MaskedInput stage (0..0.5).", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var ringBits = new Option<int>("--ring-bits") { Description = "Secure aggregation ring 2^k: 32 or 64.", DefaultValueFactory = _ => 32 };
         ringBits.AcceptOnlyFromAmong("32", "64");
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };

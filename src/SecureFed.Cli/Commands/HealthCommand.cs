@@ -14,7 +14,7 @@ internal static class HealthCommand
     {
         var address = new Option<string>("--address") { Description = "Coordinator address, e.g. https://localhost:7443.", DefaultValueFactory = _ => "https://localhost:7443" };
         var ca = new Option<string>("--ca") { Description = "Consortium CA certificate (PEM) the coordinator's certificate must chain to.", Required = true };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for an answer.", DefaultValueFactory = _ => 5 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for an answer.", DefaultValueFactory = _ => 5, CustomParser = NumberOptions.ParseDouble };
         var command = new Command("health", "Check that a coordinator is serving (grpc.health.v1 over TLS, validated against the consortium CA; no client certificate needed). Exit 0 when serving.")
         {
             address, ca, timeout,

@@ -26,10 +26,10 @@ internal static class SimulateCommand
         model.AcceptOnlyFromAmong("logreg", "mlp");
         var output = new Option<string>("--out") { Description = "Output folder for the store, log and summary.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets (default: the nearest data/ folder)." };
-        var noise = new Option<double>("--noise-multiplier") { Description = "Central noise multiplier z of client-level differential privacy (each silo clips and adds its share of the noise); 0 turns privacy off.", DefaultValueFactory = _ => 0 };
-        var clip = new Option<double>("--clip") { Description = "L2 clip norm C of each silo's model delta.", DefaultValueFactory = _ => 1.0 };
-        var delta = new Option<double>("--delta") { Description = "Target delta of the (epsilon, delta) guarantee.", DefaultValueFactory = _ => 1e-5 };
-        var budget = new Option<double>("--epsilon-budget") { Description = "The consortium's epsilon budget: the federation stops before a round that would exceed it (0: none).", DefaultValueFactory = _ => 0 };
+        var noise = new Option<double>("--noise-multiplier") { Description = "Central noise multiplier z of client-level differential privacy (each silo clips and adds its share of the noise); 0 turns privacy off.", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
+        var clip = new Option<double>("--clip") { Description = "L2 clip norm C of each silo's model delta.", DefaultValueFactory = _ => 1.0, CustomParser = NumberOptions.ParseDouble };
+        var delta = new Option<double>("--delta") { Description = "Target delta of the (epsilon, delta) guarantee.", DefaultValueFactory = _ => 1e-5, CustomParser = NumberOptions.ParseDouble };
+        var budget = new Option<double>("--epsilon-budget") { Description = "The consortium's epsilon budget: the federation stops before a round that would exceed it (0: none).", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var accountant = new Option<string>("--accountant") { Description = "Privacy accountant: rdp (Opacus-compatible RDP) or exact (closed-form Gaussian composition).", DefaultValueFactory = _ => "rdp" };
         accountant.AcceptOnlyFromAmong("rdp", "exact");
         var mechanism = new Option<string>("--mechanism") { Description = "Noise mechanism: gaussian, or discrete-gaussian (integer noise after fixed-point rounding).", DefaultValueFactory = _ => "gaussian" };
@@ -38,7 +38,7 @@ internal static class SimulateCommand
         var aggregation = new Option<string>("--aggregation") { Description = "secure (default: Bonawitz et al. secure aggregation, the coordinator sees only the sum) or plain (baseline: the coordinator sees every update).", DefaultValueFactory = _ => "secure" };
         aggregation.AcceptOnlyFromAmong("secure", "plain");
         var ringBits = new Option<int>("--ring-bits") { Description = "Secure aggregation ring 2^k: 32 or 64.", DefaultValueFactory = _ => 32 };
-        var dropout = new Option<double>("--dropout") { Description = "Probability that a silo drops out of a round at a random secure-aggregation stage (fault injection).", DefaultValueFactory = _ => 0 };
+        var dropout = new Option<double>("--dropout") { Description = "Probability that a silo drops out of a round at a random secure-aggregation stage (fault injection).", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var traceFile = new Option<string?>("--trace-file") { Description = "Write spans as JSON lines to this file (default: traces.jsonl in --out). OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set." };
         var json = new Option<bool>("--json") { Description = "Print only the summary JSON to stdout (no progress display)." };
 

@@ -42,6 +42,13 @@ public sealed record LocalPolicy
     public string Accountant { get; init; } = "rdp";
 
     /// <summary>
+    /// k of the encoding check: under secure aggregation with privacy, each task's clamp bound must be at least
+    /// C + k·sigma (the clipped value plus k of this silo's noise standard deviations), so that clamping does not
+    /// cut into the noise, and its fixed-point step no coarser than sigma.
+    /// </summary>
+    public double ClampSigmas { get; init; } = 4.0;
+
+    /// <summary>
     /// Throws <see cref="PolicyRefusedException"/> unless the plan's privacy meets this silo's rules: privacy
     /// required, minimum noise, and the silo's own epsilon cap given its own ledger (charged at the plan's worst case).
     /// </summary>
@@ -59,6 +66,7 @@ public sealed record LocalPolicy
             return;
         }
 
+        CheckEncoding(plan, dp);
         if (dp.NoiseMultiplier < MinNoiseMultiplier)
         {
             throw new PolicyRefusedException($"noise multiplier {dp.NoiseMultiplier:G6} is below this silo's minimum of {MinNoiseMultiplier:G6}");
@@ -73,6 +81,42 @@ public sealed record LocalPolicy
             {
                 throw new PolicyRefusedException(
                     $"this round would take this silo's epsilon to {would:F4} (spent {ledger.Epsilon(kind, Delta):F4}), above its cap of {EpsilonCap:F4} at delta {Delta:G3}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A coordinator chooses each sum task's clamp bound and fixed-point scale; this silo accepts them only when they
+    /// leave its clipped, noised values intact: bound at least C + k·sigma, step 2^-f at most sigma, and for the discrete
+    /// mechanism the grid its noise was drawn on.
+    /// </summary>
+    private void CheckEncoding(RoundPlan plan, PrivacyPlan dp)
+    {
+        if (plan.SecureAggregation is null)
+        {
+            return;
+        }
+
+        foreach (var task in plan.TaskList.Where(t => t.ClipNorm > 0))
+        {
+            var sigma = PrivacyCharge.PerClientSigma(dp with { ClipNorm = task.ClipNorm });
+            var needed = task.ClipNorm + (ClampSigmas * sigma);
+            if (task.MaxAbsValue < needed)
+            {
+                throw new PolicyRefusedException(FormattableString.Invariant(
+                    $"task {SumTask.Printable(task.Name)} clamps at {task.MaxAbsValue:G6}, inside this silo's clip norm plus {ClampSigmas:G3} noise deviations ({task.ClipNorm:G6} + {ClampSigmas:G3} x {sigma:G6} = {needed:G6}); the coordinator must raise the bound (SecureAggregation MaxAbsValue)"));
+            }
+
+            if (Math.Pow(2, -task.ScaleBits) > sigma)
+            {
+                throw new PolicyRefusedException(FormattableString.Invariant(
+                    $"task {SumTask.Printable(task.Name)} encodes in steps of 2^-{task.ScaleBits}, coarser than this silo's noise deviation {sigma:G6}; the coordinator must use more scale bits"));
+            }
+
+            if (task.Name == SumTask.Training && dp.Mechanism == "discrete-gaussian" && task.ScaleBits != dp.ScaleBits)
+            {
+                throw new PolicyRefusedException(FormattableString.Invariant(
+                    $"the discrete mechanism draws noise on the 2^-{dp.ScaleBits} grid but the training task encodes at 2^-{task.ScaleBits}; the coordinator must use the privacy plan's scale bits"));
             }
         }
     }

@@ -231,6 +231,42 @@ public sealed class PrivacyFederationTests
         Assert.All(agents, a => Assert.All(a.Ledger.Entries, e => Assert.Equal(perSilo, e.NoiseMultiplier, 12)));
     }
 
+    [Theory]
+    [InlineData("gaussian", 2.0, 16, 16.0, 16, null)] // C + 4 sigma = 1 + 4 x 2/sqrt(3) = 5.6 fits under 16
+    [InlineData("gaussian", 2.0, 16, 5.0, 16, "clamps at 5")]
+    [InlineData("gaussian", 0.5, 16, 16.0, 0, "steps of 2^-0")] // sigma = 0.29 < 1
+    [InlineData("discrete-gaussian", 2.0, 12, 16.0, 16, "2^-12 grid")]
+    public void Policy_ClampBoundAndScale_MustLeaveTheNoiseIntact(string mechanism, double z, int privacyScaleBits, double bound, int scaleBits, string? refusal)
+    {
+        var dp = Plan(z: z, threshold: 3, mechanism: mechanism) with { ScaleBits = privacyScaleBits };
+        var plan = new RoundPlan(
+            "fed", 1, "fake", new ModelDescriptor("logreg", 3, 2, 1), new TrainingParameters(1, 8, 0.1, 1), new string('0', 64), 8,
+            ["silo-1", "silo-2", "silo-3"], DateTimeOffset.UnixEpoch, dp, new SecureAggregationPlan(64, scaleBits, bound, 3));
+        var ledger = new SiloPrivacyLedger(Path.Combine(Path.GetTempPath(), "securefed-clamp-" + Guid.NewGuid().ToString("N"), "l.jsonl"));
+
+        var error = Record.Exception(() => new LocalPolicy().CheckPrivacy(plan, ledger));
+
+        if (refusal is null)
+        {
+            Assert.Null(error);
+        }
+        else
+        {
+            Assert.Contains(refusal, Assert.IsType<PolicyRefusedException>(error).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Policy_TheSimulationsOwnEncoding_PassesTheCheck()
+    {
+        var dp = Plan(z: 0.5, threshold: 4);
+        var plan = new RoundPlan(
+            "fed", 1, "fake", new ModelDescriptor("logreg", 3, 2, 1), new TrainingParameters(1, 8, 0.1, 1), new string('0', 64), 8,
+            ["silo-1", "silo-2", "silo-3", "silo-4"], DateTimeOffset.UnixEpoch, dp, Hosting.FederationSimulation.SecureAggregationFor(dp, 32));
+
+        new LocalPolicy().CheckPrivacy(plan, new SiloPrivacyLedger(Path.Combine(Path.GetTempPath(), "securefed-clamp-" + Guid.NewGuid().ToString("N"), "l.jsonl")));
+    }
+
     [Fact]
     public async Task Restart_WithOtherPrivacySettings_WritesTheChangeIntoTheNextLedgerEntry()
     {

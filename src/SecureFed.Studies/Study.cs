@@ -24,8 +24,10 @@ public sealed class Study
         int rounds,
         double holdout,
         int evaluationSeed,
-        IReadOnlyList<string> extraMissingTokens)
+        IReadOnlyList<string> extraMissingTokens,
+        StudyPrivacy? privacy = null)
     {
+        Privacy = privacy;
         Name = name;
         Label = label;
         Features = features;
@@ -73,6 +75,9 @@ public sealed class Study
 
     /// <summary>The model family.</summary>
     public StudyModel Model { get; }
+
+    /// <summary>The study's differential privacy, or null when it declares none.</summary>
+    public StudyPrivacy? Privacy { get; }
 
     /// <summary>Local training settings.</summary>
     public StudyTraining Training { get; }

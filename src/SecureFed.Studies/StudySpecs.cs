@@ -98,3 +98,23 @@ public sealed record StudyTraining(int Epochs, int BatchSize, double LearningRat
 /// <param name="Category">The category this one-hot input stands for; null for a numeric input or a missing level.</param>
 /// <param name="MissingLevel">True for the one-hot input that is 1 when the categorical cell is missing.</param>
 public sealed record EncodedInput(string Column, string? Category, bool MissingLevel);
+
+/// <summary>
+/// The study's differential privacy: the unit protected and, for records, the DP-SGD settings each silo runs.
+/// </summary>
+/// <param name="Unit"><c>record</c> (DP-SGD inside each silo), <c>silo</c> (client-level noise on the sum) or <c>both</c>.</param>
+/// <param name="Epsilon">Record-level target each silo may spend over the study's rounds (it calibrates its noise to it
+/// from its own row count); null when <paramref name="NoiseMultiplier"/> fixes the noise, or for unit <c>silo</c>.</param>
+/// <param name="NoiseMultiplier">A fixed DP-SGD noise multiplier; null when <paramref name="Epsilon"/> is given.</param>
+/// <param name="Delta">Record-level delta (default 1e-5).</param>
+/// <param name="Clip">Per-example gradient clip norm (default 1.0).</param>
+/// <param name="ExpectedBatch">Expected Poisson batch size (default 64); q = expected batch / a silo's training rows.</param>
+/// <param name="Accountant">The silo's record-level accountant: <c>rdp</c> (default) or <c>pld</c>.</param>
+public sealed record StudyPrivacy(string Unit, double? Epsilon, double? NoiseMultiplier, double Delta, double Clip, int ExpectedBatch, string Accountant)
+{
+    /// <summary>True when silos run DP-SGD on their records (unit <c>record</c> or <c>both</c>).</summary>
+    public bool RecordLevel => Unit is "record" or "both";
+
+    /// <summary>True when the coordinator must run client-level noise on the sum (unit <c>silo</c> or <c>both</c>).</summary>
+    public bool SiloLevel => Unit is "silo" or "both";
+}

@@ -69,6 +69,21 @@ internal static class StudyCanonicalWriter
             ("evaluation", Node(("holdout", study.Holdout), ("seed", study.EvaluationSeed))),
             ("missing", study.ExtraMissingTokens));
 
+        // Written only when declared, so a study without privacy keeps the hash it had before the section existed.
+        if (study.Privacy is { } p)
+        {
+            var privacy = Node(("unit", p.Unit), ("delta", p.Delta));
+            if (p.RecordLevel)
+            {
+                privacy["clip"] = p.Clip;
+                privacy["expected_batch"] = p.ExpectedBatch;
+                privacy["accountant"] = p.Accountant;
+                privacy[p.Epsilon is null ? "noise_multiplier" : "epsilon"] = p.Epsilon ?? p.NoiseMultiplier!.Value;
+            }
+
+            root["privacy"] = privacy;
+        }
+
         using var buffer = new MemoryStream();
         // Relaxed escaping keeps '<', '>' and non-ASCII readable; the output is hashed and shown, never embedded in HTML.
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))

@@ -39,7 +39,7 @@ internal static class StudyParser
 
         using (document)
         {
-            var root = new JsonObjectReader(document.RootElement, string.Empty, source, ["study", "label", "features", "model", "training", "rounds", "evaluation", "missing"]);
+            var root = new JsonObjectReader(document.RootElement, string.Empty, source, ["study", "label", "features", "model", "training", "rounds", "evaluation", "missing", "privacy"]);
             var name = root.RequiredString("study");
             var extraMissing = ParseMissing(root);
             var missingSet = new HashSet<string>(Study.BuiltInMissingTokens.Concat(extraMissing), StringComparer.Ordinal);
@@ -49,7 +49,8 @@ internal static class StudyParser
             var training = ParseTraining(root, source);
             var rounds = root.OptionalInt("rounds", DefaultRounds, 1, MaxRounds);
             var (holdout, seed) = ParseEvaluation(root, source);
-            return new Study(name, label, features, model, training, rounds, holdout, seed, extraMissing);
+            var privacy = ParsePrivacy(root, source);
+            return new Study(name, label, features, model, training, rounds, holdout, seed, extraMissing, privacy);
         }
     }
 
@@ -327,6 +328,48 @@ internal static class StudyParser
         }
 
         return rate;
+    }
+
+    private static StudyPrivacy? ParsePrivacy(JsonObjectReader root, string source)
+    {
+        var privacy = root.OptionalObject("privacy", ["unit", "epsilon", "noise_multiplier", "delta", "clip", "expected_batch", "accountant"]);
+        if (privacy is null)
+        {
+            return null;
+        }
+
+        var unit = privacy.RequiredString("unit");
+        if (unit is not ("record" or "silo" or "both"))
+        {
+            throw new StudyFormatException(source, privacy.PathOf("unit"), $"\"{Clip(unit)}\" is not a privacy unit; use \"record\" (DP-SGD in each silo), \"silo\" (noise on the sum) or \"both\"");
+        }
+
+        if (unit == "silo")
+        {
+            // Client-level noise is the coordinator's plan (noise multiplier, threshold, budget); the study only requires it.
+            foreach (var key in new[] { "epsilon", "noise_multiplier", "clip", "expected_batch", "accountant" }.Where(privacy.Has))
+            {
+                throw new StudyFormatException(source, privacy.PathOf(key), "is a record-level setting; use \"unit\": \"record\" or \"both\", or remove it (client-level noise is set in the coordinator's privacy plan)");
+            }
+
+            return new StudyPrivacy(unit, null, null, privacy.OptionalDouble("delta", 1e-5, 1e-12, 0.1, "1e-5"), 1.0, 64, "rdp");
+        }
+
+        if (privacy.Has("epsilon") == privacy.Has("noise_multiplier"))
+        {
+            throw new StudyFormatException(source, privacy.PathOf("epsilon"), "give exactly one of \"epsilon\" (each silo calibrates its noise to spend at most that) and \"noise_multiplier\" (fixed noise)");
+        }
+
+        double? epsilon = privacy.Has("epsilon") ? privacy.OptionalDouble("epsilon", 1, 1e-3, 1e3, "3") : null;
+        double? z = privacy.Has("noise_multiplier") ? privacy.OptionalDouble("noise_multiplier", 1, 1e-3, 1e4, "1.1") : null;
+        return new StudyPrivacy(
+            unit,
+            epsilon,
+            z,
+            privacy.OptionalDouble("delta", 1e-5, 1e-12, 0.1, "1e-5"),
+            privacy.OptionalDouble("clip", 1.0, 1e-6, 1e6, "1.0"),
+            privacy.OptionalInt("expected_batch", 64, 1, MaxBatchSize),
+            privacy.OptionalChoice("accountant", "rdp", ["rdp", "pld"]));
     }
 
     private static (double Holdout, int Seed) ParseEvaluation(JsonObjectReader root, string source)

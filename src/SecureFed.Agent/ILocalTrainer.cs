@@ -22,6 +22,12 @@ public interface ILocalTrainer
     {
     }
 
+    /// <summary>
+    /// What this silo's record-level DP-SGD would spend training for <paramref name="plan"/> (the study's privacy, this
+    /// silo's row count), for its own cap; null when the plan's study asks for no record-level privacy.
+    /// </summary>
+    RecordSpend? RecordPrivacyFor(RoundPlan plan) => null;
+
     /// <summary>This silo's share of the study's feature statistics (the statistics round's vector).</summary>
     double[] ComputeStatistics(RoundPlan plan) => throw new PolicyRefusedException("this silo holds no study data to compute feature statistics from");
 
@@ -31,4 +37,15 @@ public interface ILocalTrainer
 }
 
 /// <summary>A silo's contribution: the delta from the global model and the number of examples it used.</summary>
-public sealed record LocalUpdate(float[] Delta, long ExampleCount);
+public sealed record LocalUpdate(float[] Delta, long ExampleCount)
+{
+    /// <summary>What record-level DP-SGD spent producing it; null without record-level privacy.</summary>
+    public RecordSpend? RecordPrivacy { get; init; }
+}
+
+/// <summary>
+/// Record-level DP-SGD steps at one setting: <paramref name="Steps"/> Poisson-sampled steps at rate
+/// <paramref name="SamplingRate"/> with noise multiplier <paramref name="NoiseMultiplier"/>, accounted at
+/// <paramref name="Delta"/> by <paramref name="Accountant"/> (rdp or pld), as the study declares.
+/// </summary>
+public sealed record RecordSpend(double NoiseMultiplier, double SamplingRate, long Steps, double Delta, string Accountant);

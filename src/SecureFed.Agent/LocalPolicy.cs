@@ -42,6 +42,32 @@ public sealed record LocalPolicy
     public string Accountant { get; init; } = "rdp";
 
     /// <summary>
+    /// This silo's own cap on the record-level epsilon its DP-SGD spends over every round it trains in (0: none), at
+    /// the study's delta and accountant.
+    /// </summary>
+    public double RecordEpsilonCap { get; init; }
+
+    /// <summary>
+    /// Throws <see cref="PolicyRefusedException"/> when training for the plan would take this silo's record-level
+    /// epsilon past <see cref="RecordEpsilonCap"/> (given what its ledger holds and what the round would spend).
+    /// </summary>
+    public void CheckRecordPrivacy(RecordSpend? next, SiloPrivacyLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        if (next is null || RecordEpsilonCap <= 0)
+        {
+            return;
+        }
+
+        var would = ledger.RecordEpsilon(next.Accountant, next.Delta, next);
+        if (would > RecordEpsilonCap)
+        {
+            throw new PolicyRefusedException(FormattableString.Invariant(
+                $"this round's DP-SGD would take this silo's record-level epsilon to {would:F4} (spent {ledger.RecordEpsilon(next.Accountant, next.Delta):F4}), above its cap of {RecordEpsilonCap:F4} at delta {next.Delta:G3}"));
+        }
+    }
+
+    /// <summary>
     /// k of the encoding check: under secure aggregation with privacy, each task's clamp bound must be at least
     /// C + k·sigma (the clipped value plus k of this silo's noise standard deviations), so that clamping does not
     /// cut into the noise, and its fixed-point step no coarser than sigma.

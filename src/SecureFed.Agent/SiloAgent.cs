@@ -187,6 +187,10 @@ public sealed class SiloAgent
                         _policy.Check(candidate, _trainer.Dataset);
                         _policy.CheckPrivacy(candidate, _ledger);
                         _trainer.CheckPlan(candidate);
+                        if (candidate.Kind == RoundKinds.Training)
+                        {
+                            _policy.CheckRecordPrivacy(_trainer.RecordPrivacyFor(candidate), _ledger);
+                        }
                         var statistics = candidate.Kind == RoundKinds.Statistics ? _trainer.ComputeStatistics(candidate) : null;
                         plan = candidate;
                         model = candidate.Kind == RoundKinds.Statistics ? null : new VectorAssembler(candidate.ParameterCount, int.MaxValue);
@@ -273,6 +277,13 @@ public sealed class SiloAgent
                         TrainingStarted?.Invoke(plan.Round);
                         using var trainSpan = AgentTelemetry.Start("train", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                         var update = await _trainer.TrainAsync(plan, global, ct);
+                        if (update.RecordPrivacy is { } spend)
+                        {
+                            // Written before the update leaves: a crash after the upload never under-counts the records' epsilon.
+                            _ledger.RecordTraining(plan.FederationId, plan.Round, spend);
+                            Log.RecordEpsilon(_logger, plan.Round, _ledger.RecordEpsilon(spend.Accountant, spend.Delta), _policy.RecordEpsilonCap, spend.Delta);
+                        }
+
                         if (plan.Privacy is { } dp)
                         {
                             // Clip and noise before anything leaves; the silo's ledger is written first, so a

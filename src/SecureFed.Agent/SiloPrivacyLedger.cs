@@ -43,10 +43,14 @@ public sealed class SiloPrivacyLedger
         }
     }
 
+    /// <summary>The <see cref="Entry.Task"/> of record-level DP-SGD entries (kept apart from the client-level releases).</summary>
+    public const string RecordTask = "record";
+
     /// <summary>One round this silo contributed to.</summary>
     /// <remarks><see cref="Task"/> names what was released (null: the round's training update; "statistics" or
-    /// "evaluation" for the other sums a silo contributes to under differential privacy).</remarks>
-    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null);
+    /// "evaluation" for the other sums a silo contributes to under differential privacy; <see cref="RecordTask"/> for
+    /// the round's record-level DP-SGD, whose <see cref="Steps"/> steps ran at <see cref="SamplingRate"/>).</remarks>
+    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null, long Steps = 1);
 
     /// <summary>The entries so far.</summary>
     public IReadOnlyList<Entry> Entries
@@ -66,13 +70,41 @@ public sealed class SiloPrivacyLedger
     /// <summary>Epsilon if a round charged with <paramref name="noiseMultiplier"/> were added.</summary>
     public double EpsilonWith(double? noiseMultiplier, AccountantKind accountant, double delta)
     {
-        var history = Entries.Select(e => (e.NoiseMultiplier, e.SamplingRate, 1)).ToList();
+        var history = Entries.Where(e => e.Task != RecordTask).Select(e => (e.NoiseMultiplier, e.SamplingRate, 1)).ToList();
         if (noiseMultiplier is { } z)
         {
             history.Add((z, 1.0, 1));
         }
 
         return history.Count == 0 ? 0 : PrivacyAccountants.ComputeEpsilon(accountant, history, delta);
+    }
+
+    /// <summary>
+    /// This silo's record-level epsilon at <paramref name="delta"/> over every DP-SGD step it ran (every attempt it trained
+    /// in), plus <paramref name="next"/> when given, by <paramref name="accountant"/> (rdp or pld).
+    /// </summary>
+    public double RecordEpsilon(string accountant, double delta, RecordSpend? next = null)
+    {
+        var history = Entries.Where(e => e.Task == RecordTask).Select(e => (e.NoiseMultiplier, e.SamplingRate, checked((int)e.Steps))).ToList();
+        if (next is not null)
+        {
+            history.Add((next.NoiseMultiplier, next.SamplingRate, checked((int)next.Steps)));
+        }
+
+        return history.Count == 0 ? 0 : PrivacyAccountants.ComputeEpsilon(PrivacyAccountants.ParseKind(accountant), history, delta);
+    }
+
+    /// <summary>
+    /// Records one local DP-SGD run before its update leaves. Every training attempt is its own entry (a retried round
+    /// trains again on the same records with fresh noise, so it spends again); flushed to disk.
+    /// </summary>
+    public void RecordTraining(string federationId, long round, RecordSpend spend)
+    {
+        ArgumentNullException.ThrowIfNull(spend);
+        lock (_gate)
+        {
+            AppendLocked(new Entry(federationId, round, spend.NoiseMultiplier, spend.SamplingRate, DateTimeOffset.UtcNow, RecordTask, spend.Steps));
+        }
     }
 
     /// <summary>Records a round's release (idempotent per federation, round and task) and flushes it to disk.</summary>
@@ -85,20 +117,25 @@ public sealed class SiloPrivacyLedger
                 return;
             }
 
-            var entry = new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task);
-            if (_path is not null)
-            {
-                using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
-                using (var writer = new StreamWriter(stream, leaveOpen: true))
-                {
-                    writer.WriteLine(JsonSerializer.Serialize(entry));
-                }
+            AppendLocked(new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task));
+        }
+    }
 
-                stream.Flush(flushToDisk: true);
+    /// <summary>Writes and flushes one entry, then keeps it; the caller holds the lock.</summary>
+    private void AppendLocked(Entry entry)
+    {
+        if (_path is not null)
+        {
+            using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+            using (var writer = new StreamWriter(stream, leaveOpen: true))
+            {
+                writer.WriteLine(JsonSerializer.Serialize(entry));
             }
 
-            _entries.Add(entry);
+            stream.Flush(flushToDisk: true);
         }
+
+        _entries.Add(entry);
     }
 
     /// <inheritdoc />

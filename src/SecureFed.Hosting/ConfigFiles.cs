@@ -351,6 +351,9 @@ public sealed class PolicyConfig
     /// <summary>Delta of this silo's own accounting.</summary>
     public double Delta { get; set; } = 1e-5;
 
+    /// <summary>This silo's cap on the record-level epsilon of its DP-SGD (0: none), at the study's delta and accountant.</summary>
+    public double RecordEpsilonCap { get; set; }
+
     /// <summary>Accountant of this silo's own accounting.</summary>
     public string Accountant { get; set; } = "rdp";
 
@@ -368,6 +371,7 @@ public sealed class PolicyConfig
         RequirePrivacy = RequirePrivacy,
         MinNoiseMultiplier = MinNoiseMultiplier,
         EpsilonCap = EpsilonCap,
+        RecordEpsilonCap = RecordEpsilonCap,
         Delta = Delta,
         Accountant = Accountant,
     };

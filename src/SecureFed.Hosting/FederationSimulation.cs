@@ -104,6 +104,7 @@ public static class FederationSimulation
         await coordinator.StartAsync(cancellationToken);
         using var agentsStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var torchGate = new SemaphoreSlim(1, 1);
+        var ledgers = siloIds.Select(id => new SiloPrivacyLedger(Path.Combine(outDir, "silos", $"{id}.ledger.jsonl"))).ToArray();
         var agentTasks = siloIds.Select((id, i) =>
         {
             var policy = new LocalPolicy
@@ -115,7 +116,7 @@ public static class FederationSimulation
             var agent = new SiloAgent(
                 new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId, DropoutProbability = options.Dropout, DropoutSeed = options.Seed + i },
                 siloCerts[i], ca.Certificate, new StudyTrainer(tables[i], torchGate, loggerFactory.CreateLogger($"SecureFed.Agent.{id}")), policy,
-                loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, new SiloPrivacyLedger(Path.Combine(outDir, "silos", $"{id}.ledger.jsonl")));
+                loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, ledgers[i]);
             return Task.Run(() => agent.RunAsync(agentsStop.Token), CancellationToken.None);
         }).ToArray();
 
@@ -144,6 +145,9 @@ public static class FederationSimulation
 
         var result = new SimulationResult(study.Name, kind, silos, options.SiloData.Count > 0 ? "files" : options.Partition, options.Seed, outcome, storePath, started, DateTimeOffset.UtcNow, coordinatorOptions.Privacy, options.Aggregation)
         {
+            RecordEpsilon = study.Privacy is { RecordLevel: true } record
+                ? siloIds.Select((id, i) => (id, ledgers[i].RecordEpsilon(record.Accountant, record.Delta))).ToDictionary(x => x.id, x => x.Item2)
+                : null,
             StudyHash = study.Hash,
             StatisticsHash = coordinator.Store.Statistics()?.Hash,
         };
@@ -232,6 +236,9 @@ public sealed record SimulationResult(
     string Dataset, string Model, int Silos, string Partition, int Seed, FederationOutcome Outcome, string StorePath,
     DateTimeOffset StartedAt, DateTimeOffset EndedAt, Protocol.PrivacyPlan? Privacy = null, string Aggregation = "plain")
 {
+    /// <summary>Each silo's record-level epsilon spent (its own ledger, the study's accountant and delta); null without record-level privacy.</summary>
+    public IReadOnlyDictionary<string, double>? RecordEpsilon { get; init; }
+
     /// <summary>The model the run exported into its folder, or null when no training round completed.</summary>
     public ExportedModel? ExportedModel { get; init; }
 
@@ -311,6 +318,7 @@ public sealed record SimulationResult(
             ["aggregation"] = Aggregation,
             ["privacy"] = Privacy is null ? "off" : Privacy.Mechanism,
             ["epsilon"] = double.IsFinite(Outcome.Epsilon) ? Outcome.Epsilon : null,
+            ["record_epsilon"] = RecordEpsilon is null ? null : new JsonObject(RecordEpsilon.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
             ["delta"] = Privacy?.Delta,
             ["accountant"] = Privacy?.Accountant,
             ["noise_multiplier"] = Privacy?.NoiseMultiplier,

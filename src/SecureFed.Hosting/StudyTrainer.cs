@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
+using SecureFed.Privacy;
 using SecureFed.Protocol;
 using SecureFed.Studies;
 using SecureFed.Training;
@@ -108,16 +109,75 @@ public sealed class StudyTrainer : ILocalTrainer
         var prepared = Prepare(plan);
         var spec = ModelMapping.SpecFor(plan, prepared.Study);
         var settings = ModelMapping.ToSettings(plan.Training);
+        var record = RecordPrivacyFor(plan);
+        if (record is not null)
+        {
+            settings = settings with
+            {
+                RecordPrivacy = new RecordPrivacySettings
+                {
+                    ClipNorm = prepared.Study.Privacy!.Clip, NoiseMultiplier = record.NoiseMultiplier, SamplingRate = record.SamplingRate,
+                },
+            };
+        }
+
         await _torch.WaitAsync(cancellationToken);
         try
         {
             var result = await Task.Run(() => LocalTrainer.Train(spec, globalParameters, prepared.Train, settings), cancellationToken);
-            return new LocalUpdate(result.Delta, result.Examples);
+            return new LocalUpdate(result.Delta, result.Examples)
+            {
+                RecordPrivacy = result.RecordPrivacy is { } spent && record is not null ? record with { Steps = spent.Steps } : null,
+            };
         }
         finally
         {
             _torch.Release();
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// q is the study's expected batch over this silo's training rows; each round runs epochs x round(1/q) steps. With a
+    /// fixed noise multiplier that is used; with an epsilon target the silo calibrates, once, the smallest noise that keeps
+    /// the study's planned rounds within the target by RDP (never below PLD, so the target holds under either).
+    /// </remarks>
+    public RecordSpend? RecordPrivacyFor(RoundPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Kind != RoundKinds.Training)
+        {
+            return null;
+        }
+
+        var prepared = Prepare(plan);
+        if (prepared.Study.Privacy is not { RecordLevel: true } privacy)
+        {
+            return null;
+        }
+
+        if (_record is { } cached && cached.Key == (prepared.StudyHash, prepared.Train.RowCount, plan.Training.Epochs))
+        {
+            return cached.Spend;
+        }
+
+        var q = RecordPrivacySettings.SamplingRateFor(privacy.ExpectedBatch, prepared.Train.RowCount);
+        var steps = (long)plan.Training.Epochs * new RecordPrivacySettings { ClipNorm = 1, NoiseMultiplier = 1, SamplingRate = q }.StepsPerEpoch;
+        double z;
+        try
+        {
+            z = privacy.NoiseMultiplier
+                ?? NoiseCalibrator.Calibrate(privacy.Epsilon!.Value, privacy.Delta, checked((int)(steps * prepared.Study.Rounds)), q, AccountantKind.Rdp);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw new PolicyRefusedException(FormattableString.Invariant(
+                $"no DP-SGD noise keeps {prepared.Study.Rounds} rounds of {steps} steps at q = {q:G4} within record-level epsilon {privacy.Epsilon} for this silo's {prepared.Train.RowCount} rows; the study needs a larger epsilon, fewer rounds or a smaller expected batch"));
+        }
+
+        var spend = new RecordSpend(z, q, steps, privacy.Delta, privacy.Accountant);
+        _record = ((prepared.StudyHash, prepared.Train.RowCount, plan.Training.Epochs), spend);
+        return spend;
     }
 
     /// <inheritdoc />
@@ -225,6 +285,8 @@ public sealed class StudyTrainer : ILocalTrainer
     private static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;
 
     private static string Cut(string s) => s.Length <= 64 ? s : s[..64];
+
+    private ((string StudyHash, int Rows, int Epochs) Key, RecordSpend Spend)? _record;
 
     private sealed record Prepared(Study Study, string StudyHash, string StatisticsHash, TabularDataset Train, TabularDataset Holdout);
 }

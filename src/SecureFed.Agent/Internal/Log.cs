@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(2008, LogLevel.Error, "Round {Round}: the coordinator broke the protocol: {Reason}")]
     public static partial void CoordinatorViolation(ILogger logger, long round, string reason);
+
+    [LoggerMessage(2020, LogLevel.Information, "Round {Round}: this silo's record-level epsilon is {Epsilon:F4} at delta {Delta:G3} (cap {Cap:G6}; 0 = none)")]
+    public static partial void RecordEpsilon(ILogger logger, long round, double epsilon, double cap, double delta);
 }

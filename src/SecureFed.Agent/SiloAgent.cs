@@ -288,7 +288,7 @@ public sealed class SiloAgent
                         {
                             // Clip and noise before anything leaves; the silo's ledger is written first, so a
                             // crash after the upload can never under-count what this silo released.
-                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null));
+                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null), planHash: plan.ComputeHash());
                             update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
                         }
 
@@ -407,7 +407,7 @@ public sealed class SiloAgent
 
         if (plan.Privacy is { } dp && task.ClipNorm > 0)
         {
-            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, plan.SecureAggregation is not null), task.Name);
+            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, plan.SecureAggregation is not null), task.Name, plan.ComputeHash());
             vector = UpdatePrivatizer.ApplyToRelease(vector, dp, task, _noise);
         }
 

@@ -50,7 +50,11 @@ public sealed class SiloPrivacyLedger
     /// <remarks><see cref="Task"/> names what was released (null: the round's training update; "statistics" or
     /// "evaluation" for the other sums a silo contributes to under differential privacy; <see cref="RecordTask"/> for
     /// the round's record-level DP-SGD, whose <see cref="Steps"/> steps ran at <see cref="SamplingRate"/>).</remarks>
-    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null, long Steps = 1);
+    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null, long Steps = 1)
+    {
+        /// <summary>The plan hash of the attempt that released it: a retried round is another plan, so another release.</summary>
+        public string? PlanHash { get; init; }
+    }
 
     /// <summary>The entries so far.</summary>
     public IReadOnlyList<Entry> Entries
@@ -107,17 +111,21 @@ public sealed class SiloPrivacyLedger
         }
     }
 
-    /// <summary>Records a round's release (idempotent per federation, round and task) and flushes it to disk.</summary>
-    public void Record(string federationId, long round, double noiseMultiplier, string? task = null)
+    /// <summary>
+    /// Records a release and flushes it to disk. Idempotent per federation, round, task and attempt: the same plan
+    /// (<paramref name="planHash"/>) recorded twice is one release, but a retried round's new plan sends a freshly
+    /// noised vector, so it is charged again.
+    /// </summary>
+    public void Record(string federationId, long round, double noiseMultiplier, string? task = null, string? planHash = null)
     {
         lock (_gate)
         {
-            if (_entries.Any(e => e.FederationId == federationId && e.Round == round && e.Task == task))
+            if (_entries.Any(e => e.FederationId == federationId && e.Round == round && e.Task == task && e.PlanHash == planHash))
             {
                 return;
             }
 
-            AppendLocked(new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task));
+            AppendLocked(new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task) { PlanHash = planHash });
         }
     }
 

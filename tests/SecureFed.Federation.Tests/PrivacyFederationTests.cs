@@ -306,6 +306,20 @@ public sealed class PrivacyFederationTests
 public sealed class SiloPrivacyLedgerTests
 {
     [Fact]
+    public void Ledger_RetriedRound_IsASecondRelease_TheSameAttemptIsNot()
+    {
+        // Each attempt of a round sends a freshly noised vector: two plans for round 3 are two releases.
+        var ledger = new SiloPrivacyLedger();
+        ledger.Record("f", 3, 2.0, planHash: "attempt-1");
+        ledger.Record("f", 3, 2.0, planHash: "attempt-1");
+        ledger.Record("f", 3, 2.0, planHash: "attempt-2");
+        ledger.Record("f", 3, 2.0, "evaluation", "attempt-2");
+
+        Assert.Equal(["attempt-1", "attempt-2", "attempt-2"], ledger.Entries.Select(e => e.PlanHash));
+        Assert.Equal(RdpAccountant.ComputeEpsilon([(2.0, 1.0, 1), (2.0, 1.0, 1), (2.0, 1.0, 1)], 1e-5), ledger.Epsilon(AccountantKind.Rdp, 1e-5), 12);
+    }
+
+    [Fact]
     public void Ledger_ReopenedFromFile_KeepsEveryEntryOnce()
     {
         var path = Path.Combine(Path.GetTempPath(), "securefed-ledger-tests", Guid.NewGuid().ToString("N"), "silo.jsonl");

@@ -316,11 +316,12 @@ public sealed class FederationStore
     }
 
     /// <summary>Stores an aborted round (no model change).</summary>
-    public void AbortRound(RoundReport report, string? ledgerDraft = null)
+    public void AbortRound(RoundReport report, string? ledgerDraft = null, IReadOnlyList<ReleaseRow>? releases = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         using var c = Connect();
         using var tx = c.BeginTransaction();
+        InsertReleases(c, tx, releases); // what an aborted attempt still showed the coordinator is charged all the same
         FinishRound(c, tx, report, "aborted", ledgerDraft);
         tx.Commit();
     }

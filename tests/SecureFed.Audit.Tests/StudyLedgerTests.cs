@@ -264,7 +264,7 @@ public sealed class StudyLedgerTests : IDisposable
         { "release multiplier zero", "the evaluation release's effective noise multiplier 0 must be finite and > 0" },
         { "release multiplier infinite", "the evaluation release's effective noise multiplier Infinity must be finite and > 0" },
         { "release task training", "release task 'training' must be statistics or evaluation" },
-        { "aborted with releases", "an aborted round carries privacy-charged releases" },
+        { "aborted with an unknown release", "release task 'model' must be training, statistics or evaluation" },
         { "aborted with evaluation", "an aborted round carries an evaluation" },
         { "statistics with noise multiplier", "a statistics entry carries an effective noise multiplier (its charges belong in its releases)" },
         { "statistics without its release", "a completed statistics entry with privacy charges no statistics release" },
@@ -299,7 +299,8 @@ public sealed class StudyLedgerTests : IDisposable
             "release multiplier zero" => training with { Releases = [new LedgerRelease(LedgerEntryKinds.Evaluation, 0)] },
             "release multiplier infinite" => training with { Releases = [new LedgerRelease(LedgerEntryKinds.Evaluation, double.PositiveInfinity)] },
             "release task training" => training with { Releases = [.. training.Releases!, new LedgerRelease(LedgerEntryKinds.Training, 1.1)] },
-            "aborted with releases" => aborted with { Releases = [new LedgerRelease(LedgerEntryKinds.Evaluation, 4.0)] },
+            // An aborted attempt may charge what it showed the coordinator (training uploads under plain aggregation), nothing else.
+            "aborted with an unknown release" => aborted with { Releases = [new LedgerRelease("model", 4.0)] },
             "aborted with evaluation" => aborted with { Evaluation = training.Evaluation },
             "statistics with noise multiplier" => statistics with { EffectiveNoiseMultiplier = 3.0 },
             "statistics without its release" => statistics with { Releases = null },

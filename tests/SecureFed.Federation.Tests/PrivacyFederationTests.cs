@@ -268,6 +268,31 @@ public sealed class PrivacyFederationTests
     }
 
     [Fact]
+    public async Task Federation_PlainAbortWithSomeUploads_ChargesWhatTheCoordinatorSaw()
+    {
+        // Two of three uploads arrive, one silo is too slow: no aggregate, but the coordinator saw two updates in the clear.
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 2.0, threshold: 3);
+        var options = fed.Options(rounds: 1, minSilos: 3) with { Privacy = plan, TrainTimeout = TimeSpan.FromSeconds(1), MaxConsecutiveAborts = 1 };
+        var coordinator = await fed.StartCoordinatorAsync(options);
+        fed.StartAgent("silo-1", new FakeTrainer(0.1f));
+        fed.StartAgent("silo-2", new FakeTrainer(0.1f));
+        fed.StartAgent("silo-3", new FakeTrainer(0.1f, delay: TimeSpan.FromSeconds(20)));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => coordinator.Completion.WaitAsync(TestFederation.Timeout));
+
+        var release = Assert.Single(coordinator.Store.PrivacyReleases());
+        Assert.Equal(("training", 2), (release.Task, release.Survivors));
+        Assert.Equal(2.0 / Math.Sqrt(3), release.NoiseMultiplier, 12);
+        var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
+        var aborted = Assert.Single(entries);
+        Assert.Equal(Audit.RoundStatus.Aborted, aborted.Status);
+        Assert.Equal([("training", 2.0 / Math.Sqrt(3))], aborted.Releases!.Select(r => (r.Task, r.EffectiveNoiseMultiplier)));
+        Assert.True(aborted.CumulativeEpsilon!.Rdp > 0);
+        Assert.True(Audit.LedgerVerifier.Verify(entries, fed.Pki.Coordinator, fed.Pki.Ca.Certificate, TimeProvider.System).Ok);
+    }
+
+    [Fact]
     public async Task Restart_WithOtherPrivacySettings_WritesTheChangeIntoTheNextLedgerEntry()
     {
         await using var fed = new TestFederation(3);

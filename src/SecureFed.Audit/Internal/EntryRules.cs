@@ -192,19 +192,21 @@ internal static class EntryRules
     private static string? CheckReleases(LedgerEntryDraft c, bool statistics)
     {
         var releases = c.Releases ?? [];
-        if (releases.Count > 0 && c.Status != RoundStatus.Completed)
-        {
-            return "an aborted round carries privacy-charged releases";
-        }
-
         foreach (var release in releases)
         {
-            if (release?.Task is not (LedgerEntryKinds.Statistics or LedgerEntryKinds.Evaluation))
+            // An aborted attempt may still have shown the coordinator single uploads (plain aggregation): charged as a
+            // release of its task, training included. A completed entry charges its training update in its own field.
+            var allowed = c.Status == RoundStatus.Completed
+                ? release?.Task is LedgerEntryKinds.Statistics or LedgerEntryKinds.Evaluation
+                : release?.Task is LedgerEntryKinds.Statistics or LedgerEntryKinds.Evaluation or LedgerEntryKinds.Training;
+            if (!allowed)
             {
-                return $"release task '{release?.Task}' must be statistics or evaluation";
+                return c.Status == RoundStatus.Completed
+                    ? $"release task '{release?.Task}' must be statistics or evaluation"
+                    : $"release task '{release?.Task}' must be training, statistics or evaluation";
             }
 
-            double z = release.EffectiveNoiseMultiplier;
+            double z = release!.EffectiveNoiseMultiplier;
             if (!(z > 0 && double.IsFinite(z)))
             {
                 return $"the {release.Task} release's effective noise multiplier {Format(z)} must be finite and > 0";

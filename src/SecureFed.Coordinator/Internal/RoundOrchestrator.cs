@@ -530,7 +530,8 @@ internal sealed class RoundOrchestrator
         state.Abort();
         var aborted = new RoundReport(plan.Round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
             double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts, Kind: plan.Kind);
-        _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, [])));
+        var seen = _privacy.AbortedRelease(plan, _store.RunningAttempt(plan.Round), plan.TaskList[0], outcome.Contributors) is { } release ? [release] : Array.Empty<FederationStore.ReleaseRow>();
+        _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen)), seen);
         _audit.Flush();
         Log.RoundAborted(_logger, plan.Round, reason);
         return aborted;
@@ -613,7 +614,7 @@ internal sealed class RoundOrchestrator
     {
         var dp = plan.Privacy;
         var z = report.Completed ? charge?.NoiseMultiplier : null;
-        var released = report.Completed ? releases : [];
+        var released = releases;
         var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
         var change = _privacy.SettingsChange();
         if (change is not null)

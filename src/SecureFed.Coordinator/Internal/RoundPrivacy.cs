@@ -32,6 +32,24 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             ? new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors, plan.SecureAggregation is not null), contributors)
             : null;
 
+    /// <summary>
+    /// What an aborted attempt still released: under plain aggregation every upload that arrived was seen on its own
+    /// (so it is charged with one silo's share of the noise), even though no aggregate was released; under secure
+    /// aggregation an aborted sum was never unmasked, so nothing. Null when nothing is charged.
+    /// </summary>
+    public FederationStore.ReleaseRow? AbortedRelease(Protocol.RoundPlan plan, int attempt, SumTask task, int uploadsSeen)
+    {
+        if (plan.Privacy is not { } dp || plan.SecureAggregation is not null || uploadsSeen == 0)
+        {
+            return null;
+        }
+
+        var z = task.Name == SumTask.Training
+            ? PrivacyCharge.Price(dp, uploadsSeen, task.Length, secure: false).NoiseMultiplier
+            : task.ClipNorm > 0 ? PrivacyCharge.ReleaseNoiseMultiplier(dp, task, uploadsSeen, secure: false) : double.NaN;
+        return double.IsNaN(z) ? null : new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, z, uploadsSeen);
+    }
+
     /// <summary>Epsilon spent so far by the plan's accountant, with optional new charges not yet stored.</summary>
     public double Spent(int dimension, FederationStore.PrivacyChargeRow? charge = null, IReadOnlyList<FederationStore.ReleaseRow>? releases = null)
     {

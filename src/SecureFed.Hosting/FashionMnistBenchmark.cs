@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SecureFed.Coordinator;
+using SecureFed.Privacy;
 using SecureFed.Studies;
 using SecureFed.Training;
 
@@ -33,6 +34,33 @@ public sealed record FashionMnistBenchmarkOptions
 
     /// <summary>Deadline of each silo's local training (the silos of one process train one at a time).</summary>
     public TimeSpan TrainTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Record-level epsilon (at <see cref="RecordDelta"/>) each silo's DP-SGD is calibrated to over the rounds run; 0
+    /// trains without record-level privacy, as the bundled study does.
+    /// </summary>
+    public double RecordEpsilon { get; init; }
+
+    /// <summary>The record-level delta of <see cref="RecordEpsilon"/>.</summary>
+    public double RecordDelta { get; init; } = 1e-5;
+
+    /// <summary>DP-SGD's expected (Poisson) batch: q = this over a silo's training rows. Only with <see cref="RecordEpsilon"/>.</summary>
+    public int ExpectedBatch { get; init; } = 64;
+
+    /// <summary>DP-SGD's per-example clip norm. Only with <see cref="RecordEpsilon"/>.</summary>
+    public double Clip { get; init; } = 1.0;
+
+    /// <summary>The local learning rate instead of the study's; null keeps the study's.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>The local SGD momentum instead of the study's; null keeps the study's.</summary>
+    public double? Momentum { get; init; }
+
+    /// <summary>Local epochs per round instead of the study's; null keeps the study's.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Whether the run trains a variant of the bundled study (record privacy or changed local training).</summary>
+    public bool ChangesStudy => RecordEpsilon > 0 || LearningRate is not null || Momentum is not null || Epochs is not null;
 
     /// <summary>The training images file: <c>train-images-idx3-ubyte.gz</c>, or the uncompressed one, in <see cref="TrainDirectory"/>.</summary>
     public string TrainImages
@@ -68,6 +96,7 @@ public sealed record FashionMnistBenchmarkOptions
             throw new ArgumentException("--out is empty: must name a folder");
         }
 
+        ValidateStudyChanges();
         if (!File.Exists(TrainImages))
         {
             throw new FileNotFoundException(
@@ -77,6 +106,52 @@ public sealed record FashionMnistBenchmarkOptions
 
         return this;
     }
+
+    private void ValidateStudyChanges()
+    {
+        // The study parser checks the variant again and has the last word; these name the option that was wrong.
+        if (!double.IsFinite(RecordEpsilon) || RecordEpsilon < 0 || RecordEpsilon > 1e3 || (RecordEpsilon > 0 && RecordEpsilon < 1e-3))
+        {
+            throw new ArgumentException(Invariant($"--record-epsilon {RecordEpsilon} is invalid: must be within 0.001..1000 (or 0 for no record-level privacy)"));
+        }
+
+        if (RecordDelta is < 1e-12 or > 0.1 || double.IsNaN(RecordDelta))
+        {
+            throw new ArgumentException(Invariant($"--record-delta {RecordDelta} is invalid: must be within 1e-12..0.1"));
+        }
+
+        if (RecordEpsilon == 0 && (ExpectedBatch != 64 || Clip != 1.0 || RecordDelta != 1e-5))
+        {
+            throw new ArgumentException("--expected-batch, --clip and --record-delta are DP-SGD settings: they need --record-epsilon");
+        }
+
+        if (ExpectedBatch is < 1 or > 65_536)
+        {
+            throw new ArgumentException(Invariant($"--expected-batch {ExpectedBatch} is invalid: must be within 1..65536"));
+        }
+
+        if (!double.IsFinite(Clip) || Clip < 1e-6 || Clip > 1e6)
+        {
+            throw new ArgumentException(Invariant($"--clip {Clip} is invalid: must be within 1e-6..1e6"));
+        }
+
+        if (LearningRate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > 10))
+        {
+            throw new ArgumentException(Invariant($"--learning-rate {rate} is invalid: must be within (0, 10]"));
+        }
+
+        if (Momentum is { } momentum && (!double.IsFinite(momentum) || momentum < 0 || momentum > 0.999))
+        {
+            throw new ArgumentException(Invariant($"--momentum {momentum} is invalid: must be within 0..0.999"));
+        }
+
+        if (Epochs is < 1 or > 1000)
+        {
+            throw new ArgumentException(Invariant($"--epochs {Epochs} is invalid: must be within 1..1000"));
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -99,6 +174,12 @@ public static class FashionMnistBenchmark
         progress ??= TextWriter.Null;
         var (studyPath, testImages) = BundledStudies.Locate(BundledStudies.FashionMnist, options.DataDirectory);
         var study = Study.Load(studyPath);
+        var dataDirectory = options.DataDirectory;
+        if (options.ChangesStudy)
+        {
+            (study, dataDirectory) = WriteVariant(study, testImages, options);
+        }
+
         var spec = ModelMapping.SpecOf(study);
         var rounds = options.Rounds > 0 ? options.Rounds : study.Rounds;
         progress.WriteLine(Invariant($"fashion-mnist: {study.Model.Kind} of {spec.ParameterCount} parameters, {options.Silos} silos ({options.Partition}), {rounds} rounds, training images {options.TrainImages}"));
@@ -110,7 +191,7 @@ public static class FashionMnistBenchmark
             {
                 Dataset = BundledStudies.FashionMnist,
                 DataFile = options.TrainImages,
-                DataDirectory = options.DataDirectory,
+                DataDirectory = dataDirectory,
                 Silos = options.Silos,
                 Partition = options.Partition,
                 Rounds = rounds,
@@ -138,7 +219,7 @@ public static class FashionMnistBenchmark
             ["partition"] = options.Partition,
             ["seed"] = options.Seed,
             ["aggregation"] = result.Aggregation,
-            ["privacy"] = "off",
+            ["privacy"] = study.Privacy is { RecordLevel: true } ? "record" : "off",
             ["train_images"] = test.TrainRows,
             ["train_file"] = Path.GetFullPath(options.TrainImages),
             ["holdout"] = study.Holdout,
@@ -168,8 +249,138 @@ public static class FashionMnistBenchmark
             ["final_model_hash"] = result.Outcome.FinalModelHash,
             ["out"] = Path.GetFullPath(options.OutputDirectory),
         };
+        if (options.ChangesStudy)
+        {
+            json["local_training"] = new JsonObject
+            {
+                ["epochs"] = study.Training.Epochs,
+                ["optimizer"] = study.Training.Optimizer,
+                ["learning_rate"] = study.Training.LearningRate,
+                ["momentum"] = study.Training.Momentum,
+                ["batch_size"] = study.Training.BatchSize,
+            };
+        }
+
+        if (study.Privacy is { RecordLevel: true } record)
+        {
+            json["record_privacy"] = new JsonObject
+            {
+                ["epsilon_target"] = record.Epsilon,
+                ["delta"] = record.Delta,
+                ["clip"] = record.Clip,
+                ["expected_batch"] = record.ExpectedBatch,
+                ["accountant"] = record.Accountant,
+                ["planned_rounds"] = study.Rounds,
+            };
+            json["record_epsilon"] = result.RecordEpsilon is { } spent
+                ? new JsonObject(spent.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Finite(kv.Value))))
+                : null;
+            json["record_ledgers"] = RecordLedgers(options.OutputDirectory, options.Silos, record.Delta);
+        }
+
         await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "bench.json"), json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), cancellationToken).ConfigureAwait(false);
         return json;
+    }
+
+    /// <summary>
+    /// The bundled study with the options' changes (a record-level <c>privacy</c> section whose noise is calibrated to the
+    /// rounds run, the local learning rate, momentum, epochs), built from its canonical JSON as
+    /// <see cref="ModelMapping.WithModelKind"/> builds a model variant: its own hash, and the bundled file untouched. It
+    /// is written to <c>study/fashion_mnist/study.json</c> under the output folder next to links to the bundled test
+    /// split, which is then the data folder of the run, so the run folder shows what was trained.
+    /// </summary>
+    private static (Study Study, string DataDirectory) WriteVariant(Study bundled, string testImages, FashionMnistBenchmarkOptions options)
+    {
+        var outDir = Path.GetFullPath(options.OutputDirectory);
+        if (File.Exists(Path.Combine(outDir, "federation.db")))
+        {
+            // Checked again by the simulation; here so that nothing is written into another run's folder.
+            throw new InvalidOperationException($"{outDir} already holds a federation (federation.db); choose another --out");
+        }
+
+        var document = JsonNode.Parse(bundled.CanonicalJson)!.AsObject();
+        var training = document["training"] as JsonObject ?? [];
+        document["training"] = training;
+        if (options.LearningRate is { } rate)
+        {
+            training["learning_rate"] = rate;
+        }
+
+        if (options.Momentum is { } momentum)
+        {
+            training["momentum"] = momentum;
+        }
+
+        if (options.Epochs is { } epochs)
+        {
+            training["epochs"] = epochs;
+        }
+
+        if (options.RecordEpsilon > 0)
+        {
+            // Each silo calibrates its noise to the study's rounds, so the study says the rounds this run trains.
+            if (options.Rounds > 0)
+            {
+                document["rounds"] = options.Rounds;
+            }
+
+            document["privacy"] = new JsonObject
+            {
+                ["unit"] = "record",
+                ["epsilon"] = options.RecordEpsilon,
+                ["delta"] = options.RecordDelta,
+                ["clip"] = options.Clip,
+                ["expected_batch"] = options.ExpectedBatch,
+                ["accountant"] = "rdp",
+            };
+        }
+
+        var text = document.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var study = Study.Parse(text, $"study {bundled.Name} of the benchmark's options");
+        var folder = Path.Combine(outDir, "study", Path.GetFileName(Path.GetDirectoryName(testImages)!));
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "study.json"), text);
+        foreach (var name in new[] { Path.GetFileName(testImages), Path.GetFileName(testImages).Replace("images-idx3", "labels-idx1", StringComparison.Ordinal) })
+        {
+            var link = Path.Combine(folder, name);
+            if (!File.Exists(link))
+            {
+                File.CreateSymbolicLink(link, Path.Combine(Path.GetDirectoryName(testImages)!, name));
+            }
+        }
+
+        return (study, Path.Combine(outDir, "study"));
+    }
+
+    /// <summary>
+    /// Each silo's record-level epsilon recomputed from its own ledger (the (sigma, q, steps) of every DP-SGD run it
+    /// recorded) by both accountants: the silos calibrate by RDP, and PLD is the tighter bound of the same steps.
+    /// </summary>
+    private static JsonObject RecordLedgers(string outputDirectory, int silos, double delta)
+    {
+        var ledgers = new JsonObject();
+        for (var i = 1; i <= silos; i++)
+        {
+            var path = Path.Combine(Path.GetFullPath(outputDirectory), "silos", $"silo-{i}.ledger.jsonl");
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            var entries = new Agent.SiloPrivacyLedger(path).Entries.Where(e => e.Task == Agent.SiloPrivacyLedger.RecordTask).ToList();
+            var history = entries.Select(e => (e.NoiseMultiplier, e.SamplingRate, checked((int)e.Steps))).ToList();
+            ledgers[$"silo-{i}"] = new JsonObject
+            {
+                ["entries"] = entries.Count,
+                ["steps"] = entries.Sum(e => e.Steps),
+                ["noise_multiplier"] = entries.Count > 0 ? Math.Round(entries[0].NoiseMultiplier, 6) : null,
+                ["sampling_rate"] = entries.Count > 0 ? Math.Round(entries[0].SamplingRate, 8) : null,
+                ["epsilon_rdp"] = history.Count > 0 ? Finite(PrivacyAccountants.ComputeEpsilon(AccountantKind.Rdp, history, delta)) : 0,
+                ["epsilon_pld"] = history.Count > 0 ? Finite(PrivacyAccountants.ComputeEpsilon(AccountantKind.Pld, history, delta)) : 0,
+            };
+        }
+
+        return ledgers;
     }
 
     /// <summary>

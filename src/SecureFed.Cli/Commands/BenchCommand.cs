@@ -42,9 +42,16 @@ internal static class BenchCommand
         var output = new Option<string>("--out") { Description = "Output folder for the federation's store, log, summary.json and bench.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", "bench-fashion-mnist-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets, for the study and the 10,000-image test split (default: the nearest data/ folder)." };
         var json = new Option<bool>("--json") { Description = "Print the result as one line of JSON (the default is indented JSON)." };
-        var command = new Command("fashion-mnist", "The Fashion-MNIST cnn study as an in-process federation (secure aggregation, no privacy) on the 60,000 training images; prints accuracy and wall time per round, peak memory, parameter count and the final model's accuracy on the 10,000 test images as JSON. Progress goes to stderr.")
+        var recordEpsilon = new Option<double>("--record-epsilon") { Description = "Record-level DP-SGD in every silo, its noise calibrated (RDP) so the rounds run stay within this epsilon at --record-delta; 0: none, as the bundled study. The variant study is written under --out.", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
+        var recordDelta = new Option<double>("--record-delta") { Description = "Record-level delta (with --record-epsilon).", DefaultValueFactory = _ => 1e-5, CustomParser = NumberOptions.ParseDouble };
+        var expectedBatch = new Option<int>("--expected-batch") { Description = "DP-SGD's expected Poisson batch; q = this over a silo's training rows (with --record-epsilon).", DefaultValueFactory = _ => 64 };
+        var clip = new Option<double>("--clip") { Description = "DP-SGD's per-example clip norm (with --record-epsilon).", DefaultValueFactory = _ => 1.0, CustomParser = NumberOptions.ParseDouble };
+        var learningRate = new Option<double?>("--learning-rate") { Description = "Local learning rate instead of the study's (changes the study: a variant is written under --out).", CustomParser = r => NumberOptions.ParseDouble(r) };
+        var momentum = new Option<double?>("--momentum") { Description = "Local SGD momentum instead of the study's (changes the study).", CustomParser = r => NumberOptions.ParseDouble(r) };
+        var epochs = new Option<int?>("--epochs") { Description = "Local epochs per round instead of the study's (changes the study)." };
+        var command = new Command("fashion-mnist", "The Fashion-MNIST cnn study as an in-process federation (secure aggregation; no privacy unless --record-epsilon) on the 60,000 training images; prints accuracy and wall time per round, peak memory, parameter count and the final model's accuracy on the 10,000 test images as JSON, and with --record-epsilon each silo's epsilon by rdp and pld. Progress goes to stderr.")
         {
-            silos, partition, rounds, seed, trainDir, output, dataDir, json,
+            silos, partition, rounds, seed, trainDir, output, dataDir, json, recordEpsilon, recordDelta, expectedBatch, clip, learningRate, momentum, epochs,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -57,6 +64,13 @@ internal static class BenchCommand
                 TrainDirectory = parse.GetValue(trainDir)!,
                 OutputDirectory = parse.GetValue(output)!,
                 DataDirectory = parse.GetValue(dataDir),
+                RecordEpsilon = parse.GetValue(recordEpsilon),
+                RecordDelta = parse.GetValue(recordDelta),
+                ExpectedBatch = parse.GetValue(expectedBatch),
+                Clip = parse.GetValue(clip),
+                LearningRate = parse.GetValue(learningRate),
+                Momentum = parse.GetValue(momentum),
+                Epochs = parse.GetValue(epochs),
             };
             var result = await FashionMnistBenchmark.RunAsync(options, parse.InvocationConfiguration.Error, ct);
             parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = !parse.GetValue(json) }));

@@ -136,6 +136,58 @@ public sealed class FashionMnistTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_RecordEpsilon_TrainsAVariantStudyWithinTheTargetByBothAccountants()
+    {
+        var train = Path.Combine(_dir, "train");
+        Directory.CreateDirectory(train);
+        WriteSubset(train, "train-images-idx3-ubyte.gz", gzip: true);
+        var output = Path.Combine(_dir, "bench-dp");
+        var bundled = Study.Load(Path.Combine(BundledFolder, "study.json"));
+
+        var json = await FashionMnistBenchmark.RunAsync(
+            new FashionMnistBenchmarkOptions { Silos = 3, Rounds = 2, TrainDirectory = train, OutputDirectory = output, RecordEpsilon = 8, ExpectedBatch = 16, LearningRate = 0.1 },
+            TextWriter.Null,
+            CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.Equal("record", (string)json["privacy"]!);
+        Assert.Equal(2, (int)json["rounds_completed"]!);
+        var variant = Study.Load(Path.Combine(output, "study", "fashion_mnist", "study.json"));
+        Assert.Equal((string)json["study_hash"]!, variant.Hash);
+        Assert.NotEqual(bundled.Hash, variant.Hash);
+        Assert.Equal(bundled.Hash, Study.Load(Path.Combine(BundledFolder, "study.json")).Hash);
+        Assert.Equal(2, variant.Rounds); // the silos calibrate to the rounds the bench runs
+        Assert.Equal(0.1, variant.Training.LearningRate);
+        Assert.Equal(8, (double)json["record_privacy"]!["epsilon_target"]!);
+        var spent = json["record_epsilon"]!.AsObject();
+        var ledgers = json["record_ledgers"]!.AsObject();
+        Assert.Equal(3, spent.Count);
+        foreach (var silo in new[] { "silo-1", "silo-2", "silo-3" })
+        {
+            var ledger = ledgers[silo]!;
+            var rdp = (double)ledger["epsilon_rdp"]!;
+            var pld = (double)ledger["epsilon_pld"]!;
+
+            // Two rounds of one epoch each, at q = 16 over the silo's training rows; the planned spend is the target.
+            Assert.Equal(2, (int)ledger["entries"]!);
+            Assert.Equal((double)spent[silo]!, rdp, 4);
+            Assert.InRange(rdp, 7.9, 8 + 1e-6);
+            Assert.InRange(pld, 0.5 * rdp, rdp + 1e-6);
+            Assert.True((double)ledger["noise_multiplier"]! > 0);
+        }
+    }
+
+    [Fact]
+    public void BenchOptions_DpSettingWithoutRecordEpsilon_NamesTheOptions()
+    {
+        var options = new FashionMnistBenchmarkOptions { ExpectedBatch = 128, TrainDirectory = BundledFolder, OutputDirectory = _dir };
+
+        var error = Assert.Throws<ArgumentException>(() => options.Validate());
+
+        Assert.Contains("--expected-batch", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--record-epsilon", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BenchOptions_NoTrainingImages_NamesThePackageAndTheOption()
     {
         var options = new FashionMnistBenchmarkOptions { TrainDirectory = Path.Combine(_dir, "absent"), OutputDirectory = _dir };

@@ -187,14 +187,12 @@ public sealed class SiloAgent
                         _policy.Check(candidate, _trainer.Dataset);
                         _policy.CheckPrivacy(candidate, _ledger);
                         _trainer.CheckPlan(candidate);
-                        if (candidate.Kind == RoundKinds.Training)
-                        {
-                            _policy.CheckRecordPrivacy(_trainer.RecordPrivacyFor(candidate), _ledger);
-                        }
+                        var recordSpend = candidate.Kind == RoundKinds.Training ? _trainer.RecordPrivacyFor(candidate) : null;
+                        _policy.CheckRecordPrivacy(recordSpend, _ledger);
                         var statistics = candidate.Kind == RoundKinds.Statistics ? _trainer.ComputeStatistics(candidate) : null;
                         plan = candidate;
                         model = candidate.Kind == RoundKinds.Statistics ? null : new VectorAssembler(candidate.ParameterCount, int.MaxValue);
-                        await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct);
+                        await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct, recordSpend);
                         if (statistics is not null && candidate.Task(SumTask.Statistics) is { } task)
                         {
                             Log.PlanAccepted(_logger, candidate.Round, candidate.ComputeHash());
@@ -502,11 +500,20 @@ public sealed class SiloAgent
         return call.RequestStream.WriteAsync(message, ct);
     }
 
-    private Task SendDecisionAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct) =>
+    private Task SendDecisionAsync(
+        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct, RecordSpend? spend = null) =>
         SendAsync(call, new AgentMessage
         {
             Header = DomainMapping.Header(_options.FederationId, round, Stage.Plan),
-            PlanDecision = new PlanDecision { Accepted = accepted, Reason = reason },
+            PlanDecision = new PlanDecision
+            {
+                Accepted = accepted,
+                Reason = reason,
+                RecordPrivacy = spend is null ? null : new RecordPrivacySpend
+                {
+                    NoiseMultiplier = spend.NoiseMultiplier, SamplingRate = spend.SamplingRate, Steps = checked((ulong)spend.Steps), Delta = spend.Delta, Accountant = spend.Accountant,
+                },
+            },
         }, ct);
 
     private async Task UploadAsync(

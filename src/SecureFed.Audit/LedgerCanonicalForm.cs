@@ -206,6 +206,28 @@ public static class LedgerCanonicalForm
 
             w.WriteEndArray();
         }
+
+        if (c.RecordPrivacy is { Count: > 0 } records)
+        {
+            w.WriteStartArray("record_privacy");
+            foreach (var r in records)
+            {
+                ArgumentNullException.ThrowIfNull(r, nameof(c));
+                w.WriteStartObject();
+                w.WriteString("silo_id", Required(r.SiloId, "RecordPrivacy.SiloId"));
+                w.WritePropertyName("noise_multiplier");
+                WriteDouble(w, r.NoiseMultiplier);
+                w.WritePropertyName("sampling_rate");
+                WriteDouble(w, r.SamplingRate);
+                w.WriteNumber("steps", r.Steps);
+                w.WritePropertyName("delta");
+                WriteDouble(w, r.Delta);
+                w.WriteString("accountant", Required(r.Accountant, "RecordPrivacy.Accountant"));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
     }
 
     private static void WriteStages(Utf8JsonWriter w, LedgerStageCounts s)

@@ -89,6 +89,13 @@ public sealed record LedgerEvaluation(string ModelHash, long Examples, long Corr
 public sealed record LedgerRelease(string Task, double EffectiveNoiseMultiplier);
 
 /// <summary>
+/// The record-level DP-SGD one silo declared for an attempt it accepted: <paramref name="Steps"/> Poisson-sampled steps
+/// at rate <paramref name="SamplingRate"/> with noise multiplier <paramref name="NoiseMultiplier"/>, accounted at
+/// <paramref name="Delta"/> by <paramref name="Accountant"/>; an auditor recomputes the silo's record-level epsilon from these.
+/// </summary>
+public sealed record LedgerRecordPrivacy(string SiloId, double NoiseMultiplier, double SamplingRate, long Steps, double Delta, string Accountant);
+
+/// <summary>
 /// The content of a ledger entry as the coordinator fills it in, before <see cref="AuditLedger.Append(LedgerEntryDraft, Crypto.ISigner)"/> gives it a
 /// sequence number, chains it to the previous entry and signs it.
 /// </summary>
@@ -184,6 +191,12 @@ public record LedgerEntryDraft
     /// charges they were priced with.
     /// </summary>
     public string? SettingsChange { get; init; }
+
+    /// <summary>
+    /// Each accepting silo's record-level DP-SGD for this attempt, in silo order; <see langword="null"/> (or empty) when
+    /// the study declares no record-level privacy.
+    /// </summary>
+    public IReadOnlyList<LedgerRecordPrivacy>? RecordPrivacy { get; init; }
 
     /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>
     internal string EffectiveKind => Kind ?? LedgerEntryKinds.Training;

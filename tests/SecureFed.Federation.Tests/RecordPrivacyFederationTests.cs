@@ -56,6 +56,17 @@ public sealed class RecordPrivacyFederationTests : IDisposable
         Assert.All(record, e => Assert.Equal((long)Math.Round(1 / q, MidpointRounding.AwayFromZero), e.Steps));
         var recomputed = RdpAccountant.ComputeEpsilon([.. record.Select(e => (e.NoiseMultiplier, e.SamplingRate, (int)e.Steps))], 1e-5);
         Assert.Equal(spent["silo-1"], recomputed, 9);
+
+        // The signed ledger logs each silo's q, sigma and steps per training entry, and the report recomputes the same epsilons.
+        var entries = Audit.AuditLedger.Read(Path.Combine(_dir, "run", "federation.ledger.jsonl"));
+        var training = entries.Where(e => e.Kind == "training").ToList();
+        Assert.All(training, e => Assert.Equal(["silo-1", "silo-2", "silo-3"], e.RecordPrivacy!.Select(r => r.SiloId)));
+        Assert.Equal(record.Select(r => (r.NoiseMultiplier, r.SamplingRate, r.Steps)), training.Select(e => e.RecordPrivacy![0]).Select(r => (r.NoiseMultiplier, r.SamplingRate, r.Steps)));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "run", "report.json")));
+        var reported = report.RootElement.GetProperty("record_epsilon").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(spent.Keys.Order(), reported.Keys.Order());
+        Assert.All(spent, kv => Assert.Equal(kv.Value, reported[kv.Key], 9));
+        Assert.Equal("verified", report.RootElement.GetProperty("verification").GetProperty("status").GetString());
     }
 
     [Fact]

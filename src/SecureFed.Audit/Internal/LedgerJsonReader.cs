@@ -61,6 +61,7 @@ internal static class LedgerJsonReader
                 SettingsChange = o.Has("settings_change") ? o.String("settings_change") : null,
                 Evaluation = o.Has("evaluation") ? ParseEvaluation(o.Object("evaluation")) : null,
                 Releases = o.Has("releases") ? ParseReleases(o.Array("releases")) : null,
+                RecordPrivacy = o.Has("record_privacy") ? ParseRecordPrivacy(o.Array("record_privacy")) : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),
@@ -78,6 +79,17 @@ internal static class LedgerJsonReader
         e.NoOthers();
         return evaluation;
     }
+
+    private static List<LedgerRecordPrivacy> ParseRecordPrivacy(IEnumerable<JsonElement> items) =>
+    [
+        .. items.Select((r, i) =>
+        {
+            var o = new Obj(r, $"record_privacy[{i}]");
+            var record = new LedgerRecordPrivacy(o.String("silo_id"), o.Double("noise_multiplier"), o.Double("sampling_rate"), o.Int64("steps"), o.Double("delta"), o.String("accountant"));
+            o.NoOthers();
+            return record;
+        }),
+    ];
 
     private static List<LedgerRelease> ParseReleases(IEnumerable<JsonElement> items)
     {

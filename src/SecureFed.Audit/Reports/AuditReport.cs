@@ -43,7 +43,18 @@ public sealed record ReportRound(
     string? StudyHash,
     string? StatisticsHash,
     LedgerEvaluation? Evaluation,
-    IReadOnlyList<ReportRelease> Releases);
+    IReadOnlyList<ReportRelease> Releases)
+{
+    /// <summary>Each accepting silo's record-level DP-SGD in this attempt, with its record-level epsilon so far.</summary>
+    public IReadOnlyList<ReportRecordPrivacy> RecordPrivacy { get; init; } = [];
+}
+
+/// <summary>One silo's record-level DP-SGD in one ledger entry, and its record-level epsilon after it.</summary>
+/// <param name="SiloId">The silo.</param>
+/// <param name="Spend">What the entry logged (q, sigma, steps, delta, accountant).</param>
+/// <param name="Epsilon">The silo's record-level epsilon over every attempt it accepted up to and including this one,
+/// recomputed from the ledger's logged steps by the logged accountant at the logged delta.</param>
+public sealed record ReportRecordPrivacy(string SiloId, LedgerRecordPrivacy Spend, double Epsilon);
 
 /// <summary>One privacy-charged release: one unsampled Gaussian mechanism release composed into the epsilon.</summary>
 /// <param name="Sequence">The entry that charged it.</param>
@@ -259,6 +270,7 @@ public sealed record AuditReport
             e.StatisticsHash,
             e.Evaluation,
             BuildReleases(e))).ToList();
+        AddRecordPrivacy(mine, rounds);
         var series = fromLedger
             ? LedgerSeries(mine)
             : [.. summary.OrderBy(kv => kv.Key).Select(kv => new ReportAccuracy(kv.Key, kv.Value, null, null))];
@@ -282,6 +294,34 @@ public sealed record AuditReport
             ExportedHeadInLedger = context.ExportedModel is { } m && mine.Any(e => e.EntryHash == m.LedgerHeadHash),
         };
     }
+
+    /// <summary>Each silo's record-level epsilon, entry by entry, recomputed from the logged DP-SGD steps.</summary>
+    private static void AddRecordPrivacy(List<LedgerEntry> entries, List<ReportRound> rounds)
+    {
+        var history = new Dictionary<string, List<(double, double, int)>>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var list = new List<ReportRecordPrivacy>();
+            foreach (var r in entries[i].RecordPrivacy ?? [])
+            {
+                if (!history.TryGetValue(r.SiloId, out var steps))
+                {
+                    steps = [];
+                    history[r.SiloId] = steps;
+                }
+
+                steps.Add((r.NoiseMultiplier, r.SamplingRate, checked((int)r.Steps)));
+                list.Add(new ReportRecordPrivacy(r.SiloId, r, Privacy.PrivacyAccountants.ComputeEpsilon(Privacy.PrivacyAccountants.ParseKind(r.Accountant), steps, r.Delta)));
+            }
+
+            rounds[i] = rounds[i] with { RecordPrivacy = list };
+        }
+    }
+
+    /// <summary>Each silo's record-level epsilon after the last entry that names it (empty without record-level privacy).</summary>
+    public IReadOnlyDictionary<string, double> RecordEpsilon =>
+        Rounds.SelectMany(r => r.RecordPrivacy).GroupBy(r => r.SiloId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last().Epsilon, StringComparer.Ordinal);
 
     private static List<ReportRelease> BuildReleases(LedgerEntry e)
     {

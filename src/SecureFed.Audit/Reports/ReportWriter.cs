@@ -76,6 +76,13 @@ public static class ReportWriter
             w.WriteNumber("entries", report.Rounds.Count);
             w.WriteNumber("completed_rounds", report.CompletedRounds);
             WriteStringOrNull(w, "final_model_hash", report.FinalModelHash);
+            w.WriteStartObject("record_epsilon");
+            foreach (var (silo, epsilon) in report.RecordEpsilon)
+            {
+                WriteNumberOrNull(w, silo, epsilon);
+            }
+
+            w.WriteEndObject();
             w.WritePropertyName("exported_model");
             if (report.ExportedModel is { } exported)
             {
@@ -300,6 +307,12 @@ public static class ReportWriter
         if (report.FinalModelHash is { } final)
         {
             Row(h, "final model hash", final, "final-model", "hash");
+        }
+
+        if (report.RecordEpsilon.Count > 0)
+        {
+            Row(h, "record-level epsilon per silo (DP-SGD, recomputed from the logged steps)",
+                string.Join(", ", report.RecordEpsilon.Select(kv => $"{kv.Key} {Number(kv.Value)}")), "record-epsilon");
         }
 
         if (report.ExportedModel is { } m)
@@ -544,6 +557,21 @@ public static class ReportWriter
         }
 
         WriteReleases(w, r.Releases);
+        w.WriteStartArray("record_privacy");
+        foreach (var rp in r.RecordPrivacy)
+        {
+            w.WriteStartObject();
+            w.WriteString("silo_id", rp.SiloId);
+            w.WriteNumber("noise_multiplier", rp.Spend.NoiseMultiplier);
+            w.WriteNumber("sampling_rate", rp.Spend.SamplingRate);
+            w.WriteNumber("steps", rp.Spend.Steps);
+            w.WriteNumber("delta", rp.Spend.Delta);
+            w.WriteString("accountant", rp.Spend.Accountant);
+            WriteNumberOrNull(w, "epsilon", rp.Epsilon);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         WriteStringOrNull(w, "study_hash", r.StudyHash);
         WriteStringOrNull(w, "statistics_hash", r.StatisticsHash);
         w.WriteString("model_hash_before", r.ModelHashBefore);

@@ -531,7 +531,7 @@ internal sealed class RoundOrchestrator
         var aborted = new RoundReport(plan.Round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
             double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts, Kind: plan.Kind);
         var seen = _privacy.AbortedRelease(plan, _store.RunningAttempt(plan.Round), plan.TaskList[0], outcome.Contributors) is { } release ? [release] : Array.Empty<FederationStore.ReleaseRow>();
-        _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen)), seen);
+        _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen, state: state)), seen);
         _audit.Flush();
         Log.RoundAborted(_logger, plan.Round, reason);
         return aborted;
@@ -552,7 +552,7 @@ internal sealed class RoundOrchestrator
             charge?.NoiseMultiplier ?? double.NaN, double.NaN, primary.StageCounts, primary.UnmaskTime, kind, metrics, releases);
         var statisticsHash = statistics is null ? null : Protocol.RoundPlan.HashStatistics(statistics);
         report = report with { Epsilon = _options.Privacy is null ? double.NaN : _privacy.Spent(model.Parameters.Length, charge, releases) };
-        var draft = AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash, releases, statisticsHash));
+        var draft = AuditTrail.Serialize(Draft(plan, sessions, report, charge, model.Hash, releases, statisticsHash, state));
         var hash = model.Hash;
         switch (kind)
         {
@@ -610,7 +610,7 @@ internal sealed class RoundOrchestrator
     /// <summary>The ledger entry of a finished round (DESIGN section 5): everything an auditor needs, no vectors.</summary>
     private LedgerEntryDraft Draft(
         Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore,
-        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null)
+        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null, RoundState? state = null)
     {
         var dp = plan.Privacy;
         var z = report.Completed ? charge?.NoiseMultiplier : null;
@@ -650,6 +650,9 @@ internal sealed class RoundOrchestrator
                 : null,
             Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
             SettingsChange = change,
+            RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
+                ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]
+                : null,
         };
     }
 }

@@ -95,6 +95,7 @@ internal sealed class RoundState
 
             p.Status = decision.Accepted ? SiloStatus.Accepted : SiloStatus.Refused;
             p.RefusalReason = decision.Accepted ? null : Truncate(decision.Reason);
+            p.RecordSpend = decision.Accepted ? RecordSpendOf(siloId, decision.RecordPrivacy) : null;
             decidedAll = _participants.Values.All(x => x.Status != SiloStatus.Invited);
         }
 
@@ -164,6 +165,32 @@ internal sealed class RoundState
     }
 
     /// <summary>Silos that accepted the plan and are still connected.</summary>
+    /// <summary>The record-level DP-SGD each accepting silo declared it runs this round (silo id, spend).</summary>
+    public IReadOnlyList<(string SiloId, RecordPrivacySpend Spend)> RecordSpends()
+    {
+        lock (_gate)
+        {
+            return [.. _participants.Where(kv => kv.Value.RecordSpend is not null).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value.RecordSpend!))];
+        }
+    }
+
+    /// <summary>A silo's declared spend, checked: an out-of-range value is the silo's protocol fault, not a ledger row.</summary>
+    private static RecordPrivacySpend? RecordSpendOf(string siloId, RecordPrivacySpend? spend)
+    {
+        if (spend is null)
+        {
+            return null;
+        }
+
+        if (!(spend.NoiseMultiplier > 0 && double.IsFinite(spend.NoiseMultiplier)) || !(spend.SamplingRate > 0 && spend.SamplingRate <= 1)
+            || spend.Steps is 0 or > int.MaxValue || !(spend.Delta > 0 && spend.Delta < 1) || spend.Accountant is not ("rdp" or "pld"))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"silo {siloId} declared an invalid record-level privacy spend");
+        }
+
+        return spend;
+    }
+
     public IReadOnlyList<string> Accepted()
     {
         lock (_gate)
@@ -328,6 +355,8 @@ internal sealed class RoundState
         public long Examples { get; set; }
 
         public string? RefusalReason { get; set; }
+
+        public RecordPrivacySpend? RecordSpend { get; set; }
     }
 }
 

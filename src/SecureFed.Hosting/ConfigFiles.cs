@@ -147,6 +147,11 @@ public sealed class CoordinatorConfig
         var privacy = NoiseMultiplier > 0
             ? new Protocol.PrivacyPlan(ClipNorm, NoiseMultiplier, Protocol.SecureAggregationPlan.ThresholdFor(Math.Max(TargetSilos, MinSilos), MinSilos), 0, Mechanism, Accountant, Delta, EpsilonBudget)
             : null;
+        if (study is not null)
+        {
+            StudyRequirements.Check(study, privacy, "Coordinator:NoiseMultiplier");
+        }
+
         var options = new CoordinatorOptions
         {
             FederationId = FederationId,

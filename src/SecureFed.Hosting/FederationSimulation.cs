@@ -67,6 +67,7 @@ public static class FederationSimulation
         var privacy = options.PrivacyEnabled
             ? new Protocol.PrivacyPlan(options.ClipNorm, options.NoiseMultiplier, options.Threshold, options.Colluding, options.Mechanism, options.Accountant, options.Delta, options.EpsilonBudget)
             : null;
+        StudyRequirements.Check(study, privacy, "--noise-multiplier");
         var coordinatorOptions = new CoordinatorOptions
         {
             FederationId = $"sim-{study.Name}-{options.Seed}",

@@ -112,6 +112,17 @@ public sealed class RecordPrivacyFederationTests : IDisposable
         Assert.Equal("privacy.clip", silo.KeyPath);
     }
 
+    [Fact]
+    public async Task Simulate_SiloUnitWithoutClientNoise_IsRefusedWithTheFix()
+    {
+        var study = RecordStudy("""{"unit": "both", "epsilon": 3}""");
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => FederationSimulation.RunAsync(
+            new SimulationOptions { StudyPath = study, SiloData = [.. Files.Select(Hospitals)], OutputDirectory = Path.Combine(_dir, "run") }, null, CancellationToken.None));
+
+        Assert.Contains("set --noise-multiplier", error.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try

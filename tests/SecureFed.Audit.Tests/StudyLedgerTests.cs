@@ -265,6 +265,7 @@ public sealed class StudyLedgerTests : IDisposable
         { "release multiplier infinite", "the evaluation release's effective noise multiplier Infinity must be finite and > 0" },
         { "release task training", "release task 'training' must be statistics or evaluation" },
         { "aborted with an unknown release", "release task 'model' must be training, statistics or evaluation" },
+        { "record spend out of range", "silo silo-1's record-level spend (noise multiplier 1, q 1.5, 10 steps, delta 1E-05, rdp) is out of range" },
         { "aborted with evaluation", "an aborted round carries an evaluation" },
         { "statistics with noise multiplier", "a statistics entry carries an effective noise multiplier (its charges belong in its releases)" },
         { "statistics without its release", "a completed statistics entry with privacy charges no statistics release" },
@@ -301,6 +302,7 @@ public sealed class StudyLedgerTests : IDisposable
             "release task training" => training with { Releases = [.. training.Releases!, new LedgerRelease(LedgerEntryKinds.Training, 1.1)] },
             // An aborted attempt may charge what it showed the coordinator (training uploads under plain aggregation), nothing else.
             "aborted with an unknown release" => aborted with { Releases = [new LedgerRelease("model", 4.0)] },
+            "record spend out of range" => training with { RecordPrivacy = [new LedgerRecordPrivacy("silo-1", 1.0, 1.5, 10, 1e-5, "rdp")] },
             "aborted with evaluation" => aborted with { Evaluation = training.Evaluation },
             "statistics with noise multiplier" => statistics with { EffectiveNoiseMultiplier = 3.0 },
             "statistics without its release" => statistics with { Releases = null },

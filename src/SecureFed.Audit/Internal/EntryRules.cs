@@ -128,6 +128,11 @@ internal static class EntryRules
             return "no privacy parameters, yet privacy-charged releases are listed";
         }
 
+        if (CheckRecordPrivacy(c) is { } recordProblem)
+        {
+            return recordProblem;
+        }
+
         if (c.EffectiveNoiseMultiplier is { } zeff && !(zeff > 0 && double.IsFinite(zeff)))
         {
             return $"effective noise multiplier {Format(zeff)} must be finite and > 0";
@@ -183,6 +188,26 @@ internal static class EntryRules
         if (!(e.LossSum >= 0 && double.IsFinite(e.LossSum)) || !(e.Loss >= 0 && double.IsFinite(e.Loss)))
         {
             return $"evaluation loss sum {Format(e.LossSum)} and loss {Format(e.Loss)} must be finite and >= 0";
+        }
+
+        return null;
+    }
+
+    // Each logged DP-SGD spend must be something an auditor can compose: positive sigma, q in (0, 1], steps >= 1.
+    private static string? CheckRecordPrivacy(LedgerEntryDraft c)
+    {
+        foreach (var r in c.RecordPrivacy ?? [])
+        {
+            if (r is null || string.IsNullOrEmpty(r.SiloId))
+            {
+                return "a record-level privacy spend names no silo";
+            }
+
+            if (!(r.NoiseMultiplier > 0 && double.IsFinite(r.NoiseMultiplier)) || !(r.SamplingRate > 0 && r.SamplingRate <= 1) || r.Steps < 1
+                || !(r.Delta > 0 && r.Delta < 1) || r.Accountant is not ("rdp" or "pld"))
+            {
+                return $"silo {r.SiloId}'s record-level spend (noise multiplier {Format(r.NoiseMultiplier)}, q {Format(r.SamplingRate)}, {r.Steps} steps, delta {Format(r.Delta)}, {r.Accountant}) is out of range";
+            }
         }
 
         return null;

@@ -164,7 +164,7 @@ public sealed record SimulationOptions
 
         if (Accountant is not ("rdp" or "exact"))
         {
-            throw new ArgumentException($"--accountant '{Accountant}' is invalid: must be rdp or exact");
+            throw new ArgumentException($"--accountant '{Accountant}' is invalid: must be rdp or exact (client-level rounds are unsampled, where exact is tight; pld is the record-level accountant a study's \"privacy\" section may name)");
         }
 
         if (Mechanism is not ("gaussian" or "discrete-gaussian"))

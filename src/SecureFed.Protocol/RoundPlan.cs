@@ -52,7 +52,7 @@ public sealed record PrivacyPlan(
         Require(double.IsFinite(NoiseMultiplier) && NoiseMultiplier > 0, $"noise multiplier {NoiseMultiplier} must be positive");
         Require(Threshold >= 1 && Colluding >= 0 && Colluding < Threshold, $"threshold {Threshold} and colluding {Colluding} need 0 <= colluding < threshold");
         Require(Mechanisms.Contains(Mechanism), $"mechanism '{Mechanism}' must be one of {string.Join(", ", Mechanisms)}");
-        Require(Accountant is "rdp" or "exact", $"accountant '{Accountant}' must be rdp or exact");
+        Require(Accountant is "rdp" or "exact", $"accountant '{Accountant}' must be rdp or exact (client-level rounds are unsampled, where exact is the tight analytic value; pld is for a study's record-level DP-SGD)");
         Require(Delta is > 0 and < 1, $"delta {Delta} must be in (0, 1)");
         Require(double.IsFinite(EpsilonBudget) && EpsilonBudget >= 0, $"epsilon budget {EpsilonBudget} must be >= 0");
         Require(ScaleBits is >= 1 and <= 30, $"scale bits {ScaleBits} must be within 1..30");

@@ -114,6 +114,20 @@ internal sealed class TestFederation : IAsyncDisposable
 
     public List<Task<AgentOutcome>> AgentRuns { get; } = [];
 
+    /// <summary>A task that completes when <paramref name="host"/> finishes round <paramref name="round"/> (subscribe before starting agents).</summary>
+    public static Task WhenRoundFinished(CoordinatorHost host, long round)
+    {
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.RoundFinished += r =>
+        {
+            if (r.Round == round)
+            {
+                finished.TrySetResult();
+            }
+        };
+        return finished.Task;
+    }
+
     public CoordinatorOptions Options(int rounds, int minSilos, int port = 0) => new()
     {
         FederationId = "test-federation",

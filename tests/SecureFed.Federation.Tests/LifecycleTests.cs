@@ -99,21 +99,14 @@ public sealed class LifecycleTests
         await using var fed = new TestFederation(3);
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3));
         var port = first.Address.Port;
-        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 2)
-            {
-                roundTwo.TrySetResult();
-            }
-        };
+        var roundTwo = TestFederation.WhenRoundFinished(first, 2);
         var trainers = new[] { new FakeTrainer(1f), new FakeTrainer(2f), new FakeTrainer(3f) };
         for (var i = 0; i < 3; i++)
         {
             fed.StartAgent($"silo-{i + 1}", trainers[i]);
         }
 
-        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await roundTwo.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         // The stop races the next round: k is whatever the store holds as completed when the coordinator stopped.
         var k = first.Store.CompletedRounds();
@@ -140,20 +133,13 @@ public sealed class LifecycleTests
         await using var fed = new TestFederation(3);
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { ServerOptimizer = settings });
         var port = first.Address.Port;
-        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 2)
-            {
-                roundTwo.TrySetResult();
-            }
-        };
+        var roundTwo = TestFederation.WhenRoundFinished(first, 2);
         for (var i = 0; i < 3; i++)
         {
             fed.StartAgent($"silo-{i + 1}", new FakeTrainer(i + 1f));
         }
 
-        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await roundTwo.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { ServerOptimizer = settings });
         await second.Completion.WaitAsync(TestFederation.Timeout);
@@ -182,20 +168,13 @@ public sealed class AuditTrailTests
         var plan = new SecureFed.Protocol.PrivacyPlan(1.0, 2.0, 3, 0, "gaussian", "rdp", 1e-5, 0);
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 3) with { Privacy = plan, SecureAggregation = new SecureFed.Protocol.SecureAggregationPlan() });
         var port = first.Address.Port;
-        var roundOne = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 1)
-            {
-                roundOne.TrySetResult();
-            }
-        };
+        var roundOne = TestFederation.WhenRoundFinished(first, 1);
         for (var i = 1; i <= 3; i++)
         {
             fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
         }
 
-        await roundOne.Task.WaitAsync(TestFederation.Timeout);
+        await roundOne.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 3, minSilos: 3, port: port) with { Privacy = plan, SecureAggregation = new SecureFed.Protocol.SecureAggregationPlan() });
         var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);

@@ -133,20 +133,13 @@ public sealed class PrivacyFederationTests
         var plan = Plan(z: 1.5, threshold: 3, accountant: "exact");
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = plan, SecureAggregation = Secure });
         var port = first.Address.Port;
-        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 2)
-            {
-                roundTwo.TrySetResult();
-            }
-        };
+        var roundTwo = TestFederation.WhenRoundFinished(first, 2);
         for (var i = 1; i <= 3; i++)
         {
             fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
         }
 
-        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await roundTwo.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = plan, SecureAggregation = Secure });
         var outcome = await second.Completion.WaitAsync(TestFederation.Timeout);
@@ -168,20 +161,13 @@ public sealed class PrivacyFederationTests
         var before = Plan(z: 1.0, threshold: 3, mechanism: mechanism);
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3) with { Privacy = before, SecureAggregation = Secure });
         var port = first.Address.Port;
-        var roundThree = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 3)
-            {
-                roundThree.TrySetResult();
-            }
-        };
+        var roundThree = TestFederation.WhenRoundFinished(first, 3);
         for (var i = 1; i <= 3; i++)
         {
             fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
         }
 
-        await roundThree.Task.WaitAsync(TestFederation.Timeout);
+        await roundThree.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         var charged = first.Store.PrivacyCharges();
         var spent = charged[^1].Epsilon;
@@ -298,20 +284,13 @@ public sealed class PrivacyFederationTests
         await using var fed = new TestFederation(3);
         var first = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3) with { Privacy = Plan(z: 1.5, threshold: 3) });
         var port = first.Address.Port;
-        var roundTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        first.RoundFinished += r =>
-        {
-            if (r.Round == 2)
-            {
-                roundTwo.TrySetResult();
-            }
-        };
+        var roundTwo = TestFederation.WhenRoundFinished(first, 2);
         for (var i = 1; i <= 3; i++)
         {
             fed.StartAgent($"silo-{i}", new FakeTrainer(0.1f));
         }
 
-        await roundTwo.Task.WaitAsync(TestFederation.Timeout);
+        await roundTwo.WaitAsync(TestFederation.Timeout);
         await first.DisposeAsync();
         var before = Audit.AuditLedger.Read(first.LedgerPath).Count;
         var second = await fed.StartCoordinatorAsync(fed.Options(rounds: 4, minSilos: 3, port: port) with { Privacy = Plan(z: 2.0, threshold: 3) });

@@ -48,4 +48,8 @@ public sealed record LocalUpdate(float[] Delta, long ExampleCount)
 /// <paramref name="SamplingRate"/> with noise multiplier <paramref name="NoiseMultiplier"/>, accounted at
 /// <paramref name="Delta"/> by <paramref name="Accountant"/> (rdp or pld), as the study declares.
 /// </summary>
-public sealed record RecordSpend(double NoiseMultiplier, double SamplingRate, long Steps, double Delta, string Accountant);
+public sealed record RecordSpend(double NoiseMultiplier, double SamplingRate, long Steps, double Delta, string Accountant)
+{
+    /// <summary>The study's record-level epsilon target the noise was calibrated to (null for a fixed noise multiplier).</summary>
+    public double? Target { get; init; }
+}

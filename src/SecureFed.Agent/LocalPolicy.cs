@@ -54,13 +54,22 @@ public sealed record LocalPolicy
     public void CheckRecordPrivacy(RecordSpend? next, SiloPrivacyLedger ledger)
     {
         ArgumentNullException.ThrowIfNull(ledger);
-        if (next is null || RecordEpsilonCap <= 0)
+        if (next is null || (RecordEpsilonCap <= 0 && next.Target is null))
         {
             return;
         }
 
         var would = ledger.RecordEpsilon(next.Accountant, next.Delta, next);
-        if (would > RecordEpsilonCap)
+
+        // The noise was calibrated to the study's planned rounds: a round beyond them (a coordinator running more, or
+        // retries) would spend past the study's own target, which is refused like a cap.
+        if (next.Target is { } target && would > target * (1 + 1e-9))
+        {
+            throw new PolicyRefusedException(FormattableString.Invariant(
+                $"this round's DP-SGD would take this silo's record-level epsilon to {would:F4}, past the study's target of {target:G6} (its planned rounds are spent); the consortium needs a new study to train further"));
+        }
+
+        if (RecordEpsilonCap > 0 && would > RecordEpsilonCap)
         {
             throw new PolicyRefusedException(FormattableString.Invariant(
                 $"this round's DP-SGD would take this silo's record-level epsilon to {would:F4} (spent {ledger.RecordEpsilon(next.Accountant, next.Delta):F4}), above its cap of {RecordEpsilonCap:F4} at delta {next.Delta:G3}"));

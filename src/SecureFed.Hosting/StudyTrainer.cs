@@ -175,7 +175,7 @@ public sealed class StudyTrainer : ILocalTrainer
                 $"no DP-SGD noise keeps {prepared.Study.Rounds} rounds of {steps} steps at q = {q:G4} within record-level epsilon {privacy.Epsilon} for this silo's {prepared.Train.RowCount} rows; the study needs a larger epsilon, fewer rounds or a smaller expected batch"));
         }
 
-        var spend = new RecordSpend(z, q, steps, privacy.Delta, privacy.Accountant);
+        var spend = new RecordSpend(z, q, steps, privacy.Delta, privacy.Accountant) { Target = privacy.Epsilon };
         _record = ((prepared.StudyHash, prepared.Train.RowCount, plan.Training.Epochs), spend);
         return spend;
     }

@@ -99,6 +99,28 @@ public sealed class RecordPrivacyFederationTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_MoreRoundsThanTheStudyPlanned_SilosStopAtTheirTarget()
+    {
+        // Calibrated to the study's 10 rounds; a coordinator asking for 12 gets refusals once the target is spent.
+        var study = RecordStudy("""{"unit": "record", "epsilon": 1, "expected_batch": 16}""");
+
+        // Every silo refuses round 11, so the federation stops (issue 13 will report that as a stopped federation).
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => FederationSimulation.RunAsync(
+            new SimulationOptions { StudyPath = study, SiloData = [.. Files.Select(Hospitals)], Rounds = 12, Seed = 3, OutputDirectory = Path.Combine(_dir, "run") },
+            null, CancellationToken.None));
+
+        Assert.Contains("0 silos accepted", stopped.Message, StringComparison.Ordinal);
+        foreach (var silo in new[] { "silo-1", "silo-2", "silo-3" })
+        {
+            var ledger = new SiloPrivacyLedger(Path.Combine(_dir, "run", "silos", $"{silo}.ledger.jsonl"));
+            Assert.Equal(10, ledger.Entries.Count(e => e.Task == SiloPrivacyLedger.RecordTask));
+            Assert.InRange(ledger.RecordEpsilon("rdp", 1e-5), 0.9, 1.0 + 1e-9);
+        }
+
+        Assert.Contains("past the study's target", File.ReadAllText(Path.Combine(_dir, "run", "federation.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Study_PrivacySection_IsPartOfTheHashAndChecked()
     {
         var plain = Study.Load(Hospitals("study.json"));

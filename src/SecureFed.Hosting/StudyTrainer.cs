@@ -162,7 +162,7 @@ public sealed class StudyTrainer : ILocalTrainer
         }
 
         var q = RecordPrivacySettings.SamplingRateFor(privacy.ExpectedBatch, prepared.Train.RowCount);
-        var steps = (long)plan.Training.Epochs * new RecordPrivacySettings { ClipNorm = 1, NoiseMultiplier = 1, SamplingRate = q }.StepsPerEpoch;
+        var steps = (long)plan.Training.Epochs * RecordPrivacySettings.StepsPerEpochFor(q);
         double z;
         try
         {

@@ -34,7 +34,10 @@ public sealed record RecordPrivacySettings
     public IRecordPrivacyRandom Random { get; init; } = RecordPrivacyRandom.Secure;
 
     /// <summary>Noisy steps per local epoch: round(1/q), at least 1 (Opacus: the Poisson loader's length, 1/q).</summary>
-    public int StepsPerEpoch => (int)Math.Max(1, Math.Round(1 / SamplingRate, MidpointRounding.AwayFromZero));
+    public int StepsPerEpoch => StepsPerEpochFor(SamplingRate);
+
+    /// <summary>Noisy steps per local epoch at sampling rate <paramref name="samplingRate"/>: round(1/q), at least 1.</summary>
+    public static int StepsPerEpochFor(double samplingRate) => (int)Math.Max(1, Math.Round(1 / samplingRate, MidpointRounding.AwayFromZero));
 
     /// <summary>The sampling rate that gives an expected batch of <paramref name="expectedBatch"/> among <paramref name="rows"/> rows, capped at 1.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A count is below 1.</exception>

@@ -8,7 +8,10 @@ public enum RoundStatus
     /// <summary>The round produced a new global model ("completed").</summary>
     Completed = 0,
 
-    /// <summary>The round was abandoned; the model did not change and no privacy was spent ("aborted").</summary>
+    /// <summary>
+    /// The attempt was abandoned or interrupted ("aborted"): the model did not change; whatever it still showed the
+    /// coordinator is charged in its releases, and its abort reason says why.
+    /// </summary>
     Aborted = 1,
 }
 
@@ -197,6 +200,31 @@ public record LedgerEntryDraft
     /// the study declares no record-level privacy.
     /// </summary>
     public IReadOnlyList<LedgerRecordPrivacy>? RecordPrivacy { get; init; }
+
+    /// <summary>
+    /// Why an aborted attempt ended (for one a crash interrupted, that it was interrupted), in one line of at most
+    /// <see cref="MaxReasonLength"/> printable characters; <see langword="null"/> for a completed one (and in entries
+    /// written before reasons were kept).
+    /// </summary>
+    public string? AbortReason { get; init; }
+
+    /// <summary>The longest <see cref="AbortReason"/> an entry holds.</summary>
+    public const int MaxReasonLength = 300;
+
+    /// <summary>
+    /// <paramref name="reason"/> fit for <see cref="AbortReason"/>: control characters replaced by spaces, cut to
+    /// <see cref="MaxReasonLength"/> characters (a reason may quote what a peer said); null stays null.
+    /// </summary>
+    public static string? BoundReason(string? reason)
+    {
+        if (reason is null)
+        {
+            return null;
+        }
+
+        var clean = new string([.. reason.Select(ch => char.IsControl(ch) ? ' ' : ch)]);
+        return clean.Length <= MaxReasonLength ? clean : string.Concat(clean.AsSpan(0, MaxReasonLength - 3), "...");
+    }
 
     /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>
     internal string EffectiveKind => Kind ?? LedgerEntryKinds.Training;

@@ -19,7 +19,14 @@ namespace SecureFed.Audit;
 /// <param name="HeadHash">The hash of the last good entry (compare with a value published out of band: truncating
 /// the tail of a ledger cannot be detected from the ledger alone).</param>
 public sealed record LedgerVerificationResult(
-    bool Ok, long? FailedSequence, string Reason, int Entries, int CompletedRounds, LedgerEpsilon? FinalEpsilon, double? Delta, string HeadHash);
+    bool Ok, long? FailedSequence, string Reason, int Entries, int CompletedRounds, LedgerEpsilon? FinalEpsilon, double? Delta, string HeadHash)
+{
+    /// <summary>
+    /// Each silo's record-level epsilon (DP-SGD inside the silo) recomputed from the steps the checked entries of the
+    /// last entry's federation log (<see cref="RecordPrivacyHistory"/>); empty without record-level privacy.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> RecordEpsilon { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>
 /// Checks a ledger without trusting the coordinator that wrote it (DESIGN section 5): the coordinator's certificate
@@ -27,7 +34,8 @@ public sealed record LedgerVerificationResult(
 /// over its re-encoded fields, the coordinator's signature, and each cumulative epsilon (on every entry with privacy,
 /// of every kind) recomputed from all charged releases so far — each completed training round's effective noise
 /// multiplier and every listed statistics or evaluation release (<see cref="LedgerEntryDraft.Charges"/>,
-/// <see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>).
+/// <see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>); it also recomputes each silo's
+/// record-level epsilon from the DP-SGD steps the entries log (<see cref="LedgerVerificationResult.RecordEpsilon"/>).
 /// </summary>
 /// <remarks>
 /// It stops at the first failure and names that entry. What it cannot see: entries cut off the end (compare
@@ -183,6 +191,8 @@ public static class LedgerVerifier
         private int _completed;
         private LedgerEpsilon? _epsilon;
         private double? _delta;
+        private string? _federation;
+        private readonly Dictionary<string, RecordPrivacyHistory> _records = new(StringComparer.Ordinal);
 
         public long LastSequence { get; private set; }
 
@@ -196,11 +206,22 @@ public static class LedgerVerifier
             _completed += entry.Status == RoundStatus.Completed && entry.EffectiveKind == LedgerEntryKinds.Training ? 1 : 0;
             _epsilon = entry.CumulativeEpsilon;
             _delta = entry.Privacy?.Delta;
+            _federation = entry.FederationId;
+            if (!_records.TryGetValue(entry.FederationId, out var history))
+            {
+                history = new RecordPrivacyHistory();
+                _records[entry.FederationId] = history;
+            }
+
+            history.Add(entry);
         }
 
-        public LedgerVerificationResult Fail(long? sequence, string reason) =>
-            new(false, sequence, reason, _entries, _completed, _epsilon, _delta, HeadHash);
+        private IReadOnlyDictionary<string, double> RecordEpsilon() =>
+            _federation is not null && _records.TryGetValue(_federation, out var h) ? h.Epsilons() : new Dictionary<string, double>();
 
-        public LedgerVerificationResult Succeed() => new(true, null, "", _entries, _completed, _epsilon, _delta, HeadHash);
+        public LedgerVerificationResult Fail(long? sequence, string reason) =>
+            new(false, sequence, reason, _entries, _completed, _epsilon, _delta, HeadHash) { RecordEpsilon = RecordEpsilon() };
+
+        public LedgerVerificationResult Succeed() => new(true, null, "", _entries, _completed, _epsilon, _delta, HeadHash) { RecordEpsilon = RecordEpsilon() };
     }
 }

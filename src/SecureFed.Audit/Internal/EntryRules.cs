@@ -51,6 +51,12 @@ internal static class EntryRules
             return $"status {c.Status} is not completed or aborted";
         }
 
+        if (c.AbortReason is { } reason
+            && (c.Status != RoundStatus.Aborted || reason.Length > LedgerEntryDraft.MaxReasonLength || reason.Any(char.IsControl)))
+        {
+            return $"an abort reason belongs to an aborted entry only, in one line of at most {LedgerEntryDraft.MaxReasonLength} characters";
+        }
+
         if (c.Aggregation is not ("secure" or "plain"))
         {
             return $"aggregation '{c.Aggregation}' must be secure or plain";

@@ -62,6 +62,7 @@ internal static class LedgerJsonReader
                 Evaluation = o.Has("evaluation") ? ParseEvaluation(o.Object("evaluation")) : null,
                 Releases = o.Has("releases") ? ParseReleases(o.Array("releases")) : null,
                 RecordPrivacy = o.Has("record_privacy") ? ParseRecordPrivacy(o.Array("record_privacy")) : null,
+                AbortReason = o.Has("abort_reason") ? o.String("abort_reason") : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),

@@ -298,20 +298,14 @@ public sealed record AuditReport
     /// <summary>Each silo's record-level epsilon, entry by entry, recomputed from the logged DP-SGD steps.</summary>
     private static void AddRecordPrivacy(List<LedgerEntry> entries, List<ReportRound> rounds)
     {
-        var history = new Dictionary<string, List<(double, double, int)>>(StringComparer.Ordinal);
+        var history = new RecordPrivacyHistory();
         for (var i = 0; i < entries.Count; i++)
         {
             var list = new List<ReportRecordPrivacy>();
             foreach (var r in entries[i].RecordPrivacy ?? [])
             {
-                if (!history.TryGetValue(r.SiloId, out var steps))
-                {
-                    steps = [];
-                    history[r.SiloId] = steps;
-                }
-
-                steps.Add((r.NoiseMultiplier, r.SamplingRate, checked((int)r.Steps)));
-                list.Add(new ReportRecordPrivacy(r.SiloId, r, Privacy.PrivacyAccountants.ComputeEpsilon(Privacy.PrivacyAccountants.ParseKind(r.Accountant), steps, r.Delta)));
+                history.Add(r);
+                list.Add(new ReportRecordPrivacy(r.SiloId, r, history.EpsilonOf(r.SiloId)));
             }
 
             rounds[i] = rounds[i] with { RecordPrivacy = list };

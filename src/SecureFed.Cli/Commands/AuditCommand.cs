@@ -218,6 +218,11 @@ internal static class AuditCommand
             text.Append(", no differential privacy");
         }
 
+        if (r.RecordEpsilon.Count > 0)
+        {
+            text.Append(", record-level epsilon ").AppendJoin(", ", r.RecordEpsilon.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {Format(kv.Value)}")));
+        }
+
         text.Append(CultureInfo.InvariantCulture, $", head {r.HeadHash}");
         return text.ToString();
     }
@@ -263,6 +268,13 @@ internal static class AuditCommand
                 w.WriteNull("delta");
             }
 
+            w.WriteStartObject("record_epsilon");
+            foreach (var (silo, value) in r.RecordEpsilon)
+            {
+                WriteFiniteOrNull(w, silo, value);
+            }
+
+            w.WriteEndObject();
             w.WriteString("head_hash", r.HeadHash);
             w.WriteEndObject();
         }

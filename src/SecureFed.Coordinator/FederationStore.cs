@@ -28,8 +28,18 @@ public sealed class FederationStore
         double? Accuracy, double? Loss, string? ModelHashBefore, string? ModelHashAfter, IReadOnlyList<string> Participants, string? AbortReason,
         string Kind = RoundKinds.Training, FederatedMetrics? Metrics = null);
 
-    /// <summary>A privacy-charged release other than a training update (federated statistics or evaluation sums).</summary>
-    public sealed record ReleaseRow(long Round, int Attempt, string Task, double NoiseMultiplier, int Survivors);
+    /// <summary>
+    /// A privacy-charged release other than a completed round's training update: federated statistics or evaluation
+    /// sums, and whatever an aborted or interrupted attempt showed the coordinator (its training sum included).
+    /// </summary>
+    public sealed record ReleaseRow(long Round, int Attempt, string Task, double NoiseMultiplier, int Survivors)
+    {
+        /// <summary>
+        /// Exactly what the release was priced with (for a training sum under the discrete mechanism, its discrete
+        /// parameters). Rows written before it was kept read as one Gaussian release at <see cref="NoiseMultiplier"/>.
+        /// </summary>
+        public PricedCharge Pricing { get; init; } = PricedCharge.Gaussian(NoiseMultiplier);
+    }
 
     /// <summary>
     /// Opens (creating if needed) the store for <paramref name="federationId"/>. Refuses a file that belongs to
@@ -70,6 +80,9 @@ public sealed class FederationStore
             CREATE TABLE IF NOT EXISTS privacy_releases (
                 round INTEGER NOT NULL, attempt INTEGER NOT NULL, task TEXT NOT NULL, noise_multiplier REAL NOT NULL,
                 survivors INTEGER NOT NULL, PRIMARY KEY (round, attempt, task));
+            CREATE TABLE IF NOT EXISTS pending_releases (
+                round INTEGER NOT NULL, attempt INTEGER NOT NULL, task TEXT NOT NULL, noise_multiplier REAL NOT NULL,
+                survivors INTEGER NOT NULL, pricing TEXT NOT NULL, PRIMARY KEY (round, attempt, task));
             CREATE TABLE IF NOT EXISTS statistics (
                 id INTEGER PRIMARY KEY CHECK (id = 1), hash TEXT NOT NULL, vector BLOB NOT NULL, contributors INTEGER NOT NULL);
             """);
@@ -77,6 +90,7 @@ public sealed class FederationStore
         AddColumnIfMissing(c, "rounds", "metrics", "TEXT");
         AddColumnIfMissing(c, "model_versions", "optimizer_state", "BLOB");
         AddColumnIfMissing(c, "privacy_charges", "pricing", "TEXT");
+        AddColumnIfMissing(c, "privacy_releases", "pricing", "TEXT");
         using var tx = c.BeginTransaction();
         var existing = Scalar(c, tx, "SELECT value FROM meta WHERE key = 'federation_id'");
         if (existing is null)
@@ -107,6 +121,14 @@ public sealed class FederationStore
             }
         }
 
+        // An attempt a crash interrupted is charged whatever it may already have shown the coordinator (the marks its
+        // stages stored before each exposure), and its stored provisional ledger entry becomes appendable.
+        Exec(c, tx, """
+            INSERT OR IGNORE INTO privacy_releases(round, attempt, task, noise_multiplier, survivors, pricing)
+            SELECT p.round, p.attempt, p.task, p.noise_multiplier, p.survivors, p.pricing FROM pending_releases p
+            JOIN rounds r ON r.round = p.round AND r.attempt = p.attempt WHERE r.status = 'running'
+            """);
+        Exec(c, tx, "DELETE FROM pending_releases");
         Exec(c, tx, "UPDATE rounds SET status = 'interrupted', ended_at = $t WHERE status = 'running'", ("$t", Now()));
         tx.Commit();
         return store;
@@ -148,8 +170,8 @@ public sealed class FederationStore
         return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM rounds WHERE status = 'completed' AND kind = 'training'"), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Records that a round started.</summary>
-    public void BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore, string kind = RoundKinds.Training)
+    /// <summary>Records that a round started; returns its attempt number.</summary>
+    public int BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore, string kind = RoundKinds.Training)
     {
         using var c = Connect();
         using var tx = c.BeginTransaction();
@@ -158,6 +180,34 @@ public sealed class FederationStore
             VALUES ($r, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM rounds WHERE round = $r), 'running', $p, $t, $u, $m, $k)
             """,
             ("$r", round), ("$p", planHash), ("$t", Now()), ("$u", JsonSerializer.Serialize(participants)), ("$m", modelHashBefore), ("$k", kind));
+        var attempt = Convert.ToInt32(Scalar(c, tx, "SELECT attempt FROM rounds WHERE round = $r AND status = 'running'", ("$r", round)), System.Globalization.CultureInfo.InvariantCulture);
+        tx.Commit();
+        return attempt;
+    }
+
+    /// <summary>
+    /// Stores, for the running attempt of <paramref name="round"/>, the ledger entry it gets if a crash interrupts it
+    /// and, optionally, a release it is about to risk (the coordinator may learn a sum from here on). A crash leaves the
+    /// attempt interrupted with these releases charged and this entry appended; finishing it replaces both.
+    /// </summary>
+    public void MarkRunning(long round, string provisionalDraft, ReleaseRow? exposure = null)
+    {
+        using var c = Connect();
+        using var tx = c.BeginTransaction();
+        if (exposure is not null)
+        {
+            Exec(c, tx, """
+                INSERT OR REPLACE INTO pending_releases(round, attempt, task, noise_multiplier, survivors, pricing)
+                SELECT round, attempt, $t, $z, $n, $p FROM rounds WHERE round = $r AND status = 'running'
+                """,
+                ("$r", round), ("$t", exposure.Task), ("$z", exposure.NoiseMultiplier), ("$n", exposure.Survivors), ("$p", JsonSerializer.Serialize(exposure.Pricing)));
+        }
+
+        if (Exec(c, tx, "UPDATE rounds SET ledger_draft = $d WHERE round = $r AND status = 'running'", ("$d", provisionalDraft), ("$r", round)) != 1)
+        {
+            throw new InvalidOperationException($"round {round} is not running in the store");
+        }
+
         tx.Commit();
     }
 
@@ -304,12 +354,22 @@ public sealed class FederationStore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT round, attempt, task, noise_multiplier, survivors FROM privacy_releases ORDER BY rowid";
+        cmd.CommandText = "SELECT round, attempt, task, noise_multiplier, survivors, pricing FROM privacy_releases ORDER BY rowid";
+        return ReadReleases(cmd);
+    }
+
+    private static List<ReleaseRow> ReadReleases(SqliteCommand cmd)
+    {
         using var r = cmd.ExecuteReader();
         var list = new List<ReleaseRow>();
         while (r.Read())
         {
-            list.Add(new ReleaseRow(r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.GetDouble(3), r.GetInt32(4)));
+            var row = new ReleaseRow(r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.GetDouble(3), r.GetInt32(4));
+            list.Add(r.IsDBNull(5) ? row : row with
+            {
+                Pricing = JsonSerializer.Deserialize<PricedCharge>(r.GetString(5))
+                    ?? throw new InvalidDataException($"release {row.Task} of round {row.Round} attempt {row.Attempt} has an empty pricing; the store is corrupt"),
+            });
         }
 
         return list;
@@ -365,7 +425,7 @@ public sealed class FederationStore
     {
         using var c = Connect();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT round, attempt, ledger_draft FROM rounds WHERE ledger_draft IS NOT NULL AND ledger_appended = 0 ORDER BY ended_at, round, attempt";
+        cmd.CommandText = "SELECT round, attempt, ledger_draft FROM rounds WHERE ledger_draft IS NOT NULL AND ledger_appended = 0 AND status <> 'running' ORDER BY ended_at, round, attempt";
         using var r = cmd.ExecuteReader();
         var list = new List<(long, int, string)>();
         while (r.Read())
@@ -450,6 +510,9 @@ public sealed class FederationStore
         {
             throw new InvalidOperationException($"round {report.Round} is not running in the store; refusing to overwrite it");
         }
+
+        // The finished attempt's releases are the ones its caller stored with it; the crash-time marks are void.
+        Exec(c, tx, "DELETE FROM pending_releases WHERE round = $r", ("$r", report.Round));
     }
 
     /// <summary>One model version selected by <paramref name="clause"/>, checked against its stored hash.</summary>
@@ -483,8 +546,8 @@ public sealed class FederationStore
     {
         foreach (var x in releases ?? [])
         {
-            Exec(c, tx, "INSERT INTO privacy_releases(round, attempt, task, noise_multiplier, survivors) VALUES ($r, $a, $t, $z, $n)",
-                ("$r", x.Round), ("$a", x.Attempt), ("$t", x.Task), ("$z", x.NoiseMultiplier), ("$n", x.Survivors));
+            Exec(c, tx, "INSERT INTO privacy_releases(round, attempt, task, noise_multiplier, survivors, pricing) VALUES ($r, $a, $t, $z, $n, $p)",
+                ("$r", x.Round), ("$a", x.Attempt), ("$t", x.Task), ("$z", x.NoiseMultiplier), ("$n", x.Survivors), ("$p", JsonSerializer.Serialize(x.Pricing)));
         }
     }
 
@@ -523,11 +586,16 @@ public sealed class FederationStore
         return cmd.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql)
+    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object Value)[] args)
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+
         var v = cmd.ExecuteScalar();
         return v is DBNull ? null : v;
     }

@@ -12,7 +12,17 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
     public async Task<SumOutcome> RunAsync(RoundState state, SumTask task, int needed, CancellationToken cancellationToken)
     {
         var stage = StageSupport.StartStage(task.Name == SumTask.Training ? "train" : task.Name, task.Name);
-        await StageSupport.WaitOrDeadline(state.AllUploaded, timeout, time, cancellationToken);
+        // Every upload is seen on its own the moment it arrives: charged before the first one can, and then as seen.
+        state.Releases?.Risking(task, state.Accepted().Count);
+        try
+        {
+            await StageSupport.WaitOrDeadline(state.AllUploaded, timeout, time, cancellationToken);
+        }
+        finally
+        {
+            state.Releases?.Revealed(task, state.UploadsSeen());
+        }
+
         var tally = state.CloseUploads();
         StageSupport.EndStage(stage, tally.Updates.Count);
         var included = tally.Updates.Select(u => u.SiloId).ToList();

@@ -17,6 +17,9 @@ namespace SecureFed.Coordinator.Internal;
 /// </summary>
 internal sealed class RoundOrchestrator
 {
+    /// <summary>The reason an attempt's provisional entry gives: what the ledger shows for an attempt a crash interrupted.</summary>
+    internal const string InterruptedReason = "interrupted: the coordinator stopped during the attempt; it is charged every release it had risked";
+
     private readonly CoordinatorOptions _options;
     private readonly FederationStore _store;
     private readonly SessionRegistry _registry;
@@ -382,7 +385,17 @@ internal sealed class RoundOrchestrator
             _options.StudyDocument);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
-        _store.BeginRound(round, planHash, plan.Participants, model.Hash, kind);
+        var attempt = _store.BeginRound(round, planHash, plan.Participants, model.Hash, kind);
+        string Provisional(IReadOnlyList<FederationStore.ReleaseRow> risked)
+        {
+            var interrupted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
+                Stopwatch.GetElapsedTime(started), InterruptedReason, Kind: kind);
+            return AuditTrail.Serialize(Draft(plan, sessions, interrupted, null, model.Hash, risked, state: state, provisional: true));
+        }
+
+        // A crash from here on leaves an interrupted attempt with this entry (and whatever its stages risked, charged).
+        state.Releases = new AttemptReleases(_privacy, _store, plan, attempt, Provisional);
+        _store.MarkRunning(round, Provisional([]));
         lock (_gate)
         {
             _current = state;
@@ -438,17 +451,6 @@ internal sealed class RoundOrchestrator
                 return Aborted(state, sessions, model, primary, reason, started, roundSpan);
             }
 
-            var releases = new List<FederationStore.ReleaseRow>();
-            var attempt = _store.RunningAttempt(round);
-            void Release(SumTask task, int contributors)
-            {
-                if (_privacy.Release(plan, attempt, task, contributors) is { } release)
-                {
-                    releases.Add(release);
-                }
-            }
-
-            Release(tasks[0], primary.Contributors);
             var next = model.Parameters;
             double[]? released = null;
             FederatedMetrics? metrics = null;
@@ -466,26 +468,26 @@ internal sealed class RoundOrchestrator
                     if (plan.Task(SumTask.Evaluation) is { } evaluation)
                     {
                         metrics = await _evaluation.RunAsync(state, plan, evaluation, next, sum, needed, cancellationToken);
-                        if (metrics is not null)
-                        {
-                            Release(evaluation, metrics.Contributors);
-                        }
                     }
 
                     break;
             }
 
             state.Finish();
-            return Completed(state, sessions, model, kind, primary, next, released, metrics, releases, started, roundSpan);
+            // Every sum the attempt revealed besides the training update (statistics, evaluation, even one whose
+            // evaluation fell short of the threshold after unmasking) is charged with the round.
+            return Completed(state, sessions, model, kind, primary, next, released, metrics, state.Releases.BesidesTraining(), started, roundSpan);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Graceful shutdown: the running stage is abandoned, the round is recorded as aborted (nothing was
-            // released, nothing is charged) and re-run under the same number after a restart.
+            // Graceful shutdown: the running stage is abandoned and the round is recorded as aborted, re-run under the
+            // same number after a restart. Whatever it revealed before (a training sum unmasked before its evaluation,
+            // uploads seen under plain aggregation) is charged all the same.
             state.Abort();
             var aborted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
                 Stopwatch.GetElapsedTime(started), "the coordinator shut down during the round", Kind: kind);
-            _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, [])));
+            var seen = state.Releases.All();
+            _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen, state: state)), seen);
             _audit.Flush();
             Log.RoundAborted(_logger, round, aborted.AbortReason!);
             throw;
@@ -530,7 +532,7 @@ internal sealed class RoundOrchestrator
         state.Abort();
         var aborted = new RoundReport(plan.Round, false, plan.Participants, outcome.Contributors, outcome.Dropped, outcome.Refused, outcome.Rejected,
             double.NaN, double.NaN, model.Hash, Stopwatch.GetElapsedTime(started), reason, StageCounts: outcome.StageCounts, Kind: plan.Kind);
-        var seen = _privacy.AbortedRelease(plan, _store.RunningAttempt(plan.Round), plan.TaskList[0], outcome.Contributors) is { } release ? [release] : Array.Empty<FederationStore.ReleaseRow>();
+        var seen = state.Releases?.All() ?? [];
         _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen, state: state)), seen);
         _audit.Flush();
         Log.RoundAborted(_logger, plan.Round, reason);
@@ -610,19 +612,24 @@ internal sealed class RoundOrchestrator
     /// <summary>The ledger entry of a finished round (DESIGN section 5): everything an auditor needs, no vectors.</summary>
     private LedgerEntryDraft Draft(
         Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore,
-        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null, RoundState? state = null)
+        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null, RoundState? state = null, bool provisional = false)
     {
         var dp = plan.Privacy;
         var z = report.Completed ? charge?.NoiseMultiplier : null;
         var released = releases;
         var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
         var change = _privacy.SettingsChange();
-        if (change is not null)
+        if (!provisional)
         {
-            Log.PrivacySettingsChanged(_logger, change);
+            // A provisional entry (what a crash would leave) shows the change too, but only a final one consumes it.
+            if (change is not null)
+            {
+                Log.PrivacySettingsChanged(_logger, change);
+            }
+
+            _privacy.RecordSettings();
         }
 
-        _privacy.RecordSettings();
         return new LedgerEntryDraft
         {
             FederationId = plan.FederationId,
@@ -650,6 +657,7 @@ internal sealed class RoundOrchestrator
                 : null,
             Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
             SettingsChange = change,
+            AbortReason = report.Completed ? null : LedgerEntryDraft.BoundReason(report.AbortReason),
             RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
                 ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]
                 : null,

@@ -26,28 +26,29 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
         };
     }
 
-    /// <summary>The charge of a statistics or evaluation release under privacy (null when the release is not privatized).</summary>
-    public FederationStore.ReleaseRow? Release(Protocol.RoundPlan plan, int attempt, SumTask task, int contributors) =>
-        plan.Privacy is { } dp && task.Name != SumTask.Training && task.ClipNorm > 0
-            ? new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, contributors, plan.SecureAggregation is not null), contributors)
-            : null;
-
     /// <summary>
-    /// What an aborted attempt still released: under plain aggregation every upload that arrived was seen on its own
-    /// (so it is charged with one silo's share of the noise), even though no aggregate was released; under secure
-    /// aggregation an aborted sum was never unmasked, so nothing. Null when nothing is charged.
+    /// The charge of the coordinator learning <paramref name="task"/>'s sum over <paramref name="covered"/> silos in one
+    /// attempt: a training sum priced as the round would be (under plain aggregation, one silo's share of the noise,
+    /// since each upload is seen alone), a statistics or evaluation sum at its own clip norm. Null when nothing is
+    /// charged (no privacy, nothing covered, or a task that is not privatized).
     /// </summary>
-    public FederationStore.ReleaseRow? AbortedRelease(Protocol.RoundPlan plan, int attempt, SumTask task, int uploadsSeen)
+    public FederationStore.ReleaseRow? Priced(Protocol.RoundPlan plan, int attempt, SumTask task, int covered)
     {
-        if (plan.Privacy is not { } dp || plan.SecureAggregation is not null || uploadsSeen == 0)
+        if (plan.Privacy is not { } dp || covered <= 0)
         {
             return null;
         }
 
-        var z = task.Name == SumTask.Training
-            ? PrivacyCharge.Price(dp, uploadsSeen, task.Length, secure: false).NoiseMultiplier
-            : task.ClipNorm > 0 ? PrivacyCharge.ReleaseNoiseMultiplier(dp, task, uploadsSeen, secure: false) : double.NaN;
-        return double.IsNaN(z) ? null : new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, z, uploadsSeen);
+        var secure = plan.SecureAggregation is not null;
+        if (task.Name == SumTask.Training)
+        {
+            var priced = PrivacyCharge.Price(dp, covered, task.Length, secure);
+            return new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, priced.NoiseMultiplier, covered) { Pricing = priced };
+        }
+
+        return task.ClipNorm > 0
+            ? new FederationStore.ReleaseRow(plan.Round, attempt, task.Name, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, covered, secure), covered)
+            : null;
     }
 
     /// <summary>Epsilon spent so far by the plan's accountant, with optional new charges not yet stored.</summary>
@@ -64,7 +65,7 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             history.Add(charge.Pricing);
         }
 
-        history.AddRange((releases ?? []).Select(r => PricedCharge.Gaussian(r.NoiseMultiplier)));
+        history.AddRange((releases ?? []).Select(r => r.Pricing));
         return PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
     }
 
@@ -139,9 +140,9 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             $"mechanism {dp.Mechanism}, noise multiplier {dp.NoiseMultiplier:R}, clip norm {dp.ClipNorm:R}, threshold {dp.Threshold}, colluding {dp.Colluding}, scale bits {dp.ScaleBits}, accountant {dp.Accountant}, delta {dp.Delta:R}, budget {dp.EpsilonBudget:R}");
 
     /// <summary>
-    /// Every release the store has charged, each exactly as it was priced then (training rounds with their stored
-    /// pricing, statistics and evaluation releases with their stored multipliers): later settings never re-price them.
+    /// Every release the store has charged, each exactly as it was priced then (training rounds and every other release
+    /// with their stored pricing): later settings never re-price them.
     /// </summary>
     private List<PricedCharge> Stored() =>
-        [.. store.PrivacyCharges().Select(c => c.Pricing), .. store.PrivacyReleases().Select(r => PricedCharge.Gaussian(r.NoiseMultiplier))];
+        [.. store.PrivacyCharges().Select(c => c.Pricing), .. store.PrivacyReleases().Select(r => r.Pricing)];
 }

@@ -15,6 +15,7 @@ internal sealed class RoundState
     private readonly int _maxChunk;
     private readonly TaskCompletionSource _allDecided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private string _task;
 
     public RoundState(Protocol.RoundPlan plan, int maxChunk)
@@ -63,6 +64,7 @@ internal sealed class RoundState
         lock (_gate)
         {
             _task = task;
+            _seen.Clear();
             foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Done or SiloStatus.Uploading))
             {
                 p.Status = SiloStatus.Accepted;
@@ -140,6 +142,7 @@ internal sealed class RoundState
 
             p.Assembler ??= new VectorAssembler(Plan.Task(_task)?.Length ?? Plan.ParameterCount, _maxChunk);
             p.Status = SiloStatus.Uploading;
+            _seen.Add(siloId);
             p.Assembler.Add(chunk.Offset, chunk.TotalLength, chunk.Values);
             if (chunk.Last)
             {
@@ -198,6 +201,21 @@ internal sealed class RoundState
             return [.. _participants.Where(kv => kv.Value.Status == SiloStatus.Accepted).Select(kv => kv.Key).Order(StringComparer.Ordinal)];
         }
     }
+
+    /// <summary>
+    /// Silos any part of whose vector for the current task reached the coordinator in the clear (plain aggregation),
+    /// whether or not it was completed, kept or later rejected: each was seen.
+    /// </summary>
+    public int UploadsSeen()
+    {
+        lock (_gate)
+        {
+            return _seen.Count;
+        }
+    }
+
+    /// <summary>What this attempt has shown the coordinator, for its charges (set by the orchestrator when the attempt starts).</summary>
+    public AttemptReleases? Releases { get; set; }
 
     /// <summary>The secure aggregation of this round, once it started.</summary>
     public SecureAggregationRound? Secure { get; set; }

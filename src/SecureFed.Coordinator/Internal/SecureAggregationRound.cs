@@ -57,6 +57,18 @@ internal sealed class SecureAggregationRound
         }
     }
 
+    /// <summary>Unmask responses received so far (<see cref="SecAggServer.UnmaskResponsesReceived"/>).</summary>
+    public int UnmaskResponsesReceived
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _server.UnmaskResponsesReceived;
+            }
+        }
+    }
+
     /// <summary>Completes when every silo expected in the current stage has answered or left.</summary>
     public Task StageDone
     {

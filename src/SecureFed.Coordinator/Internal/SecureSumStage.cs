@@ -55,6 +55,16 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         var sessions = accepted.Select(id => registry.Find(id)).OfType<AgentSession>().ToDictionary(s => s.SiloId, StringComparer.Ordinal);
         var verifiers = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);
         SecureAggregationRound? secure = null;
+        var covered = 0; // U3, once the coordinator has asked for unmasking: the silos a learnable sum covers
+        void RevealedIfAnswered()
+        {
+            if (covered > 0 && secure!.UnmaskResponsesReceived > 0)
+            {
+                state.Releases?.Revealed(task, covered);
+                covered = 0;
+            }
+        }
+
         try
         {
             foreach (var (id, session) in sessions)
@@ -111,10 +121,15 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
             var unmask = secure.CloseConsistencyCheck();
             StageSupport.EndStage(stage, unmask.Signatures.Count);
             stage = StageSupport.StartStage("unmask", task.Name);
+            // From the first unmask response on, the coordinator (with colluding silos) may learn the sum over U3:
+            // charged before the request goes out, and then as revealed however the stage ends.
+            covered = check.Survivors.Count;
+            state.Releases?.Risking(task, covered);
             var unmaskWire = SecAggMapping.ToWire(unmask);
             Broadcast(secure, plan, task.Name, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
 
             await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
+            RevealedIfAnswered(); // before closing, which wipes the responses (and may still fail: charged all the same)
             var unmaskStarted = Stopwatch.GetTimestamp();
             var (sum, included) = secure.CloseUnmask();
             var unmaskTime = Stopwatch.GetElapsedTime(unmaskStarted);
@@ -133,6 +148,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         }
         finally
         {
+            RevealedIfAnswered(); // a stage cut short (shutdown, abort) after unmask responses arrived
             state.Secure = null;
             foreach (var v in verifiers.Values)
             {

@@ -94,6 +94,21 @@ public sealed class SecAggServer
         }
     }
 
+    /// <summary>
+    /// Unmask responses received so far. Once any has arrived the server may be able, with colluding clients, to learn
+    /// the sum over <see cref="IncludedClients"/>, so a caller that charges releases counts the sum as released.
+    /// </summary>
+    public int UnmaskResponsesReceived
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _responses.Count;
+            }
+        }
+    }
+
     /// <summary>U3 once the masked-input stage closed: the clients whose inputs the sum covers.</summary>
     public IReadOnlyList<string> IncludedClients
     {

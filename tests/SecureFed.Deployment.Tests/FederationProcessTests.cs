@@ -23,65 +23,9 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public async Task Coordinator_and_three_agent_processes_finish_three_rounds_after_one_agent_is_killed()
     {
-        string[] HospitalFiles = ["hospital-a.csv", "hospital-b.csv", "hospital-c.tsv"];
-        var cli = LocateCli();
-        var certs = Path.Combine(_dir, "certs");
         try
         {
-            using (var init = Start("certs", null, "certs", "init", "--out", certs, "--silos", "3"))
-            {
-                Assert.True(await init.WaitForExitAsync(StepTimeout), init.Transcript());
-                Assert.True(init.ExitCode == 0, init.Transcript());
-            }
-
-            var port = FreePort();
-            var store = Path.Combine(_dir, "coordinator", "federation.db");
-            var coordinatorConfig = WriteConfig("coordinator.json", new JsonObject
-            {
-                ["Coordinator"] = new JsonObject
-                {
-                    ["FederationId"] = "deployment-test",
-                    ["ListenAddress"] = "127.0.0.1",
-                    ["Port"] = port,
-                    ["Rounds"] = 10, // overridden below by SECUREFED_Coordinator__Rounds, as compose does
-                    ["MinSilos"] = 2,
-                    ["TargetSilos"] = 3,
-                    ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
-                    // The study only: the coordinator holds no data folder at all.
-                    ["Study"] = RepoPaths.File("data", "hospitals", "study.json"),
-                    ["StorePath"] = store,
-                    ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
-                    ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
-                    ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                    ["JoinTimeoutSeconds"] = 30, // also the wait for the killed silo before each later round
-                    ["PlanTimeoutSeconds"] = 30, // also the deadline of the key stages, where the first torch call makes a loaded machine slow
-                    ["TrainTimeoutSeconds"] = 30,
-                    ["Aggregation"] = "secure",
-                },
-            });
-
-            var overrides = new Dictionary<string, string> { ["SECUREFED_Coordinator__Rounds"] = Rounds.ToString(CultureInfo.InvariantCulture) };
-            var coordinator = Start("coordinator", overrides, "coordinator", "--config", coordinatorConfig);
-            var agents = new List<ChildProcess>();
-            for (var i = 1; i <= 3; i++)
-            {
-                var config = WriteConfig($"agent-{i}.json", new JsonObject
-                {
-                    ["Agent"] = new JsonObject
-                    {
-                        ["Coordinator"] = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}",
-                        ["FederationId"] = "deployment-test",
-                        ["Certificate"] = Path.Combine(certs, $"silo-{i}.pem"),
-                        ["PrivateKey"] = Path.Combine(certs, $"silo-{i}.key.pem"),
-                        ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                        // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
-                        ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", HospitalFiles[i - 1]) },
-                        ["Policy"] = new JsonObject { ["MinCohort"] = 2 },
-                        ["LedgerPath"] = Path.Combine(_dir, $"silo-{i}", "privacy-ledger.jsonl"),
-                    },
-                });
-                agents.Add(Start($"agent-{i}", null, "agent", "--config", config));
-            }
+            var (coordinator, agents, store, certs) = await LaunchAsync(RepoPaths.File("data", "hospitals", "study.json"), Rounds, new JsonObject { ["MinCohort"] = 2 });
 
             // Round 1 with all three silos, then kill silo 3's process as soon as round 2 has started.
             Assert.True(await coordinator.WaitForOutputAsync("Round 1 completed", TimeSpan.FromSeconds(90)), Transcripts());
@@ -111,6 +55,66 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             var verdict = SecureFed.Audit.LedgerVerifier.Verify(entries, coordinatorCertificate, root, TimeProvider.System);
             Assert.True(verdict.Ok, verdict.Reason);
             Assert.Equal(Rounds, verdict.CompletedRounds);
+            output.WriteLine(Transcripts());
+        }
+        finally
+        {
+            foreach (var p in _processes)
+            {
+                p.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_record_level_study_runs_across_processes_and_each_silo_shows_its_epsilon_against_its_cap()
+    {
+        const int rounds = 2;
+        try
+        {
+            // data/hospitals/study-record-dp.json: DP-SGD in every silo, calibrated to record-level epsilon 3 over its
+            // planned rounds; each silo's own policy caps it at 4.
+            var (coordinator, agents, store, certs) = await LaunchAsync(
+                RepoPaths.File("data", "hospitals", "study-record-dp.json"), rounds, new JsonObject { ["MinCohort"] = 2, ["RecordEpsilonCap"] = 4.0 });
+
+            Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(180)), Transcripts());
+            Assert.True(coordinator.ExitCode == 0, Transcripts());
+            foreach (var agent in agents)
+            {
+                Assert.True(await agent.WaitForExitAsync(StepTimeout), Transcripts());
+                Assert.True(agent.ExitCode == 0, Transcripts());
+                for (var round = 1; round <= rounds; round++)
+                {
+                    Assert.Contains($"Round {round}: this silo's record-level epsilon is ", agent.Stdout, StringComparison.Ordinal);
+                }
+
+                Assert.Contains("(cap 4;", agent.Stdout, StringComparison.Ordinal);
+            }
+
+            // The coordinator's ledger logs each silo's DP-SGD per round; the verifier recomputes each silo's epsilon
+            // from it, and that is what the silo's own privacy ledger says it spent.
+            var ledger = Path.ChangeExtension(store, ".ledger.jsonl");
+            var entries = SecureFed.Audit.AuditLedger.Read(ledger);
+            using var coordinatorCertificate = SecureFed.Identity.CertificateStore.LoadCertificate(Path.Combine(certs, "coordinator.pem"));
+            using var root = SecureFed.Identity.CertificateStore.LoadCertificate(Path.Combine(certs, "ca.pem"));
+            var verdict = SecureFed.Audit.LedgerVerifier.Verify(entries, coordinatorCertificate, root, TimeProvider.System);
+            Assert.True(verdict.Ok, verdict.Reason);
+            var training = entries.Where(e => e.Kind is null or "training" && e.Status == SecureFed.Audit.RoundStatus.Completed).ToList();
+            Assert.Equal(rounds, training.Count);
+            Assert.All(training, e => Assert.Equal(["silo-1", "silo-2", "silo-3"], e.RecordPrivacy!.Select(r => r.SiloId)));
+            Assert.Equal(["silo-1", "silo-2", "silo-3"], verdict.RecordEpsilon.Keys);
+            for (var i = 1; i <= 3; i++)
+            {
+                var spent = verdict.RecordEpsilon[$"silo-{i}"];
+                Assert.InRange(spent, 0.01, 3.0);
+                Assert.Equal(new SecureFed.Agent.SiloPrivacyLedger(SiloLedger(i)).RecordEpsilon("rdp", 1e-5), spent, 9);
+            }
+
+            // What an auditor runs: the CLI states each silo's record-level epsilon next to the verdict.
+            using var verify = Start("verify", null, "audit", "verify", ledger, "--coordinator-cert", Path.Combine(certs, "coordinator.pem"), "--ca", Path.Combine(certs, "ca.pem"));
+            Assert.True(await verify.WaitForExitAsync(StepTimeout), verify.Transcript());
+            Assert.True(verify.ExitCode == 0, verify.Transcript());
+            Assert.Contains("record-level epsilon silo-1 ", verify.Stdout, StringComparison.Ordinal);
             output.WriteLine(Transcripts());
         }
         finally
@@ -198,6 +202,75 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         _processes.Add(p);
         return p;
     }
+
+    /// <summary>
+    /// Development certificates, then `securefed coordinator` on <paramref name="study"/> and three `securefed agent`s,
+    /// each with its own hospital file in its own dialect, configured as the containers are (JSON files, absolute paths,
+    /// the round count overridden from the environment as compose does).
+    /// </summary>
+    private async Task<(ChildProcess Coordinator, List<ChildProcess> Agents, string Store, string Certs)> LaunchAsync(string study, int rounds, JsonObject policy)
+    {
+        string[] hospitalFiles = ["hospital-a.csv", "hospital-b.csv", "hospital-c.tsv"];
+        var certs = Path.Combine(_dir, "certs");
+        using (var init = Start("certs", null, "certs", "init", "--out", certs, "--silos", "3"))
+        {
+            Assert.True(await init.WaitForExitAsync(StepTimeout), init.Transcript());
+            Assert.True(init.ExitCode == 0, init.Transcript());
+        }
+
+        var port = FreePort();
+        var store = Path.Combine(_dir, "coordinator", "federation.db");
+        var coordinatorConfig = WriteConfig("coordinator.json", new JsonObject
+        {
+            ["Coordinator"] = new JsonObject
+            {
+                ["FederationId"] = "deployment-test",
+                ["ListenAddress"] = "127.0.0.1",
+                ["Port"] = port,
+                ["Rounds"] = 10, // overridden below by SECUREFED_Coordinator__Rounds, as compose does
+                ["MinSilos"] = 2,
+                ["TargetSilos"] = 3,
+                ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
+                // The study only: the coordinator holds no data folder at all.
+                ["Study"] = study,
+                ["StorePath"] = store,
+                ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
+                ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
+                ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
+                ["JoinTimeoutSeconds"] = 30, // also the wait for the killed silo before each later round
+                ["PlanTimeoutSeconds"] = 30, // also the deadline of the key stages, where the first torch call makes a loaded machine slow
+                ["TrainTimeoutSeconds"] = 30,
+                ["Aggregation"] = "secure",
+            },
+        });
+
+        var overrides = new Dictionary<string, string> { ["SECUREFED_Coordinator__Rounds"] = rounds.ToString(CultureInfo.InvariantCulture) };
+        var coordinator = Start("coordinator", overrides, "coordinator", "--config", coordinatorConfig);
+        var agents = new List<ChildProcess>();
+        for (var i = 1; i <= 3; i++)
+        {
+            var config = WriteConfig($"agent-{i}.json", new JsonObject
+            {
+                ["Agent"] = new JsonObject
+                {
+                    ["Coordinator"] = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}",
+                    ["FederationId"] = "deployment-test",
+                    ["Certificate"] = Path.Combine(certs, $"silo-{i}.pem"),
+                    ["PrivateKey"] = Path.Combine(certs, $"silo-{i}.key.pem"),
+                    ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
+                    // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
+                    ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", hospitalFiles[i - 1]) },
+                    ["Policy"] = policy.DeepClone(),
+                    ["LedgerPath"] = SiloLedger(i),
+                },
+            });
+            agents.Add(Start($"agent-{i}", null, "agent", "--config", config));
+        }
+
+        return (coordinator, agents, store, certs);
+    }
+
+    private string SiloLedger(int silo) => Path.Combine(_dir, $"silo-{silo}", "privacy-ledger.jsonl");
 
     private string WriteConfig(string name, JsonObject content)
     {

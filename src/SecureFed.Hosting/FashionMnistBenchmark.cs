@@ -59,8 +59,15 @@ public sealed record FashionMnistBenchmarkOptions
     /// <summary>Local epochs per round instead of the study's; null keeps the study's.</summary>
     public int? Epochs { get; init; }
 
-    /// <summary>Whether the run trains a variant of the bundled study (record privacy or changed local training).</summary>
-    public bool ChangesStudy => RecordEpsilon > 0 || LearningRate is not null || Momentum is not null || Epochs is not null;
+    /// <summary>
+    /// The model's activation (<c>relu</c>, <c>tanh</c> or <c>sigmoid</c>) instead of the study's; null keeps the study's.
+    /// Bounded activations such as tanh suit DP-SGD's clipped gradients (Papernot et al., "Tempered Sigmoid Activations
+    /// for Deep Learning with Differential Privacy", AAAI 2021).
+    /// </summary>
+    public string? Activation { get; init; }
+
+    /// <summary>Whether the run trains a variant of the bundled study (record privacy, changed local training or model).</summary>
+    public bool ChangesStudy => RecordEpsilon > 0 || LearningRate is not null || Momentum is not null || Epochs is not null || Activation is not null;
 
     /// <summary>The training images file: <c>train-images-idx3-ubyte.gz</c>, or the uncompressed one, in <see cref="TrainDirectory"/>.</summary>
     public string TrainImages
@@ -149,7 +156,15 @@ public sealed record FashionMnistBenchmarkOptions
         {
             throw new ArgumentException(Invariant($"--epochs {Epochs} is invalid: must be within 1..1000"));
         }
+
+        if (Activation is { } activation && !Activations.Contains(activation, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"--activation {activation} is invalid: must be one of {string.Join(", ", Activations)}");
+        }
     }
+
+    /// <summary>The activations a study's model may name (the study parser has the last word).</summary>
+    private static readonly string[] Activations = ["relu", "tanh", "sigmoid"];
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
@@ -258,6 +273,7 @@ public static class FashionMnistBenchmark
                 ["learning_rate"] = study.Training.LearningRate,
                 ["momentum"] = study.Training.Momentum,
                 ["batch_size"] = study.Training.BatchSize,
+                ["activation"] = study.Model.Activation,
             };
         }
 
@@ -284,7 +300,7 @@ public static class FashionMnistBenchmark
 
     /// <summary>
     /// The bundled study with the options' changes (a record-level <c>privacy</c> section whose noise is calibrated to the
-    /// rounds run, the local learning rate, momentum, epochs), built from its canonical JSON as
+    /// rounds run, the local learning rate, momentum, epochs, the model's activation), built from its canonical JSON as
     /// <see cref="ModelMapping.WithModelKind"/> builds a model variant: its own hash, and the bundled file untouched. It
     /// is written to <c>study/fashion_mnist/study.json</c> under the output folder next to links to the bundled test
     /// split, which is then the data folder of the run, so the run folder shows what was trained.
@@ -314,6 +330,13 @@ public static class FashionMnistBenchmark
         if (options.Epochs is { } epochs)
         {
             training["epochs"] = epochs;
+        }
+
+        if (options.Activation is { } activation)
+        {
+            var model = document["model"] as JsonObject ?? [];
+            document["model"] = model;
+            model["activation"] = activation;
         }
 
         if (options.RecordEpsilon > 0)

@@ -145,7 +145,7 @@ public sealed class FashionMnistTests : IDisposable
         var bundled = Study.Load(Path.Combine(BundledFolder, "study.json"));
 
         var json = await FashionMnistBenchmark.RunAsync(
-            new FashionMnistBenchmarkOptions { Silos = 3, Rounds = 2, TrainDirectory = train, OutputDirectory = output, RecordEpsilon = 8, ExpectedBatch = 16, LearningRate = 0.1 },
+            new FashionMnistBenchmarkOptions { Silos = 3, Rounds = 2, TrainDirectory = train, OutputDirectory = output, RecordEpsilon = 8, ExpectedBatch = 16, LearningRate = 0.1, Activation = "tanh" },
             TextWriter.Null,
             CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
 
@@ -157,6 +157,8 @@ public sealed class FashionMnistTests : IDisposable
         Assert.Equal(bundled.Hash, Study.Load(Path.Combine(BundledFolder, "study.json")).Hash);
         Assert.Equal(2, variant.Rounds); // the silos calibrate to the rounds the bench runs
         Assert.Equal(0.1, variant.Training.LearningRate);
+        Assert.Equal("tanh", variant.Model.Activation);
+        Assert.Equal("tanh", (string)json["local_training"]!["activation"]!);
         Assert.Equal(8, (double)json["record_privacy"]!["epsilon_target"]!);
         var spent = json["record_epsilon"]!.AsObject();
         var ledgers = json["record_ledgers"]!.AsObject();
@@ -185,6 +187,17 @@ public sealed class FashionMnistTests : IDisposable
 
         Assert.Contains("--expected-batch", error.Message, StringComparison.Ordinal);
         Assert.Contains("--record-epsilon", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BenchOptions_UnknownActivation_NamesTheOptionAndTheChoices()
+    {
+        var options = new FashionMnistBenchmarkOptions { Activation = "gelu", TrainDirectory = BundledFolder, OutputDirectory = _dir };
+
+        var error = Assert.Throws<ArgumentException>(() => options.Validate());
+
+        Assert.StartsWith("--activation gelu", error.Message, StringComparison.Ordinal);
+        Assert.Contains("relu, tanh, sigmoid", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

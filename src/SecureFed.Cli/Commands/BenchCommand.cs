@@ -49,9 +49,11 @@ internal static class BenchCommand
         var learningRate = new Option<double?>("--learning-rate") { Description = "Local learning rate instead of the study's (changes the study: a variant is written under --out).", CustomParser = r => NumberOptions.ParseDouble(r) };
         var momentum = new Option<double?>("--momentum") { Description = "Local SGD momentum instead of the study's (changes the study).", CustomParser = r => NumberOptions.ParseDouble(r) };
         var epochs = new Option<int?>("--epochs") { Description = "Local epochs per round instead of the study's (changes the study)." };
+        var activation = new Option<string?>("--activation") { Description = "The model's activation instead of the study's: relu, tanh or sigmoid (changes the study; tanh suits DP-SGD's clipped gradients)." };
+        activation.AcceptOnlyFromAmong("relu", "tanh", "sigmoid");
         var command = new Command("fashion-mnist", "The Fashion-MNIST cnn study as an in-process federation (secure aggregation; no privacy unless --record-epsilon) on the 60,000 training images; prints accuracy and wall time per round, peak memory, parameter count and the final model's accuracy on the 10,000 test images as JSON, and with --record-epsilon each silo's epsilon by rdp and pld. Progress goes to stderr.")
         {
-            silos, partition, rounds, seed, trainDir, output, dataDir, json, recordEpsilon, recordDelta, expectedBatch, clip, learningRate, momentum, epochs,
+            silos, partition, rounds, seed, trainDir, output, dataDir, json, recordEpsilon, recordDelta, expectedBatch, clip, learningRate, momentum, epochs, activation,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -71,6 +73,7 @@ internal static class BenchCommand
                 LearningRate = parse.GetValue(learningRate),
                 Momentum = parse.GetValue(momentum),
                 Epochs = parse.GetValue(epochs),
+                Activation = parse.GetValue(activation),
             };
             var result = await FashionMnistBenchmark.RunAsync(options, parse.InvocationConfiguration.Error, ct);
             parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = !parse.GetValue(json) }));

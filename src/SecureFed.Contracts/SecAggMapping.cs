@@ -143,10 +143,14 @@ public static class SecAggMapping
         return new(round, m.Sender, [.. m.MaskKeyShares.Select(FromWire)], [.. m.SelfMaskShares.Select(FromWire)]);
     }
 
-    private static W.EncryptedShare ToWire(EncryptedShare s) =>
-        new() { Sender = s.Sender, Recipient = s.Recipient, Ciphertext = ByteString.CopyFrom(s.Ciphertext) };
+    private static W.EncryptedShare ToWire(EncryptedShare s) => new()
+    {
+        Sender = s.Sender, Recipient = s.Recipient, Ciphertext = ByteString.CopyFrom(s.Ciphertext),
+        KeyCommitment = ByteString.CopyFrom(s.KeyCommitment), Signature = ByteString.CopyFrom(s.Signature),
+    };
 
-    private static EncryptedShare FromWire(W.EncryptedShare s) => new(s.Sender, s.Recipient, s.Ciphertext.ToByteArray());
+    private static EncryptedShare FromWire(W.EncryptedShare s) =>
+        new(s.Sender, s.Recipient, s.Ciphertext.ToByteArray()) { KeyCommitment = s.KeyCommitment.ToByteArray(), Signature = s.Signature.ToByteArray() };
 
     private static W.RevealedShare ToWire(RevealedShare s) => new() { Owner = s.Owner, Value = ByteString.CopyFrom(s.Value) };
 

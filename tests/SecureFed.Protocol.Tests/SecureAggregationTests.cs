@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using CsCheck;
 using SecureFed.Crypto;
 using SecureFed.Protocol.SecureAggregation;
+using SecureFed.Protocol.SecureAggregation.Internal;
 
 namespace SecureFed.Protocol.Tests;
 
@@ -305,8 +306,55 @@ public class SecureAggregationTests
         var shares = delivery.Shares.ToArray();
         shares[1] = shares[1] with { Ciphertext = tamperedBytes };
         var ex = Assert.Throws<ProtocolViolationException>(() => h.Clients["silo-00"].MaskInput(delivery with { Shares = shares }, h.Inputs["silo-00"]));
-        Assert.Equal($"the share ciphertext from {shares[1].Sender} to silo-00 failed authentication (tampered, misrouted or from another round)", ex.Message);
+        Assert.Equal($"the share from {shares[1].Sender} to silo-00 does not carry {shares[1].Sender}'s signature (altered in transit)", ex.Message);
+        Assert.Equal(FaultKind.PermissionDenied, ex.Kind);
         Assert.Equal(SecAggStage.Aborted, h.Clients["silo-00"].Stage);
+    }
+
+    [Fact]
+    public void MaskInput_GarbageShareItsSenderSigned_ComplainsWithTheKeyAndTheServerConvictsTheSender()
+    {
+        using var h = new Harness(4, length: 8);
+        var deliveries = h.Share(h.Advertise());
+        var honest = deliveries["silo-00"].Shares.Single(s => s.Sender == "silo-02");
+        var garbage = honest with { Ciphertext = new byte[honest.Ciphertext.Length] };
+        garbage = garbage with { Signature = h.Signer("silo-02").Sign(SecAggCrypto.SharePayload(h.Parameters, garbage)) };
+        var shares = deliveries["silo-00"].Shares.Select(s => s.Sender == "silo-02" ? garbage : s).ToArray();
+
+        var complaint = Assert.Throws<ShareComplaintException>(() => h.Clients["silo-00"].MaskInput(deliveries["silo-00"] with { Shares = shares }, h.Inputs["silo-00"]));
+
+        Assert.Equal("silo-02", complaint.Accused);
+        Assert.Contains("failed authentication", complaint.Reason, StringComparison.Ordinal);
+        Assert.Equal(SecAggStage.Aborted, h.Clients["silo-00"].Stage);
+        // The server judges by the share it routed: here it routed the honest one, so the same key convicts the complainer ...
+        Assert.Equal(ComplaintVerdict.ComplainerAtFault, h.Server.JudgeComplaint("silo-00", "silo-02", complaint.ShareKey));
+        // ... a key that is not the committed one proves nothing either way ...
+        Assert.Equal(ComplaintVerdict.Unresolved, h.Server.JudgeComplaint("silo-00", "silo-02", new byte[complaint.ShareKey.Length]));
+        // ... and a complaint about a share never delivered is false.
+        Assert.Equal(ComplaintVerdict.ComplainerAtFault, h.Server.JudgeComplaint("silo-00", "silo-09", complaint.ShareKey));
+    }
+
+    [Fact]
+    public void JudgeComplaint_GarbageTheSenderSignedAndRouted_ConvictsTheSender()
+    {
+        using var h = new Harness(3, length: 4);
+        var advertised = h.Advertise();
+        var messages = h.Ids.ToDictionary(id => id, id => h.Clients[id].ShareKeys(advertised));
+        var bad = messages["silo-01"];
+        var forged = bad.Shares.Select(s =>
+        {
+            var g = s with { Ciphertext = new byte[s.Ciphertext.Length] };
+            return g with { Signature = h.Signer("silo-01").Sign(SecAggCrypto.SharePayload(h.Parameters, g)) };
+        }).ToArray();
+        foreach (var (id, m) in messages)
+        {
+            h.Server.ReceiveShareKeys(id == "silo-01" ? m with { Shares = forged } : m);
+        }
+
+        var deliveries = h.Server.CloseShareKeys();
+        var complaint = Assert.Throws<ShareComplaintException>(() => h.Clients["silo-00"].MaskInput(deliveries["silo-00"], h.Inputs["silo-00"]));
+
+        Assert.Equal(ComplaintVerdict.AccusedAtFault, h.Server.JudgeComplaint("silo-00", complaint.Accused, complaint.ShareKey));
     }
 
     [Fact]
@@ -319,7 +367,7 @@ public class SecureAggregationTests
         var stolen = deliveries["silo-01"].Shares.Single(s => s.Sender == "silo-02") with { Recipient = "silo-00" };
         var shares = deliveries["silo-00"].Shares.Select(s => s.Sender == "silo-02" ? stolen : s).ToArray();
         var ex = Assert.Throws<ProtocolViolationException>(() => h.Clients["silo-00"].MaskInput(deliveries["silo-00"] with { Shares = shares }, h.Inputs["silo-00"]));
-        Assert.Contains("failed authentication", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("does not carry silo-02's signature", ex.Message, StringComparison.Ordinal); // it signed it for silo-01
     }
 
     [Fact]

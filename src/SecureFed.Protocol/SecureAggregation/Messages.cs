@@ -49,7 +49,17 @@ public sealed record AdvertisedKeys(long RoundId, IReadOnlyList<KeyAdvertisement
 }
 
 /// <summary>One AEAD ciphertext of (sender, recipient, share of s_sk, share of b) from sender to recipient.</summary>
-public sealed record EncryptedShare(string Sender, string Recipient, byte[] Ciphertext);
+public sealed record EncryptedShare(string Sender, string Recipient, byte[] Ciphertext)
+{
+    /// <summary>
+    /// SHA-256 commitment to the directional key the ciphertext is sealed under (<c>SecAggCrypto.ShareKeyCommitment</c>):
+    /// lets the server judge a recipient's complaint from the key it reveals, without learning any other share.
+    /// </summary>
+    public byte[] KeyCommitment { get; init; } = [];
+
+    /// <summary>The sender's signature (its certificate key) over (context, sender, recipient, ciphertext, commitment).</summary>
+    public byte[] Signature { get; init; } = [];
+}
 
 /// <summary>Stage 1, client to server: one <see cref="EncryptedShare"/> for every other member of U1, and a
 /// commitment to the self-mask seed b (SHA-256 over the round context, the sender and b; 32 bytes) that lets the

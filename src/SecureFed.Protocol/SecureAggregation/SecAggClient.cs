@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using SecureFed.Crypto;
 using SecureFed.Protocol.SecureAggregation.Internal;
 
@@ -136,7 +137,8 @@ public sealed class SecAggClient : IDisposable
                 using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, u1[peer].CipherPublicKey, Id, peer);
                 byte[] ciphertext = SecAggCrypto.SealShare(
                     _crypto, _parameters, key, Id, peer, maskKeyShares[slot].Value, selfMaskShares[slot].Value);
-                ciphertexts.Add(new EncryptedShare(Id, peer, ciphertext));
+                var share = new EncryptedShare(Id, peer, ciphertext) { KeyCommitment = SecAggCrypto.ShareKeyCommitment(_parameters, Id, peer, key.Reveal()) };
+                ciphertexts.Add(share with { Signature = _signer.Sign(SecAggCrypto.SharePayload(_parameters, share)) });
             }
 
             return new ShareKeysMessage(
@@ -192,8 +194,29 @@ public sealed class SecAggClient : IDisposable
                     throw Malformed($"two shares from {share.Sender}");
                 }
 
+                // Signed by its sender, so neither the server nor the network altered it: what fails below is the
+                // sender's own doing, and the complaint proves it (ShareComplaintException).
+                if (share.Signature is not { Length: > 0 } || share.KeyCommitment is null
+                    || !Verifier(share.Sender).Verify(SecAggCrypto.SharePayload(_parameters, share), share.Signature))
+                {
+                    throw new ProtocolViolationException(
+                        FaultKind.PermissionDenied, $"the share from {share.Sender} to {Id} does not carry {share.Sender}'s signature (altered in transit)");
+                }
+
                 using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, senderAd.CipherPublicKey, share.Sender, Id);
-                _heldShares.Add(share.Sender, SecAggCrypto.OpenShare(_crypto, _parameters, key, share.Sender, Id, share.Ciphertext));
+                if (!CryptographicOperations.FixedTimeEquals(SecAggCrypto.ShareKeyCommitment(_parameters, share.Sender, Id, key.Reveal()), share.KeyCommitment))
+                {
+                    throw new ShareComplaintException(share.Sender, key.Reveal(), $"{share.Sender} committed to another key than the one it shares with {Id}");
+                }
+
+                try
+                {
+                    _heldShares.Add(share.Sender, SecAggCrypto.OpenShare(_crypto, _parameters, key, share.Sender, Id, share.Ciphertext));
+                }
+                catch (ProtocolViolationException ex)
+                {
+                    throw new ShareComplaintException(share.Sender, key.Reveal(), ex.Message);
+                }
             }
 
             _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();

@@ -41,6 +41,7 @@ public sealed class SecAggServer
     private readonly HashSet<string> _maskedInputSenders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConsistencySignature> _signatures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnmaskResponse> _responses = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Sender, string Recipient), EncryptedShare> _delivered = [];
     private string[] _u1 = [];
     private string[] _u2 = [];
     private string[] _u3 = [];
@@ -206,6 +207,19 @@ public sealed class SecAggServer
             {
                 throw Malformed($"a share of {message.Sender} is addressed to {share.Recipient}, not to a distinct other member of U1");
             }
+
+            if (share.KeyCommitment is not { Length: 32 } || share.Signature is not { Length: > 0 })
+            {
+                throw Malformed($"a share of {message.Sender} to {share.Recipient} has no key commitment or no signature");
+            }
+
+            // Checked here, so a share the recipient later finds unsigned was altered after this server (and one the
+            // recipient cannot open is the sender's own doing, which a complaint then proves).
+            if (_verifiers is not null
+                && (!_verifiers.TryGetValue(message.Sender, out var verifier) || !verifier.Verify(SecAggCrypto.SharePayload(_parameters, share), share.Signature)))
+            {
+                throw new ProtocolViolationException(FaultKind.PermissionDenied, $"the share of {message.Sender} to {share.Recipient} has an invalid signature");
+            }
         }
 
         if (recipients.Count != _u1.Length - 1)
@@ -241,11 +255,60 @@ public sealed class SecAggServer
             }
         }
 
-        // The server only routes: it keeps no ciphertext once delivered.
+        // The server only routes; it keeps the delivered ciphertexts (useless to it without the keys) only to judge a
+        // recipient's complaint (JudgeComplaint) until the round ends.
+        foreach (var list in inbox.Values)
+        {
+            foreach (var share in list)
+            {
+                _delivered[(share.Sender, share.Recipient)] = share;
+            }
+        }
+
         _shareKeys.Clear();
         return inbox.ToDictionary(
             kv => kv.Key, kv => new ShareKeysDelivery(_parameters.RoundId, kv.Key, kv.Value.ToArray()), StringComparer.Ordinal);
     });
+
+    /// <summary>
+    /// Judges <paramref name="complainer"/>'s complaint that it cannot open the share <paramref name="accused"/> sent it,
+    /// from the directional key it reveals: a key that is not the accused's signed commitment leaves it unresolved; under
+    /// the committed key, a signed ciphertext that does not open convicts the accused, one that opens (or a share never
+    /// delivered) convicts the complainer. Reveals nothing but the accused's share to the complainer.
+    /// </summary>
+    public ComplaintVerdict JudgeComplaint(string complainer, string accused, ReadOnlySpan<byte> shareKey)
+    {
+        ArgumentNullException.ThrowIfNull(complainer);
+        ArgumentNullException.ThrowIfNull(accused);
+        EncryptedShare? share;
+        lock (_lock)
+        {
+            _delivered.TryGetValue((accused, complainer), out share);
+        }
+
+        if (share is null)
+        {
+            return ComplaintVerdict.ComplainerAtFault;
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(SecAggCrypto.ShareKeyCommitment(_parameters, accused, complainer, shareKey), share.KeyCommitment))
+        {
+            return ComplaintVerdict.Unresolved;
+        }
+
+        using var key = new SecretBytes(shareKey);
+        try
+        {
+            var (maskKeyShare, selfMaskShare) = SecAggCrypto.OpenShare(_crypto, _parameters, key, accused, complainer, share.Ciphertext);
+            maskKeyShare.Dispose();
+            selfMaskShare.Dispose();
+            return ComplaintVerdict.ComplainerAtFault;
+        }
+        catch (ProtocolViolationException)
+        {
+            return ComplaintVerdict.AccusedAtFault;
+        }
+    }
 
     /// <summary>Accepts one client's masked input (copied): length must be the round's and every element below 2^k.</summary>
     public void ReceiveMaskedInput(MaskedInputMessage message) => Receive(message, _maskedInputSenders.Contains, _u2, () =>
@@ -502,6 +565,7 @@ public sealed class SecAggServer
 
         _responses.Clear();
         _shareKeys.Clear();
+        _delivered.Clear();
         _selfMaskCommitments.Clear();
     }
 

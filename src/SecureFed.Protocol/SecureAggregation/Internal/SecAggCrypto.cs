@@ -70,6 +70,28 @@ internal static class SecAggCrypto
         return crypto.KeyDerivation.Derive(shared, p.Context, info, crypto.Aead.KeySize);
     }
 
+    /// <summary>SHA-256 over (label, context, round, sender, recipient, key): the sender's commitment to a share key.</summary>
+    public static byte[] ShareKeyCommitment(SecAggParameters p, string sender, string recipient, ReadOnlySpan<byte> key)
+    {
+        byte[] encoded = SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/share-key-commitment"), p.Context.ToArray(), SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.Utf8(sender), SignedPayload.Utf8(recipient), key.ToArray());
+        try
+        {
+            return SHA256.HashData(encoded);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(encoded);
+        }
+    }
+
+    /// <summary>What a sender signs for one encrypted share: (label, context, round, sender, recipient, ciphertext, key commitment).</summary>
+    public static byte[] SharePayload(SecAggParameters p, EncryptedShare share) =>
+        SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/share-signature"), p.Context.ToArray(), SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.Utf8(share.Sender), SignedPayload.Utf8(share.Recipient), share.Ciphertext, share.KeyCommitment);
+
     public static byte[] ShareAssociatedData(SecAggParameters p, string sender, string recipient) =>
         SignedPayload.Encode(
             SignedPayload.Utf8("securefed/v1/secagg/share"),

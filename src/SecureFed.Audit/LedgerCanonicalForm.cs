@@ -15,7 +15,7 @@ namespace SecureFed.Audit;
 /// invariant culture, doubles in round-trip ("R") form, the timestamp as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>, absent optional values as <c>null</c>, an infinite epsilon as the string
 /// <c>"Infinity"</c>. The fields added later (<c>kind</c>, <c>study_hash</c>, <c>statistics_hash</c>, <c>settings_change</c>,
-/// <c>evaluation</c>, <c>releases</c>, <c>record_privacy</c>, <c>abort_reason</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
+/// <c>evaluation</c>, <c>releases</c>, <c>record_privacy</c>, <c>abort_reason</c>, <c>faults</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
 /// <c>releases</c> list counts as unset), so entries without them encode exactly as before. The format label makes a ledger hash useless as any other SecureFed preimage.</para>
 /// <para>A stored line is the canonical object with <c>entry_hash</c> and <c>signature</c> appended. Verifiers never
 /// hash the stored text: they parse it and re-encode, so an edit to any field changes the hash.</para>
@@ -232,6 +232,22 @@ public static class LedgerCanonicalForm
         if (c.AbortReason is { } reason)
         {
             w.WriteString("abort_reason", reason);
+        }
+
+        if (c.Faults is { Count: > 0 } faults)
+        {
+            w.WriteStartArray("faults");
+            foreach (var f in faults)
+            {
+                ArgumentNullException.ThrowIfNull(f, nameof(c));
+                w.WriteStartObject();
+                w.WriteString("silo_id", Required(f.SiloId, "Faults.SiloId"));
+                w.WriteString("fault", Required(f.Fault, "Faults.Fault"));
+                w.WriteBoolean("proven", f.Proven);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
         }
     }
 

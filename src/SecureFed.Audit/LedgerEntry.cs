@@ -99,6 +99,17 @@ public sealed record LedgerRelease(string Task, double EffectiveNoiseMultiplier)
 public sealed record LedgerRecordPrivacy(string SiloId, double NoiseMultiplier, double SamplingRate, long Steps, double Delta, string Accountant);
 
 /// <summary>
+/// Something a member did that cost an attempt (a protocol violation, a share that does not open, a false complaint, a
+/// stall), as the coordinator judged it; the member sits out the round's retries, and is quarantined after repeated
+/// proven faults.
+/// </summary>
+/// <param name="SiloId">The member.</param>
+/// <param name="Fault">What it did, in one line of at most <see cref="LedgerEntryDraft.MaxReasonLength"/> characters.</param>
+/// <param name="Proven">Whether the coordinator can show it (on the member's own authenticated stream, or against its
+/// signed commitment); an unproven fault (a stall, an unresolved dispute) only keeps it out of the round's retries.</param>
+public sealed record LedgerFault(string SiloId, string Fault, bool Proven);
+
+/// <summary>
 /// The content of a ledger entry as the coordinator fills it in, before <see cref="AuditLedger.Append(LedgerEntryDraft, Crypto.ISigner)"/> gives it a
 /// sequence number, chains it to the previous entry and signs it.
 /// </summary>
@@ -207,6 +218,9 @@ public record LedgerEntryDraft
     /// written before reasons were kept).
     /// </summary>
     public string? AbortReason { get; init; }
+
+    /// <summary>The members at fault in this attempt, in the order it happened; <see langword="null"/> (or empty) when none was.</summary>
+    public IReadOnlyList<LedgerFault>? Faults { get; init; }
 
     /// <summary>The longest <see cref="AbortReason"/> an entry holds.</summary>
     public const int MaxReasonLength = 300;

@@ -57,6 +57,14 @@ internal static class EntryRules
             return $"an abort reason belongs to an aborted entry only, in one line of at most {LedgerEntryDraft.MaxReasonLength} characters";
         }
 
+        foreach (var f in c.Faults ?? [])
+        {
+            if (f is null || string.IsNullOrEmpty(f.SiloId) || string.IsNullOrEmpty(f.Fault) || f.Fault.Length > LedgerEntryDraft.MaxReasonLength || f.Fault.Any(char.IsControl))
+            {
+                return $"a fault names no silo or is not one line of at most {LedgerEntryDraft.MaxReasonLength} characters";
+            }
+        }
+
         if (c.Aggregation is not ("secure" or "plain"))
         {
             return $"aggregation '{c.Aggregation}' must be secure or plain";

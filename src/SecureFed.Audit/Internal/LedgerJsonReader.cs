@@ -63,6 +63,7 @@ internal static class LedgerJsonReader
                 Releases = o.Has("releases") ? ParseReleases(o.Array("releases")) : null,
                 RecordPrivacy = o.Has("record_privacy") ? ParseRecordPrivacy(o.Array("record_privacy")) : null,
                 AbortReason = o.Has("abort_reason") ? o.String("abort_reason") : null,
+                Faults = o.Has("faults") ? ParseFaults(o.Array("faults")) : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),
@@ -89,6 +90,17 @@ internal static class LedgerJsonReader
             var record = new LedgerRecordPrivacy(o.String("silo_id"), o.Double("noise_multiplier"), o.Double("sampling_rate"), o.Int64("steps"), o.Double("delta"), o.String("accountant"));
             o.NoOthers();
             return record;
+        }),
+    ];
+
+    private static List<LedgerFault> ParseFaults(IEnumerable<JsonElement> items) =>
+    [
+        .. items.Select((r, i) =>
+        {
+            var o = new Obj(r, $"faults[{i}]");
+            var fault = new LedgerFault(o.String("silo_id"), o.String("fault"), o.Bool("proven"));
+            o.NoOthers();
+            return fault;
         }),
     ];
 
@@ -191,6 +203,17 @@ internal static class LedgerJsonReader
         {
             var value = Get(name);
             return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw Wrong(name, "a string");
+        }
+
+        public bool Bool(string name)
+        {
+            var value = Get(name);
+            return value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw Wrong(name, "true or false"),
+            };
         }
 
         public long Int64(string name)

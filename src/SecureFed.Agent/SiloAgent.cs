@@ -8,6 +8,7 @@ using SecureFed.Contracts.V1;
 using SecureFed.Crypto;
 using SecureFed.Identity;
 using SecureFed.Protocol;
+using SecureFed.Protocol.SecureAggregation;
 using Stage = SecureFed.Protocol.Stage;
 
 namespace SecureFed.Agent;
@@ -181,9 +182,10 @@ public sealed class SiloAgent
                     secure = null;
                     dropAt = ChooseDropout();
                     var planSpan = AgentTelemetry.Start("plan", DomainMapping.TraceContext(message.Header), SiloId, checked((long)message.Header.Round));
+                    Protocol.RoundPlan? candidate = null;
                     try
                     {
-                        var candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
+                        candidate = DomainMapping.FromWire(message.Header, message.RoundPlan);
                         _policy.Check(candidate, _trainer.Dataset);
                         _policy.CheckPrivacy(candidate, _ledger);
                         _trainer.CheckPlan(candidate);
@@ -192,7 +194,7 @@ public sealed class SiloAgent
                         var statistics = candidate.Kind == RoundKinds.Statistics ? _trainer.ComputeStatistics(candidate) : null;
                         plan = candidate;
                         model = candidate.Kind == RoundKinds.Statistics ? null : new VectorAssembler(candidate.ParameterCount, int.MaxValue);
-                        await SendDecisionAsync(call, candidate.Round, true, string.Empty, ct, recordSpend);
+                        await SendDecisionAsync(call, candidate.Round, candidate.ComputeHash(), true, string.Empty, ct, recordSpend);
                         if (statistics is not null && candidate.Task(SumTask.Statistics) is { } task)
                         {
                             Log.PlanAccepted(_logger, candidate.Round, candidate.ComputeHash());
@@ -205,7 +207,7 @@ public sealed class SiloAgent
                         Log.PlanRefused(_logger, round, ex.Message);
                         if (plan is null)
                         {
-                            await SendDecisionAsync(call, round, false, ex.Message, ct);
+                            await SendDecisionAsync(call, round, candidate?.ComputeHash() ?? string.Empty, false, ex.Message, ct);
                         }
 
                         plan = null;
@@ -426,6 +428,7 @@ public sealed class SiloAgent
         {
             secure?.Dispose();
             secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time), _noise);
+            RunningSecureSum = secure.Parameters;
             await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
             return secure;
         }
@@ -449,7 +452,19 @@ public sealed class SiloAgent
                 var update = pending.GetValueOrDefault(secure.Task)
                     ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"no local {secure.Task} vector to mask (the local work did not finish)");
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var masked = secure.MaskInput(message.ShareKeysDelivery, update);
+                ulong[] masked;
+                try
+                {
+                    masked = secure.MaskInput(message.ShareKeysDelivery, update);
+                }
+                catch (Protocol.SecureAggregation.ShareComplaintException complaint)
+                {
+                    // A peer signed a share this silo cannot open: say who, with the key that proves it, then give up.
+                    var body = new ShareComplaint { Accused = complaint.Accused, ShareKey = Google.Protobuf.ByteString.CopyFrom(complaint.ShareKey), Reason = complaint.Reason };
+                    await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.MaskedInput), ShareComplaint = body }, ct);
+                    throw;
+                }
+
                 pending.Remove(secure.Task);
                 Interlocked.Add(ref _maskTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
                 foreach (var (offset, values) in VectorAssembler.Chunk<ulong>(masked, maxChunk))
@@ -494,14 +509,33 @@ public sealed class SiloAgent
         return stages[_dropouts.Next(stages.Length)];
     }
 
+    /// <summary>
+    /// Test seam: rewrites (or, by returning null, swallows) every message this agent sends, so a test can script a
+    /// malicious member through the real agent and the real gRPC service. Never set outside tests.
+    /// </summary>
+    internal Func<AgentMessage, AgentMessage?>? Tamper { get; set; }
+
+    /// <summary>Test seam: the parameters of the secure sum this agent runs now (what a scripted member re-signs under).</summary>
+    internal SecAggParameters? RunningSecureSum { get; private set; }
+
     private Task SendAsync(AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, AgentMessage message, CancellationToken ct)
     {
+        if (Tamper is { } tamper)
+        {
+            if (tamper(message) is not { } tampered)
+            {
+                return Task.CompletedTask;
+            }
+
+            message = tampered;
+        }
+
         Interlocked.Add(ref _bytesSent, message.CalculateSize());
         return call.RequestStream.WriteAsync(message, ct);
     }
 
     private Task SendDecisionAsync(
-        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, bool accepted, string reason, CancellationToken ct, RecordSpend? spend = null) =>
+        AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, long round, string planHash, bool accepted, string reason, CancellationToken ct, RecordSpend? spend = null) =>
         SendAsync(call, new AgentMessage
         {
             Header = DomainMapping.Header(_options.FederationId, round, Stage.Plan),
@@ -509,6 +543,7 @@ public sealed class SiloAgent
             {
                 Accepted = accepted,
                 Reason = reason,
+                PlanHash = planHash,
                 RecordPrivacy = spend is null ? null : new RecordPrivacySpend
                 {
                     NoiseMultiplier = spend.NoiseMultiplier, SamplingRate = spend.SamplingRate, Steps = checked((ulong)spend.Steps), Delta = spend.Delta, Accountant = spend.Accountant,

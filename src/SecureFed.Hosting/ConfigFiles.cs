@@ -112,6 +112,12 @@ public sealed class CoordinatorConfig
     /// <summary>Train stage deadline in seconds.</summary>
     public double TrainTimeoutSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// Attempts of one round that may abort in a row before the federation stops (each retry leaves out the members
+    /// at fault in the attempt before).
+    /// </summary>
+    public int MaxConsecutiveAborts { get; set; } = 3;
+
     /// <summary>Loads and binds a configuration file.</summary>
     public static CoordinatorConfig Load(string path) => ConfigLoader.Load<CoordinatorConfig>(path, "Coordinator", (c, dir) =>
     {
@@ -165,6 +171,7 @@ public sealed class CoordinatorConfig
             IdleTimeout = TimeSpan.FromSeconds(Math.Max(JoinTimeoutSeconds, 600)),
             PlanTimeout = TimeSpan.FromSeconds(PlanTimeoutSeconds),
             TrainTimeout = TimeSpan.FromSeconds(TrainTimeoutSeconds),
+            MaxConsecutiveAborts = MaxConsecutiveAborts,
             Dataset = study?.Name ?? data!.Dataset,
             Model = model,
             Training = study is null ? ModelMapping.DefaultTraining(data!.Dataset, kind, Seed) : ModelMapping.TrainingOf(study, Seed),

@@ -34,6 +34,9 @@ internal sealed class SecureAggregationSession : IDisposable
 
     public long Round { get; }
 
+    /// <summary>The protocol parameters of this session (its context binds every signature).</summary>
+    public SecAggParameters Parameters { get; private init; } = null!;
+
     /// <summary>The plan task this session sums.</summary>
     public string Task { get; private init; } = SumTask.Training;
 
@@ -86,7 +89,7 @@ internal sealed class SecureAggregationSession : IDisposable
 
             var signer = CryptoProvider.Default.CreateSigner(ownCertificate);
             var client = new SecAggClient(parameters, siloId, signer, byId, rng);
-            return new SecureAggregationSession(client, encoder, signer, verifiers, rng, plan.Round) { Task = taskName };
+            return new SecureAggregationSession(client, encoder, signer, verifiers, rng, plan.Round) { Task = taskName, Parameters = parameters };
         }
         catch
         {

@@ -55,4 +55,10 @@ internal static partial class Log
 
     [LoggerMessage(1017, LogLevel.Warning, "{Change}; rounds already charged keep their prices, and the next ledger entry records the change")]
     public static partial void PrivacySettingsChanged(ILogger logger, string change);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Silo {SiloId} is not invited to round {Round}: {Reason}")]
+    public static partial void MemberBarred(ILogger logger, string siloId, long round, string reason);
+
+    [LoggerMessage(1019, LogLevel.Warning, "Round {Round}: silo {Complainer} cannot open the share silo {Accused} signed for it ({Reason}); verdict: {Verdict}")]
+    public static partial void ShareComplaint(ILogger logger, string complainer, string accused, long round, string verdict, string reason);
 }

@@ -25,6 +25,21 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
 
         var tally = state.CloseUploads();
         StageSupport.EndStage(stage, tally.Updates.Count);
+
+        // Seen one by one, so an impossible upload is pinned on its sender (a proven fault) and left out of the sum.
+        var updates = new List<SiloUpdate>(tally.Updates.Count);
+        foreach (var u in tally.Updates)
+        {
+            if (AggregateBounds.CheckUpload(task, state.Plan.Privacy, u.Delta) is { } impossible)
+            {
+                state.NoteFault(u.SiloId, $"uploaded a {task.Name} vector no honest silo can send: {impossible}", proven: true);
+                continue;
+            }
+
+            updates.Add(u);
+        }
+
+        tally = tally with { Updates = updates, Rejected = tally.Rejected + (tally.Updates.Count - updates.Count) };
         var included = tally.Updates.Select(u => u.SiloId).ToList();
         if (tally.Updates.Count < needed)
         {
@@ -37,7 +52,8 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
         double weight = 0;
         foreach (var u in tally.Updates)
         {
-            double w = weighted ? u.Examples : 1;
+            // FedAvg weighs by a count each silo reports itself: capped, so one silo cannot outweigh the rest at will.
+            double w = weighted ? Math.Min(u.Examples, ExampleWeightCap(u, tally.Updates)) : 1;
             weight += w;
             for (var i = 0; i < sum.Length; i++)
             {
@@ -47,4 +63,24 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
 
         return new SumOutcome(sum, weight, included, tally.Dropped, tally.Refused, tally.Rejected, null, null);
     }
+
+    /// <summary>
+    /// The most <paramref name="update"/>'s self-reported example count may weigh: <see cref="ExampleWeightFactor"/> times
+    /// the median of the other silos' counts (unbounded when it is alone), so a silo may be many times larger than the
+    /// others but cannot claim the whole average by reporting a huge count.
+    /// </summary>
+    internal static double ExampleWeightCap(SiloUpdate update, IReadOnlyList<SiloUpdate> updates)
+    {
+        var others = updates.Where(u => !ReferenceEquals(u, update)).Select(u => (double)u.Examples).Order().ToArray();
+        if (others.Length == 0)
+        {
+            return double.PositiveInfinity;
+        }
+
+        var median = others.Length % 2 == 1 ? others[others.Length / 2] : (others[(others.Length / 2) - 1] + others[others.Length / 2]) / 2;
+        return ExampleWeightFactor * median;
+    }
+
+    /// <summary>How many times the other silos' median example count one silo's FedAvg weight may reach.</summary>
+    internal const double ExampleWeightFactor = 10;
 }

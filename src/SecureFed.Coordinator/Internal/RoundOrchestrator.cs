@@ -30,6 +30,7 @@ internal sealed class RoundOrchestrator
     private readonly RoundPrivacy _privacy;
     private readonly EvaluationStage _evaluation;
     private readonly ServerOptimizer _server;
+    private readonly MemberStanding _standing = new();
     private long _serverStateVersion = -1;
     private readonly Lock _gate = new();
     private RoundState? _current;
@@ -168,6 +169,7 @@ internal sealed class RoundOrchestrator
             AgentMessage.BodyOneofCase.MaskedInputChunk => (Contracts.V1.Stage.MaskedInput, "masked input"),
             AgentMessage.BodyOneofCase.ConsistencySignature => (Contracts.V1.Stage.ConsistencyCheck, "consistency signature"),
             AgentMessage.BodyOneofCase.UnmaskResponse => (Contracts.V1.Stage.Unmask, "unmask response"),
+            AgentMessage.BodyOneofCase.ShareComplaint => (Contracts.V1.Stage.MaskedInput, "share complaint"),
             AgentMessage.BodyOneofCase.Hello => throw new ProtocolViolationException(FaultKind.FailedPrecondition, "hello already received on this stream"),
             AgentMessage.BodyOneofCase.None => throw new ProtocolViolationException(FaultKind.InvalidArgument, "message without body"),
             _ => throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}"),
@@ -223,7 +225,12 @@ internal sealed class RoundOrchestrator
             }
             else if (message.BodyCase == AgentMessage.BodyOneofCase.PlanDecision)
             {
-                state.OnDecision(session.SiloId, message.PlanDecision);
+                if (!state.OnDecision(session.SiloId, message.PlanDecision))
+                {
+                    DiscardLate(session, round, $"{what} for round {round} arrived after the plan stage closed or names an earlier attempt's plan; discarded");
+                    return;
+                }
+
                 if (!message.PlanDecision.Accepted)
                 {
                     Log.PlanRefused(_logger, session.SiloId, round, message.PlanDecision.Reason);
@@ -234,8 +241,10 @@ internal sealed class RoundOrchestrator
                 DiscardLate(session, round, $"{what} for an earlier task of round {round} arrived after it closed; discarded");
             }
         }
-        catch (SecureFedException)
+        catch (SecureFedException ex)
         {
+            // On its own authenticated stream: the member's doing, and it costs it its seat (MemberStanding).
+            state.NoteFault(session.SiloId, $"broke the protocol: {ex.Message}", proven: true);
             state.Reject(session.SiloId);
             throw;
         }
@@ -298,9 +307,43 @@ internal sealed class RoundOrchestrator
             case AgentMessage.BodyOneofCase.UnmaskResponse:
                 secure.Receive(session.SiloId, SecAggMapping.FromWire(round, message.UnmaskResponse));
                 break;
+            case AgentMessage.BodyOneofCase.ShareComplaint:
+                Judge(session, state, secure, message.ShareComplaint);
+                break;
             default:
                 throw new ProtocolViolationException(FaultKind.InvalidArgument, $"unexpected message {message.BodyCase}");
         }
+    }
+
+    /// <summary>
+    /// A member says the share another signed for it does not open: judged from the key it reveals against the accused's
+    /// signed commitment, and whoever is at fault (the accused, or a false complainer) sits out the round's retries.
+    /// </summary>
+    private void Judge(AgentSession session, RoundState state, SecureAggregationRound secure, ShareComplaint complaint)
+    {
+        var accused = complaint.Accused;
+        if (accused == session.SiloId || !secure.Parameters.Participants.Contains(accused, StringComparer.Ordinal))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, "a share complaint about a silo that is not another participant");
+        }
+
+        var verdict = secure.JudgeComplaint(session.SiloId, accused, complaint.ShareKey.Span);
+        var complainer = session.SiloId;
+        switch (verdict)
+        {
+            case ComplaintVerdict.AccusedAtFault:
+                state.NoteFault(accused, $"sent {complainer} a signed share that does not open under the key it committed to (proven by {complainer}'s complaint)", proven: true);
+                break;
+            case ComplaintVerdict.ComplainerAtFault:
+                state.NoteFault(complainer, $"complained falsely that the share {accused} signed for it does not open", proven: true);
+                break;
+            default:
+                state.NoteFault(accused, $"disputed share with {complainer}: the key {complainer} revealed is not the one {accused} committed to", proven: false);
+                state.NoteFault(complainer, $"disputed share with {accused}: the key it revealed is not the one {accused} committed to", proven: false);
+                break;
+        }
+
+        Log.ShareComplaint(_logger, complainer, accused, state.Plan.Round, verdict.ToString(), Audit.LedgerEntryDraft.BoundReason(complaint.Reason) ?? "");
     }
 
     /// <summary>A message that can no longer affect anything: logged, answered with a notice, dropped.</summary>
@@ -362,7 +405,7 @@ internal sealed class RoundOrchestrator
     {
         var started = Stopwatch.GetTimestamp();
         var round = kind == RoundKinds.Statistics ? 0 : _store.NextRoundNumber();
-        var sessions = _registry.Snapshot();
+        var sessions = Eligible(_registry.Snapshot(), round);
         var statistics = kind == RoundKinds.Statistics ? null : _store.Statistics();
         var plan = new Protocol.RoundPlan(
             _options.FederationId, round, _options.Dataset, _options.Model, _options.Training with { Seed = _options.Training.Seed + round },
@@ -502,6 +545,32 @@ internal sealed class RoundOrchestrator
     }
 
     /// <summary>
+    /// The sessions that may take part in <paramref name="round"/>: a member at fault in an earlier attempt of it, or
+    /// quarantined, is told why and left out (<see cref="MemberStanding"/>).
+    /// </summary>
+    private List<AgentSession> Eligible(IReadOnlyList<AgentSession> sessions, long round)
+    {
+        var eligible = new List<AgentSession>(sessions.Count);
+        foreach (var s in sessions)
+        {
+            if (_standing.Barred(s.SiloId, round) is { } why)
+            {
+                Log.MemberBarred(_logger, s.SiloId, round, why);
+                s.TrySend(new CoordinatorMessage
+                {
+                    Header = DomainMapping.Header(_options.FederationId, round, Stage.Plan),
+                    Notice = new Notice { StatusCode = (int)StatusCode.PermissionDenied, Message = $"not invited to round {round}: {why}" },
+                });
+                continue;
+            }
+
+            eligible.Add(s);
+        }
+
+        return eligible;
+    }
+
+    /// <summary>
     /// The server optimizer's step from <paramref name="model"/> with the round's mean delta. Its moments are those stored
     /// with that model version, so a retried round or a restarted coordinator steps from the same state.
     /// </summary>
@@ -619,8 +688,12 @@ internal sealed class RoundOrchestrator
         var released = releases;
         var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
         var change = _privacy.SettingsChange();
+        IReadOnlyList<AttemptFault> faults = state?.Faults() ?? [];
         if (!provisional)
         {
+            // Only the final entry settles what the attempt's faults cost their members.
+            faults = _standing.After(plan.Round, faults, report.Completed);
+
             // A provisional entry (what a crash would leave) shows the change too, but only a final one consumes it.
             if (change is not null)
             {
@@ -658,6 +731,7 @@ internal sealed class RoundOrchestrator
             Releases = dp is null || released.Count == 0 ? null : [.. released.Select(r => new LedgerRelease(r.Task, r.NoiseMultiplier))],
             SettingsChange = change,
             AbortReason = report.Completed ? null : LedgerEntryDraft.BoundReason(report.AbortReason),
+            Faults = faults.Count == 0 ? null : [.. faults.Select(f => new LedgerFault(f.SiloId, LedgerEntryDraft.BoundReason(f.What)!, f.Proven))],
             RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
                 ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]
                 : null,

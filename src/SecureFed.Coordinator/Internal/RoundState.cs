@@ -16,11 +16,13 @@ internal sealed class RoundState
     private readonly TaskCompletionSource _allDecided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly List<AttemptFault> _faults = [];
     private string _task;
 
     public RoundState(Protocol.RoundPlan plan, int maxChunk)
     {
         Plan = plan;
+        PlanHash = plan.ComputeHash();
         _maxChunk = maxChunk;
         _participants = plan.Participants.ToDictionary(p => p, _ => new Participant(), StringComparer.Ordinal);
         Stage = Stage.Plan;
@@ -39,6 +41,9 @@ internal sealed class RoundState
     }
 
     public Protocol.RoundPlan Plan { get; }
+
+    /// <summary>The plan's hash (what a silo's decision names).</summary>
+    public string PlanHash { get; }
 
     public Stage Stage { get; private set; }
 
@@ -78,16 +83,19 @@ internal sealed class RoundState
 
     public bool IsParticipant(string siloId) => _participants.ContainsKey(siloId);
 
-    /// <summary>A silo's answer to the plan.</summary>
-    public void OnDecision(string siloId, PlanDecision decision)
+    /// <summary>
+    /// A silo's answer to the plan; false when it is late (the plan stage closed) or decides another plan (an earlier
+    /// attempt's, by plan hash), which is harmless and discarded. A decision without a hash is taken as this plan's.
+    /// </summary>
+    public bool OnDecision(string siloId, PlanDecision decision)
     {
         bool decidedAll;
         lock (_gate)
         {
             var p = Get(siloId);
-            if (Stage != Stage.Plan)
+            if (Stage != Stage.Plan || (decision.PlanHash.Length > 0 && !string.Equals(decision.PlanHash, PlanHash, StringComparison.Ordinal)))
             {
-                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {Stage}, received a plan decision");
+                return false;
             }
 
             if (p.Status != SiloStatus.Invited)
@@ -105,6 +113,8 @@ internal sealed class RoundState
         {
             _allDecided.TrySetResult();
         }
+
+        return true;
     }
 
     /// <summary>One chunk of a silo's update; false when it belongs to an earlier task of the plan (late, harmless).</summary>
@@ -214,6 +224,30 @@ internal sealed class RoundState
         }
     }
 
+    /// <summary>
+    /// Records that <paramref name="siloId"/> cost this attempt something (<see cref="AttemptFault"/>); the first fault
+    /// of a member in an attempt is the one kept.
+    /// </summary>
+    public void NoteFault(string siloId, string what, bool proven)
+    {
+        lock (_gate)
+        {
+            if (_participants.ContainsKey(siloId) && _faults.All(f => f.SiloId != siloId))
+            {
+                _faults.Add(new AttemptFault(siloId, what, proven));
+            }
+        }
+    }
+
+    /// <summary>The faults of this attempt, in the order they happened.</summary>
+    public IReadOnlyList<AttemptFault> Faults()
+    {
+        lock (_gate)
+        {
+            return [.. _faults];
+        }
+    }
+
     /// <summary>What this attempt has shown the coordinator, for its charges (set by the orchestrator when the attempt starts).</summary>
     public AttemptReleases? Releases { get; set; }
 
@@ -255,9 +289,10 @@ internal sealed class RoundState
         lock (_gate)
         {
             StageTransitions.Require(Stage, Stage.Train);
-            foreach (var p in _participants.Values.Where(p => p.Status == SiloStatus.Invited))
+            foreach (var (id, p) in _participants.Where(kv => kv.Value.Status == SiloStatus.Invited))
             {
                 p.Status = SiloStatus.Dropped;
+                StalledLocked(id, "did not answer the plan before its deadline while connected");
             }
 
             Stage = Stage.Train;
@@ -280,10 +315,11 @@ internal sealed class RoundState
                 throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"uploads closed in stage {Stage}");
             }
 
-            foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Accepted or SiloStatus.Uploading))
+            foreach (var (id, p) in _participants.Where(kv => kv.Value.Status is SiloStatus.Accepted or SiloStatus.Uploading))
             {
                 p.Status = SiloStatus.Dropped;
                 p.Assembler = null;
+                StalledLocked(id, $"did not upload its {_task} vector before the deadline while connected");
             }
 
             return Tally();
@@ -310,6 +346,15 @@ internal sealed class RoundState
                 StageTransitions.Require(Stage == Stage.Result ? Stage.Train : Stage, Stage.Aborted);
                 Stage = Stage.Aborted;
             }
+        }
+    }
+
+    /// <summary>The silos whose messages this round rejected (protocol faults).</summary>
+    public IReadOnlyList<string> RejectedSilos()
+    {
+        lock (_gate)
+        {
+            return [.. _participants.Where(kv => kv.Value.Status == SiloStatus.Rejected).Select(kv => kv.Key)];
         }
     }
 
@@ -349,6 +394,23 @@ internal sealed class RoundState
         if (uploadedAll)
         {
             _allUploaded.TrySetResult();
+        }
+    }
+
+    /// <summary>A stall (a connected member that owed an answer and gave none): unproven, it may be a slow machine.</summary>
+    public void NoteStalled(IEnumerable<string> siloIds, string task)
+    {
+        foreach (var id in siloIds)
+        {
+            NoteFault(id, $"did not answer a stage of the {task} secure sum before its deadline while connected", proven: false);
+        }
+    }
+
+    private void StalledLocked(string siloId, string what)
+    {
+        if (_faults.All(f => f.SiloId != siloId))
+        {
+            _faults.Add(new AttemptFault(siloId, what, false));
         }
     }
 

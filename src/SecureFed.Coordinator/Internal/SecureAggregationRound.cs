@@ -30,6 +30,8 @@ internal sealed class SecureAggregationRound
         _awaiting = new HashSet<string>(parameters.Participants, StringComparer.Ordinal);
     }
 
+    private readonly HashSet<string> _stalled = new(StringComparer.Ordinal);
+
     public SecAggParameters Parameters { get; }
 
     /// <summary>The plan task this secure sum belongs to.</summary>
@@ -185,9 +187,38 @@ internal sealed class SecureAggregationRound
     {
         lock (_gate)
         {
+            _stalled.UnionWith(_awaiting);
             var sum = _server.CloseUnmask();
             _awaiting = [];
             return (sum, _server.IncludedClients);
+        }
+    }
+
+    /// <summary>
+    /// Judges a member's complaint about a share (<see cref="SecAggServer.JudgeComplaint"/>). The complainer has given
+    /// up this sum, so it owes nothing more here.
+    /// </summary>
+    public ComplaintVerdict JudgeComplaint(string complainer, string accused, ReadOnlySpan<byte> shareKey)
+    {
+        ComplaintVerdict verdict;
+        lock (_gate)
+        {
+            verdict = _server.JudgeComplaint(complainer, accused, shareKey);
+        }
+
+        Drop(complainer);
+        return verdict;
+    }
+
+    /// <summary>Members that owed an answer when a stage closed and gave none while connected (left and rejected ones are not counted).</summary>
+    public IReadOnlyList<string> Stalled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _stalled.Order(StringComparer.Ordinal)];
+            }
         }
     }
 
@@ -195,6 +226,7 @@ internal sealed class SecureAggregationRound
     {
         lock (_gate)
         {
+            _stalled.UnionWith(_awaiting);
             _masked.Clear();
             var result = close();
             _awaiting = new HashSet<string>(nextRecipients(result), StringComparer.Ordinal);

@@ -26,10 +26,12 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         var before = state.Tally();
         SumOutcome Outcome(double[]? sum, IReadOnlyList<string> included, SecAggSurvivorCounts? counts, string? why)
         {
-            // Dropouts: silos lost in the plan stage, plus accepted silos that did not complete, less those rejected.
+            // Dropouts: silos lost in the plan stage, plus accepted silos that neither completed nor were rejected. (A silo
+            // rejected after its masked input went into U3 still contributes: the sum covers every U3 input.)
             var after = state.Tally();
-            var rejectedDuring = after.Rejected - before.Rejected;
-            return new SumOutcome(sum, included.Count, included, before.Dropped + accepted.Count - included.Count - rejectedDuring, after.Refused, after.Rejected, counts, why);
+            var rejected = state.RejectedSilos();
+            var dropped = accepted.Count(id => !included.Contains(id, StringComparer.Ordinal) && !rejected.Contains(id, StringComparer.Ordinal));
+            return new SumOutcome(sum, included.Count, included, before.Dropped + dropped, after.Refused, after.Rejected, counts, why);
         }
 
         SumOutcome Abort(string why, IReadOnlyList<string>? included = null, SecAggSurvivorCounts? counts = null) => Outcome(null, included ?? [], counts, why);
@@ -140,7 +142,14 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
                 return Abort($"{included.Count} silos completed secure aggregation, fewer than the {needed} needed to release an aggregate", included, counts);
             }
 
-            return Outcome(encoder.Decode(sum), included, counts, null) with { UnmaskTime = unmaskTime };
+            var decoded = encoder.Decode(sum);
+            if (AggregateBounds.Check(task, plan.Privacy, included.Count, decoded) is { } impossible)
+            {
+                // Unmasked, so charged (AttemptReleases), but not released: some member sent what no honest one can.
+                return Abort($"the {task.Name} aggregate cannot have come from honest inputs: {impossible}", included, counts);
+            }
+
+            return Outcome(decoded, included, counts, null) with { UnmaskTime = unmaskTime };
         }
         catch (SecAggAbortedException ex)
         {
@@ -149,6 +158,11 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         finally
         {
             RevealedIfAnswered(); // a stage cut short (shutdown, abort) after unmask responses arrived
+            if (secure is not null)
+            {
+                state.NoteStalled(secure.Stalled, task.Name);
+            }
+
             state.Secure = null;
             foreach (var v in verifiers.Values)
             {

@@ -19,6 +19,23 @@ public sealed class DeployConfigTests
         Assert.Equal("/usr/share/securefed/data/hospitals/study.json", config.Study);
     }
 
+    [Fact]
+    public void MaxConsecutiveAborts_IsAConfigKeyOfTheCoordinator()
+    {
+        var dir = Directory.CreateTempSubdirectory("securefed-config-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "coordinator.json");
+            File.WriteAllText(path, """{ "Coordinator": { "FederationId": "f", "MaxConsecutiveAborts": 7 } }""");
+            Assert.Equal(7, CoordinatorConfig.Load(path).MaxConsecutiveAborts);
+            Assert.Equal(3, CoordinatorConfig.Load(RepoPaths.File("deploy", "config", "coordinator.json")).MaxConsecutiveAborts);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

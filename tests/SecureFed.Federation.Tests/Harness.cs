@@ -162,9 +162,12 @@ internal sealed class TestFederation : IAsyncDisposable
         return Coordinator;
     }
 
-    public SiloAgent StartAgent(string siloId, ILocalTrainer trainer, LocalPolicy? policy = null, CancellationTokenSource? stop = null)
+    public SiloAgent StartAgent(string siloId, ILocalTrainer trainer, LocalPolicy? policy = null, CancellationTokenSource? stop = null) =>
+        StartAgent(CreateAgent(siloId, trainer, policy), stop);
+
+    /// <summary>Runs an agent made by <see cref="CreateAgent"/> (for one a test configures first).</summary>
+    public SiloAgent StartAgent(SiloAgent agent, CancellationTokenSource? stop = null)
     {
-        var agent = CreateAgent(siloId, trainer, policy);
         stop ??= new CancellationTokenSource();
         _agentStops.Add(stop);
         AgentRuns.Add(Task.Run(() => agent.RunAsync(stop.Token)));

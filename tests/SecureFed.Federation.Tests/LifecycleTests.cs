@@ -7,6 +7,49 @@ namespace SecureFed.Federation.Tests;
 public sealed class LifecycleTests
 {
     [Fact]
+    public async Task PlainFedAvg_SelfReportedHugeExampleCount_WeighsAtMostTenTimesTheOthersMedian()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 3));
+        fed.StartAgent("silo-1", new FakeTrainer(1f, examples: 10));
+        fed.StartAgent("silo-2", new FakeTrainer(2f, examples: 10));
+        fed.StartAgent("silo-3", new FakeTrainer(6f, examples: 2_000_000_000)); // claims the whole average
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        // silo-3 weighs 10 x median(10, 10) = 100: (1*10 + 2*10 + 6*100) / 120, not about 6.
+        Assert.Equal((1.0 * 10 + 2.0 * 10 + 6.0 * 100) / 120, outcome.FinalLoss, 5);
+    }
+
+    [Fact]
+    public async Task PlanDecision_ArrivingAfterThePlanStage_IsDiscardedAndTheSiloStaysConnected()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 2) with { PlanTimeout = TimeSpan.FromSeconds(1) });
+        fed.StartAgent("silo-1", new FakeTrainer(1f));
+        fed.StartAgent("silo-2", new FakeTrainer(1f));
+        var slow = fed.CreateAgent("silo-3", new FakeTrainer(1f));
+        var delayed = 0;
+        slow.Tamper = m =>
+        {
+            if (m.BodyCase == Contracts.V1.AgentMessage.BodyOneofCase.PlanDecision && Interlocked.Exchange(ref delayed, 1) == 0)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(2)); // its first decision lands after round 1's plan stage closed
+            }
+
+            return m;
+        };
+        fed.StartAgent(slow);
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        Assert.Equal(2, outcome.RoundsCompleted);
+        Assert.Equal(2, outcome.Rounds[0].Contributors);
+        Assert.Equal(3, outcome.Rounds[1].Contributors); // the same stream took part in round 2
+        Assert.DoesNotContain(fed.Logs, l => l.Contains("silo-3", StringComparison.Ordinal) && l.Contains("violat", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task Federation_ThreeSilos_CompletesEveryRoundWithWeightedMean()
     {
         await using var fed = new TestFederation(3);

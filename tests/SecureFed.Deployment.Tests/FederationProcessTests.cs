@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
@@ -15,17 +12,17 @@ namespace SecureFed.Deployment.Tests;
 public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposable
 {
     private const int Rounds = 3;
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StepTimeout = ProcessConsortium.StepTimeout;
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("securefed-deploy-").FullName;
-    private readonly List<ChildProcess> _processes = [];
+    private readonly ProcessConsortium _consortium = new();
 
     [Fact]
     public async Task Coordinator_and_three_agent_processes_finish_three_rounds_after_one_agent_is_killed()
     {
         try
         {
-            var (coordinator, agents, store, certs) = await LaunchAsync(RepoPaths.File("data", "hospitals", "study.json"), Rounds, new JsonObject { ["MinCohort"] = 2 });
+            await _consortium.LaunchAsync(RepoPaths.File("data", "hospitals", "study.json"), Rounds, new JsonObject { ["MinCohort"] = 2 });
+            var (coordinator, agents, store, certs) = (_consortium.Coordinator!, _consortium.Agents, _consortium.Store, _consortium.Certs);
 
             // Round 1 with all three silos, then kill silo 3's process as soon as round 2 has started.
             Assert.True(await coordinator.WaitForOutputAsync("Round 1 completed", TimeSpan.FromSeconds(90)), Transcripts());
@@ -59,10 +56,7 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         }
         finally
         {
-            foreach (var p in _processes)
-            {
-                p.Kill();
-            }
+            _consortium.KillAll();
         }
     }
 
@@ -74,8 +68,9 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         {
             // data/hospitals/study-record-dp.json: DP-SGD in every silo, calibrated to record-level epsilon 3 over its
             // planned rounds; each silo's own policy caps it at 4.
-            var (coordinator, agents, store, certs) = await LaunchAsync(
+            await _consortium.LaunchAsync(
                 RepoPaths.File("data", "hospitals", "study-record-dp.json"), rounds, new JsonObject { ["MinCohort"] = 2, ["RecordEpsilonCap"] = 4.0 });
+            var (coordinator, agents, store, certs) = (_consortium.Coordinator!, _consortium.Agents, _consortium.Store, _consortium.Certs);
 
             Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(180)), Transcripts());
             Assert.True(coordinator.ExitCode == 0, Transcripts());
@@ -119,33 +114,11 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         }
         finally
         {
-            foreach (var p in _processes)
-            {
-                p.Kill();
-            }
+            _consortium.KillAll();
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var p in _processes)
-        {
-            p.Dispose();
-        }
-
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // best effort
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // best effort
-        }
-    }
+    public void Dispose() => _consortium.Dispose();
 
     private void AssertStoreIntact(string store)
     {
@@ -196,113 +169,11 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    private ChildProcess Start(string name, Dictionary<string, string>? environment, params string[] args)
-    {
-        var p = ChildProcess.Start(name, LocateCli(), _dir, environment, args);
-        _processes.Add(p);
-        return p;
-    }
+    private string SiloLedger(int silo) => _consortium.SiloLedger(silo);
 
-    /// <summary>
-    /// Development certificates, then `securefed coordinator` on <paramref name="study"/> and three `securefed agent`s,
-    /// each with its own hospital file in its own dialect, configured as the containers are (JSON files, absolute paths,
-    /// the round count overridden from the environment as compose does).
-    /// </summary>
-    private async Task<(ChildProcess Coordinator, List<ChildProcess> Agents, string Store, string Certs)> LaunchAsync(string study, int rounds, JsonObject policy)
-    {
-        string[] hospitalFiles = ["hospital-a.csv", "hospital-b.csv", "hospital-c.tsv"];
-        var certs = Path.Combine(_dir, "certs");
-        using (var init = Start("certs", null, "certs", "init", "--out", certs, "--silos", "3"))
-        {
-            Assert.True(await init.WaitForExitAsync(StepTimeout), init.Transcript());
-            Assert.True(init.ExitCode == 0, init.Transcript());
-        }
+    private ChildProcess Start(string name, Dictionary<string, string>? environment, params string[] args) => _consortium.Start(name, environment, args);
 
-        var port = FreePort();
-        var store = Path.Combine(_dir, "coordinator", "federation.db");
-        var coordinatorConfig = WriteConfig("coordinator.json", new JsonObject
-        {
-            ["Coordinator"] = new JsonObject
-            {
-                ["FederationId"] = "deployment-test",
-                ["ListenAddress"] = "127.0.0.1",
-                ["Port"] = port,
-                ["Rounds"] = 10, // overridden below by SECUREFED_Coordinator__Rounds, as compose does
-                ["MinSilos"] = 2,
-                ["TargetSilos"] = 3,
-                ["Members"] = new JsonArray("silo-1", "silo-2", "silo-3"),
-                // The study only: the coordinator holds no data folder at all.
-                ["Study"] = study,
-                ["StorePath"] = store,
-                ["Certificate"] = Path.Combine(certs, "coordinator.pem"),
-                ["PrivateKey"] = Path.Combine(certs, "coordinator.key.pem"),
-                ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                ["JoinTimeoutSeconds"] = 30, // also the wait for the killed silo before each later round
-                ["PlanTimeoutSeconds"] = 30, // also the deadline of the key stages, where the first torch call makes a loaded machine slow
-                ["TrainTimeoutSeconds"] = 30,
-                ["Aggregation"] = "secure",
-            },
-        });
-
-        var overrides = new Dictionary<string, string> { ["SECUREFED_Coordinator__Rounds"] = rounds.ToString(CultureInfo.InvariantCulture) };
-        var coordinator = Start("coordinator", overrides, "coordinator", "--config", coordinatorConfig);
-        var agents = new List<ChildProcess>();
-        for (var i = 1; i <= 3; i++)
-        {
-            var config = WriteConfig($"agent-{i}.json", new JsonObject
-            {
-                ["Agent"] = new JsonObject
-                {
-                    ["Coordinator"] = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}",
-                    ["FederationId"] = "deployment-test",
-                    ["Certificate"] = Path.Combine(certs, $"silo-{i}.pem"),
-                    ["PrivateKey"] = Path.Combine(certs, $"silo-{i}.key.pem"),
-                    ["CaCertificate"] = Path.Combine(certs, "ca.pem"),
-                    // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
-                    ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", hospitalFiles[i - 1]) },
-                    ["Policy"] = policy.DeepClone(),
-                    ["LedgerPath"] = SiloLedger(i),
-                },
-            });
-            agents.Add(Start($"agent-{i}", null, "agent", "--config", config));
-        }
-
-        return (coordinator, agents, store, certs);
-    }
-
-    private string SiloLedger(int silo) => Path.Combine(_dir, $"silo-{silo}", "privacy-ledger.jsonl");
-
-    private string WriteConfig(string name, JsonObject content)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, content.ToJsonString());
-        return path;
-    }
-
-    private string Transcripts() => string.Concat(_processes.Select(p => p.Transcript()));
+    private string Transcripts() => _consortium.Transcripts();
 
     private static string LastLine(string text) => text.TrimEnd().Split('\n')[^1];
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    /// <summary>securefed.dll copied next to this assembly by the project reference (else the CLI's own output folder).</summary>
-    private static string LocateCli()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "securefed.dll");
-        if (File.Exists(beside) && File.Exists(Path.Combine(AppContext.BaseDirectory, "securefed.runtimeconfig.json")))
-        {
-            return beside;
-        }
-
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Debug";
-        var own = RepoPaths.File("src", "SecureFed.Cli", "bin", configuration, "net10.0", "securefed.dll");
-        return File.Exists(own) ? own : throw new FileNotFoundException($"securefed.dll is neither in {AppContext.BaseDirectory} nor at {own}");
-    }
 }

@@ -22,6 +22,7 @@ namespace SecureFed.Federation.Tests;
 /// reads, attacker strings, undecodable frames, idle connections and streams, replaced sessions, health under aborts,
 /// and the last message of a federation.
 /// </summary>
+[Collection(MemoryMeasured.Name)]
 public sealed class HostileConnectionTests(ITestOutputHelper output)
 {
     private const int Mib = 1024 * 1024;
@@ -413,6 +414,33 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Limits_FromConfigFile_BoundAndBadValuesNamed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"securefed-limits-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{ "Coordinator": { "Limits": { "MaxConnections": 64, "HelloTimeoutSeconds": 2.5, "MaxSessionOutboxBytes": 16777216 } } }""");
+            var limits = Hosting.CoordinatorConfig.Load(path).Limits.ToLimits();
+
+            Assert.Equal(64, limits.MaxConnections);
+            Assert.Equal(TimeSpan.FromSeconds(2.5), limits.HelloTimeout);
+            Assert.Equal(16 * Mib, limits.MaxSessionOutboxBytes);
+            Assert.Equal(new ConnectionLimits().NoticesPerMinute, limits.NoticesPerMinute);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        var seconds = Assert.Throws<ArgumentException>(() => new Hosting.CoordinatorLimitsConfig { DrainTimeoutSeconds = -1 }.ToLimits());
+        Assert.Contains("Limits.DrainTimeoutSeconds = -1", seconds.Message, StringComparison.Ordinal);
+        await using var fed = new TestFederation(1);
+        var options = fed.Options(rounds: 1, minSilos: 1) with { Limits = new ConnectionLimits { MaxSessionOutboxBytes = 1000 } };
+        var outbox = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("Limits.MaxSessionOutboxBytes = 1000", outbox.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<string> WaitForLogAsync(TestFederation fed, string fragment)
     {
         using var cts = new CancellationTokenSource(TestFederation.Timeout);
@@ -506,4 +534,14 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
             return true; // reset by the server
         }
     }
+}
+
+/// <summary>
+/// Tests that measure the process's memory run alone (GC.GetTotalMemory and the working set are process-wide, so a
+/// test running beside them would be measured too).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasured
+{
+    public const string Name = "memory measured";
 }

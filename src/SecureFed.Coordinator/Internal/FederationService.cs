@@ -60,7 +60,11 @@ internal sealed class FederationService : Federation.FederationBase
         // A member that stops reading cannot receive a trailer (flow control holds it back), so an overflowing outbox
         // resets the stream with ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED (gRPC's HTTP/2 mapping).
         var reset = context.GetHttpContext().Features.Get<IHttpResetFeature>();
-        var session = new AgentSession(siloId, fingerprint, der, _options.Limits, _time, () => reset?.Reset(EnhanceYourCalm));
+        var session = new AgentSession(siloId, fingerprint, der, _options.Limits, _time, () =>
+        {
+            Log.OutboxFull(_logger, siloId, _options.Limits.MaxSessionOutboxBytes);
+            reset?.Reset(EnhanceYourCalm);
+        });
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Aborted);
         // Welcome goes into the outbox before the session is visible to the orchestrator, so it precedes any plan.
         session.TrySend(new CoordinatorMessage
@@ -134,7 +138,6 @@ internal sealed class FederationService : Federation.FederationBase
                 throw new RpcException(new Status(StatusCode.Aborted, "session replaced by a newer connection of the same silo"));
             case SessionEnd.OutboxFull:
                 var why = $"silo '{session.SiloId}' does not read its stream: more than Limits.MaxSessionOutboxBytes = {_options.Limits.MaxSessionOutboxBytes} bytes are queued for it";
-                Log.OutboxFull(_logger, session.SiloId, _options.Limits.MaxSessionOutboxBytes);
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, why));
             default:
                 throw new InvalidOperationException($"unknown session end {session.End}");

@@ -231,13 +231,7 @@ public record LedgerEntryDraft
     /// </summary>
     public static string? BoundReason(string? reason)
     {
-        if (reason is null)
-        {
-            return null;
-        }
-
-        var clean = new string([.. reason.Select(ch => char.IsControl(ch) ? ' ' : ch)]);
-        return clean.Length <= MaxReasonLength ? clean : string.Concat(clean.AsSpan(0, MaxReasonLength - 3), "...");
+        return reason is null ? null : Identity.PeerText.Bound(reason, MaxReasonLength);
     }
 
     /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>

@@ -24,13 +24,17 @@ public sealed class CoordinatorHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly RoundOrchestrator _orchestrator;
     private readonly SessionRegistry _registry;
+    private readonly FederationHealth _health;
+    private readonly TimeSpan _drainTimeout;
     private readonly CancellationTokenSource _stopping = new();
     private Task<FederationOutcome>? _completion;
     private int _disposed;
 
-    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store)
+    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store, FederationHealth health, TimeSpan drainTimeout)
     {
         _app = app;
+        _health = health;
+        _drainTimeout = drainTimeout;
         _registry = registry;
         LedgerPath = app.Services.GetRequiredService<AuditTrail>().Path;
         _orchestrator = orchestrator;
@@ -106,10 +110,22 @@ public sealed class CoordinatorHost : IAsyncDisposable
                 .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         }
 
+        var limits = options.Limits;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = 4;
+            // What a connection may cost before it is authenticated: a bounded count of connections, each with a
+            // bounded number of streams and deadlines for the handshake, the request headers and idling.
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+            kestrel.Limits.KeepAliveTimeout = limits.IdleConnectionTimeout;
+            kestrel.Limits.RequestHeadersTimeout = limits.HandshakeTimeout;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
+            // Pings find peers that vanished without closing (a half-open TCP connection holds its stream forever).
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             kestrel.Listen(options.ListenAddress, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -121,6 +137,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
                     // Accepted here, validated per call against the consortium CA only (FederationService).
                     ClientCertificateValidation = static (_, _, _) => true,
                     CheckCertificateRevocation = false,
+                    HandshakeTimeout = limits.HandshakeTimeout,
                 });
             });
         });
@@ -129,11 +146,17 @@ public sealed class CoordinatorHost : IAsyncDisposable
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
             o.MaxSendMessageSize = options.MaxMessageBytes;
             o.EnableDetailedErrors = false;
+            o.Interceptors.Add<CallGuardInterceptor>();
         });
         // grpc.health.v1 on the same endpoint: it needs TLS but no client certificate (the federation service
         // checks certificates per call), so an orchestrator's probe can reach it.
-        builder.Services.AddGrpcHealthChecks().AddCheck("federation", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        var health = new FederationHealth(limits.UnhealthyAfterAborts);
+        builder.Services.AddGrpcHealthChecks().AddCheck("federation", health.Check);
         var registry = new SessionRegistry();
+        builder.Services.AddSingleton(health);
+        // One instance for every call: it counts the open health watches (an interceptor unknown to DI is made per call).
+        builder.Services.AddSingleton<CallGuardInterceptor>();
+        builder.Services.AddSingleton(new CoordinatorClock(time));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(validator);
         builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(options.Members, StringComparer.Ordinal));
@@ -150,7 +173,10 @@ public sealed class CoordinatorHost : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<FederationService>();
         app.MapGrpcHealthChecksService();
-        return new CoordinatorHost(app, app.Services.GetRequiredService<RoundOrchestrator>(), registry, store);
+        var orchestrator = app.Services.GetRequiredService<RoundOrchestrator>();
+        // Health follows the rounds through the orchestrator's own report event: no change to the orchestrator.
+        orchestrator.RoundFinished += health.OnRoundFinished;
+        return new CoordinatorHost(app, orchestrator, registry, store, health, options.Limits.DrainTimeout);
     }
 
     /// <summary>Starts listening and begins the federation.</summary>
@@ -160,6 +186,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Address = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
         _completion = Task.Run(() => _orchestrator.RunAsync(_stopping.Token), CancellationToken.None);
+        _ = _completion.ContinueWith(
+            t => _health.OnStopped(t.Exception!.InnerException?.Message ?? "error"),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Stops the federation and the server. A running round is left as interrupted in the store.</summary>
@@ -178,7 +207,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             }
         }
 
-        _registry.ShutDown();
+        // Every session first delivers what is queued for it (a federation's last messages above all), bounded.
+        await _registry.ShutDownAsync(_drainTimeout);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(timeout.Token);
     }

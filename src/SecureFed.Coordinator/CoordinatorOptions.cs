@@ -112,6 +112,9 @@ public sealed record CoordinatorOptions
     /// <summary>Largest gRPC message in bytes, both directions.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>What one connection, stream or member may cost the coordinator (connections, deadlines, queued bytes).</summary>
+    public ConnectionLimits Limits { get; init; } = new();
+
     /// <summary>Checks every option; throws <see cref="ArgumentException"/> naming option, value and limit.</summary>
     public CoordinatorOptions Validate()
     {
@@ -169,6 +172,8 @@ public sealed record CoordinatorOptions
         Require(double.IsFinite(EvaluationClipNorm) && EvaluationClipNorm > 0, nameof(EvaluationClipNorm), EvaluationClipNorm, "must be positive");
         Require(MaxChunkFloats is >= 1 and <= 1 << 20, nameof(MaxChunkFloats), MaxChunkFloats, "must be within 1..1048576");
         Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");
+        Require(Limits is not null, nameof(Limits), "null", "must be set");
+        Limits!.Validate(MaxMessageBytes);
         return this;
     }
 }

@@ -118,6 +118,9 @@ public sealed class CoordinatorConfig
     /// </summary>
     public int MaxConsecutiveAborts { get; set; } = 3;
 
+    /// <summary>Section "Limits": what one connection, stream or member may cost the coordinator.</summary>
+    public CoordinatorLimitsConfig Limits { get; set; } = new();
+
     /// <summary>Loads and binds a configuration file.</summary>
     public static CoordinatorConfig Load(string path) => ConfigLoader.Load<CoordinatorConfig>(path, "Coordinator", (c, dir) =>
     {
@@ -172,6 +175,7 @@ public sealed class CoordinatorConfig
             PlanTimeout = TimeSpan.FromSeconds(PlanTimeoutSeconds),
             TrainTimeout = TimeSpan.FromSeconds(TrainTimeoutSeconds),
             MaxConsecutiveAborts = MaxConsecutiveAborts,
+            Limits = Limits.ToLimits(),
             Dataset = study?.Name ?? data!.Dataset,
             Model = model,
             Training = study is null ? ModelMapping.DefaultTraining(data!.Dataset, kind, Seed) : ModelMapping.TrainingOf(study, Seed),
@@ -197,6 +201,65 @@ public sealed class CoordinatorConfig
         IModelEvaluator evaluator = data is null ? new InitialModelOnly(spec!, Seed) : new TrainingModelEvaluator(model, data.Test, Seed);
         return CoordinatorHost.Create(options, certificate, root, evaluator, logging);
     }
+}
+
+/// <summary>
+/// The coordinator's section "Limits" (keys <c>Coordinator:Limits:Name</c>, variables
+/// <c>SECUREFED_Coordinator__Limits__Name</c>); defaults as in <see cref="ConnectionLimits"/>.
+/// </summary>
+public sealed class CoordinatorLimitsConfig
+{
+    private static readonly ConnectionLimits Defaults = new();
+
+    /// <summary>Open connections accepted at once (authenticated or not).</summary>
+    public int MaxConnections { get; set; } = Defaults.MaxConnections;
+
+    /// <summary>Concurrent HTTP/2 streams per connection.</summary>
+    public int MaxStreamsPerConnection { get; set; } = Defaults.MaxStreamsPerConnection;
+
+    /// <summary>Seconds a TLS handshake, and a request's headers, may take.</summary>
+    public double HandshakeTimeoutSeconds { get; set; } = Defaults.HandshakeTimeout.TotalSeconds;
+
+    /// <summary>Seconds a connection with no open stream is kept.</summary>
+    public double IdleConnectionTimeoutSeconds { get; set; } = Defaults.IdleConnectionTimeout.TotalSeconds;
+
+    /// <summary>Seconds an authenticated stream may take to send its Hello.</summary>
+    public double HelloTimeoutSeconds { get; set; } = Defaults.HelloTimeout.TotalSeconds;
+
+    /// <summary>Anonymous health Watch streams open at once.</summary>
+    public int MaxHealthWatches { get; set; } = Defaults.MaxHealthWatches;
+
+    /// <summary>Bytes queued for one member before its stream ends RESOURCE_EXHAUSTED.</summary>
+    public int MaxSessionOutboxBytes { get; set; } = Defaults.MaxSessionOutboxBytes;
+
+    /// <summary>Notices sent to one member per minute.</summary>
+    public int NoticesPerMinute { get; set; } = Defaults.NoticesPerMinute;
+
+    /// <summary>Seconds a closing session may take to deliver what is queued for it.</summary>
+    public double DrainTimeoutSeconds { get; set; } = Defaults.DrainTimeout.TotalSeconds;
+
+    /// <summary>Consecutive aborted rounds after which health reports NOT_SERVING.</summary>
+    public int UnhealthyAfterAborts { get; set; } = Defaults.UnhealthyAfterAborts;
+
+    /// <summary>The limits, for <see cref="CoordinatorOptions.Limits"/> (validated with the other options).</summary>
+    public ConnectionLimits ToLimits() => new()
+    {
+        MaxConnections = MaxConnections,
+        MaxStreamsPerConnection = MaxStreamsPerConnection,
+        HandshakeTimeout = Seconds(nameof(HandshakeTimeoutSeconds), HandshakeTimeoutSeconds),
+        IdleConnectionTimeout = Seconds(nameof(IdleConnectionTimeoutSeconds), IdleConnectionTimeoutSeconds),
+        HelloTimeout = Seconds(nameof(HelloTimeoutSeconds), HelloTimeoutSeconds),
+        MaxHealthWatches = MaxHealthWatches,
+        MaxSessionOutboxBytes = MaxSessionOutboxBytes,
+        NoticesPerMinute = NoticesPerMinute,
+        DrainTimeout = Seconds(nameof(DrainTimeoutSeconds), DrainTimeoutSeconds),
+        UnhealthyAfterAborts = UnhealthyAfterAborts,
+    };
+
+    private static TimeSpan Seconds(string option, double value) =>
+        double.IsFinite(value) && value > 0 && value <= 86_400
+            ? TimeSpan.FromSeconds(value)
+            : throw new ArgumentException($"option Limits.{option} = {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is invalid: must be a number of seconds within (0, 86400]");
 }
 
 /// <summary>

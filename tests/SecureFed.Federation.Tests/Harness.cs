@@ -261,14 +261,15 @@ internal sealed class ScriptedPeer : IAsyncDisposable
         throw new InvalidOperationException("stream ended without the expected message");
     }
 
-    /// <summary>Reads until the stream ends and returns its final status.</summary>
-    public async Task<Status> ReadToEndAsync()
+    /// <summary>Reads until the stream ends and returns its final status; <paramref name="seen"/> sees every message on the way.</summary>
+    public async Task<Status> ReadToEndAsync(Action<CoordinatorMessage>? seen = null)
     {
         using var cts = new CancellationTokenSource(TestFederation.Timeout);
         try
         {
             while (await _call.ResponseStream.MoveNext(cts.Token))
             {
+                seen?.Invoke(_call.ResponseStream.Current);
             }
 
             return _call.GetStatus();

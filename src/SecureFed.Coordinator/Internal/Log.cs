@@ -56,9 +56,30 @@ internal static partial class Log
     [LoggerMessage(1017, LogLevel.Warning, "{Change}; rounds already charged keep their prices, and the next ledger entry records the change")]
     public static partial void PrivacySettingsChanged(ILogger logger, string change);
 
-    [LoggerMessage(1018, LogLevel.Warning, "Silo {SiloId} is not invited to round {Round}: {Reason}")]
+    [LoggerMessage(1018, LogLevel.Warning, "Silo {SiloId} does not read its stream: more than {Limit} bytes queued for it; its stream ends RESOURCE_EXHAUSTED")]
+    public static partial void OutboxFull(ILogger logger, string siloId, int limit);
+
+    [LoggerMessage(1019, LogLevel.Information, "Silo {SiloId}: {Count} notices over the limit of {PerMinute} per minute were not sent")]
+    public static partial void NoticesSuppressed(ILogger logger, string siloId, int count, int perMinute);
+
+    [LoggerMessage(1020, LogLevel.Warning, "Silo {SiloId} sent no Hello within {Seconds} s; its stream ends DEADLINE_EXCEEDED")]
+    public static partial void HelloTimeout(ILogger logger, string siloId, double seconds);
+
+    [LoggerMessage(1021, LogLevel.Information, "Silo {SiloId} connected again; its older stream ends ABORTED and its messages are dropped")]
+    public static partial void SessionReplaced(ILogger logger, string siloId);
+
+    [LoggerMessage(1022, LogLevel.Warning, "{Peer} sent a malformed message on {Method} ({Status}): {Reason}")]
+    public static partial void MalformedMessage(ILogger logger, string peer, string method, string status, string reason);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Refused a health Watch from {Peer}: {Limit} watches are open (Limits.MaxHealthWatches)")]
+    public static partial void HealthWatchRefused(ILogger logger, string peer, int limit);
+
+    [LoggerMessage(1024, LogLevel.Warning, "Health: not serving: {Reason}")]
+    public static partial void NotServing(ILogger logger, string reason);
+
+    [LoggerMessage(1025, LogLevel.Warning, "Silo {SiloId} is not invited to round {Round}: {Reason}")]
     public static partial void MemberBarred(ILogger logger, string siloId, long round, string reason);
 
-    [LoggerMessage(1019, LogLevel.Warning, "Round {Round}: silo {Complainer} cannot open the share silo {Accused} signed for it ({Reason}); verdict: {Verdict}")]
+    [LoggerMessage(1026, LogLevel.Warning, "Round {Round}: silo {Complainer} cannot open the share silo {Accused} signed for it ({Reason}); verdict: {Verdict}")]
     public static partial void ShareComplaint(ILogger logger, string complainer, string accused, long round, string verdict, string reason);
 }

@@ -34,7 +34,7 @@ internal sealed class SessionRegistry
         });
         if (replaced is not null)
         {
-            replaced.Abort();
+            replaced.Abort(SessionEnd.Replaced);
             Disconnected?.Invoke(replaced);
         }
 
@@ -42,13 +42,32 @@ internal sealed class SessionRegistry
         return true;
     }
 
-    /// <summary>Refuses new sessions and ends the current ones (their agents see UNAVAILABLE and reconnect later).</summary>
-    public void ShutDown()
+    /// <summary>
+    /// Refuses new sessions and ends the current ones: each first delivers what is queued for it (a federation's
+    /// last messages included), for at most <paramref name="drainTimeout"/> in all, then the rest are cut. Agents of a
+    /// finished federation see their stream end OK, the others UNAVAILABLE (and reconnect later).
+    /// </summary>
+    public async Task ShutDownAsync(TimeSpan drainTimeout)
     {
         IsShuttingDown = true;
-        foreach (var s in _sessions.Values)
+        var sessions = _sessions.Values.ToList();
+        foreach (var s in sessions)
         {
-            s.Abort();
+            s.Complete(SessionEnd.ShuttingDown);
+        }
+
+        try
+        {
+            await Task.WhenAll(sessions.Select(s => s.Closed)).WaitAsync(drainTimeout);
+        }
+        catch (TimeoutException)
+        {
+            // A peer that does not read (or does not close) is cut below; the limit keeps shutdown bounded.
+        }
+
+        foreach (var s in sessions)
+        {
+            s.Abort(SessionEnd.ShuttingDown);
         }
     }
 

@@ -1,15 +1,21 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using SecureFed.Identity;
 
 namespace SecureFed.Hosting.Internal;
 
 /// <summary>
 /// Appends log lines to one file (flushed per line, so a crash loses nothing already logged). The
-/// components log through [LoggerMessage] events that never carry vectors, keys or data.
+/// components log through [LoggerMessage] events that never carry vectors, keys or data. Each entry is one line:
+/// a message may quote a peer, so control characters are replaced and the text is cut to
+/// <see cref="MaxMessageLength"/> (<see cref="PeerText"/>), and nobody can forge or flood lines through it.
 /// Thread-safe.
 /// </summary>
 internal sealed class FileLoggerProvider : ILoggerProvider
 {
+    /// <summary>The longest message (and exception text) one log line carries.</summary>
+    public const int MaxMessageLength = 2000;
+
     private readonly StreamWriter _writer;
     private readonly Lock _gate = new();
     private readonly LogLevel _minimum;
@@ -60,10 +66,10 @@ internal sealed class FileLoggerProvider : ILoggerProvider
             }
 
             var time = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
-            var line = $"{time} {logLevel,-11} {category}[{eventId.Id}] {formatter(state, exception)}";
+            var line = $"{time} {logLevel,-11} {category}[{eventId.Id}] {PeerText.Bound(formatter(state, exception), MaxMessageLength)}";
             if (exception is not null)
             {
-                line += $" | {exception.GetType().Name}: {exception.Message}";
+                line += $" | {exception.GetType().Name}: {PeerText.Bound(exception.Message, MaxMessageLength)}";
             }
 
             owner.Write(line);

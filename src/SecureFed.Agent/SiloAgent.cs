@@ -90,9 +90,10 @@ public sealed class SiloAgent
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var welcomed = false;
             try
             {
-                var outcome = await RunSessionAsync(client, () => failures = 0, r => participated++, cancellationToken);
+                var outcome = await RunSessionAsync(client, () => (failures, welcomed) = (0, true), r => participated++, cancellationToken);
                 if (outcome is not null)
                 {
                     return outcome with { RoundsParticipated = participated };
@@ -101,15 +102,17 @@ public sealed class SiloAgent
                 failures++;
                 await BackoffAsync(failures, "stream ended", "the coordinator closed the stream", cancellationToken);
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && Hopeless(ex, welcomed) is { } reason)
             {
-                // Identity problems do not heal by retrying.
-                throw;
+                // Identity, membership, federation id, the coordinator's CA: none of these heals by retrying.
+                Log.GaveUp(_logger, reason);
+                throw new AgentGaveUpException(reason, ex);
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 failures++;
-                await BackoffAsync(failures, ex.StatusCode.ToString(), ex.Status.Detail, cancellationToken);
+                var refused = Cause<System.Net.Sockets.SocketException>(ex)?.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused;
+                await BackoffAsync(failures, refused ? "connection refused" : ex.StatusCode.ToString(), refused ? $"connection refused at {_options.Coordinator}" : ex.Status.Detail, cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
             {
@@ -118,6 +121,40 @@ public sealed class SiloAgent
                 await BackoffAsync(failures, ex.GetType().Name, ex.Message, cancellationToken);
             }
         }
+    }
+
+    /// <summary>Why <paramref name="ex"/> cannot be fixed by retrying (one line naming the coordinator and the fix), or null when it may be transient.</summary>
+    private string? Hopeless(RpcException ex, bool welcomed)
+    {
+        var detail = Identity.PeerText.Bound(ex.Status.Detail);
+        if (ex.StatusCode == StatusCode.PermissionDenied)
+        {
+            return $"the coordinator at {_options.Coordinator} refuses this silo: {detail}";
+        }
+
+        if (!welcomed && ex.StatusCode == StatusCode.FailedPrecondition && detail.Contains("runs federation", StringComparison.Ordinal))
+        {
+            return $"wrong federation: {detail}; this agent is configured for '{Identity.PeerText.Bound(_options.FederationId)}' (Agent:FederationId)";
+        }
+
+        return Cause<System.Security.Authentication.AuthenticationException>(ex) is not null
+            ? $"the coordinator at {_options.Coordinator} presented a certificate this consortium's CA (Agent:CaCertificate) does not accept, or refused this silo's; check both are from the same consortium"
+            : null;
+    }
+
+    /// <summary>The first exception of type <typeparamref name="T"/> among <paramref name="ex"/>'s debug exception and its causes.</summary>
+    private static T? Cause<T>(RpcException ex)
+        where T : Exception
+    {
+        for (var e = ex.Status.DebugException; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     private async Task BackoffAsync(int failures, string status, string detail, CancellationToken ct)

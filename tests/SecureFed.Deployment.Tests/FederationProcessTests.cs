@@ -72,6 +72,13 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
                 RepoPaths.File("data", "hospitals", "study-record-dp.json"), rounds, new JsonObject { ["MinCohort"] = 2, ["RecordEpsilonCap"] = 4.0 });
             var (coordinator, agents, store, certs) = (_consortium.Coordinator!, _consortium.Agents, _consortium.Store, _consortium.Certs);
 
+            // A fourth agent configured with another federation id gives up at once, with one line and exit code 3.
+            var misconfigured = _consortium.StartAgent("agent-wrong-federation", 1, "another-federation", new JsonObject());
+            Assert.True(await misconfigured.WaitForExitAsync(StepTimeout), misconfigured.Transcript());
+            Assert.True(misconfigured.ExitCode == 3, misconfigured.Transcript());
+            Assert.Contains("giving up: wrong federation", misconfigured.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", misconfigured.Stderr, StringComparison.Ordinal); // no stack trace
+
             Assert.True(await coordinator.WaitForExitAsync(TimeSpan.FromSeconds(180)), Transcripts());
             Assert.True(coordinator.ExitCode == 0, Transcripts());
             foreach (var agent in agents)

@@ -46,7 +46,7 @@ internal sealed class ProcessConsortium : IDisposable
 
     public List<ChildProcess> Agents { get; } = [];
 
-    public string SiloLedger(int silo) => Path.Combine(Directory, $"silo-{silo}", "privacy-ledger.jsonl");
+    public string SiloLedger(int silo) => Path.Combine(Directory, $"agent-{silo}", "privacy-ledger.jsonl");
 
     /// <summary>
     /// Creates the certificates, starts the coordinator on <paramref name="study"/> for <paramref name="rounds"/> rounds
@@ -90,23 +90,29 @@ internal sealed class ProcessConsortium : IDisposable
         StartCoordinator();
         for (var i = 1; i <= 3; i++)
         {
-            var config = WriteConfig($"agent-{i}.json", new JsonObject
-            {
-                ["Agent"] = new JsonObject
-                {
-                    ["Coordinator"] = $"https://localhost:{Port.ToString(CultureInfo.InvariantCulture)}",
-                    ["FederationId"] = "deployment-test",
-                    ["Certificate"] = Path.Combine(Certs, $"silo-{i}.pem"),
-                    ["PrivateKey"] = Path.Combine(Certs, $"silo-{i}.key.pem"),
-                    ["CaCertificate"] = Path.Combine(Certs, "ca.pem"),
-                    // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
-                    ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", HospitalFiles[i - 1]) },
-                    ["Policy"] = policy.DeepClone(),
-                    ["LedgerPath"] = SiloLedger(i),
-                },
-            });
-            Agents.Add(Start($"agent-{i}", null, "agent", "--config", config));
+            Agents.Add(StartAgent($"agent-{i}", i, "deployment-test", policy));
         }
+    }
+
+    /// <summary>Starts `securefed agent` for silo <paramref name="silo"/> (its certificate and hospital file) in <paramref name="federationId"/>.</summary>
+    public ChildProcess StartAgent(string name, int silo, string federationId, JsonObject policy)
+    {
+        var config = WriteConfig($"{name}.json", new JsonObject
+        {
+            ["Agent"] = new JsonObject
+            {
+                ["Coordinator"] = $"https://localhost:{Port.ToString(CultureInfo.InvariantCulture)}",
+                ["FederationId"] = federationId,
+                ["Certificate"] = Path.Combine(Certs, $"silo-{silo}.pem"),
+                ["PrivateKey"] = Path.Combine(Certs, $"silo-{silo}.key.pem"),
+                ["CaCertificate"] = Path.Combine(Certs, "ca.pem"),
+                // Each silo its own export, in its own dialect (; + label first, , + NA, tab + BOM + ?).
+                ["Data"] = new JsonObject { ["Path"] = RepoPaths.File("data", "hospitals", HospitalFiles[silo - 1]) },
+                ["Policy"] = policy.DeepClone(),
+                ["LedgerPath"] = Path.Combine(Directory, name, "privacy-ledger.jsonl"),
+            },
+        });
+        return Start(name, null, "agent", "--config", config);
     }
 
     /// <summary>Starts the coordinator (again) with the same configuration, store, ledger and port.</summary>

@@ -204,7 +204,7 @@ internal sealed class TestFederation : IAsyncDisposable
         {
             await Task.WhenAll(AgentRuns).WaitAsync(Timeout);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException or TimeoutException)
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or TimeoutException or SecureFed.Agent.AgentGaveUpException)
         {
             // agents cancelled by the test
         }

@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(2020, LogLevel.Information, "Round {Round}: this silo's record-level epsilon is {Epsilon:F4} at delta {Delta:G3} (cap {Cap:G6}; 0 = none)")]
     public static partial void RecordEpsilon(ILogger logger, long round, double epsilon, double cap, double delta);
+
+    [LoggerMessage(2021, LogLevel.Error, "Giving up: {Reason}")]
+    public static partial void GaveUp(ILogger logger, string reason);
 }

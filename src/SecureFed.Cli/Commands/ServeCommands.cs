@@ -7,6 +7,9 @@ namespace SecureFed.Cli.Commands;
 /// <summary><c>securefed coordinator</c> and <c>securefed agent</c>: the two halves as separate processes.</summary>
 internal static class ServeCommands
 {
+    /// <summary>Exit code of `securefed agent` when it stops on an error that retrying cannot fix.</summary>
+    public const int GaveUp = 3;
+
     public static Command BuildCoordinator()
     {
         var config = new Option<string>("--config") { Description = "Coordinator configuration file (JSON, section \"Coordinator\"); SECUREFED_Coordinator__Name variables override it.", Required = true };
@@ -30,14 +33,25 @@ internal static class ServeCommands
     {
         var config = new Option<string>("--config") { Description = "Agent configuration file (JSON, section \"Agent\"); SECUREFED_Agent__Name variables override it.", Required = true };
         var traceFile = new Option<string?>("--trace-file") { Description = "Write spans as JSON lines to this file. OTLP export is on when OTEL_EXPORTER_OTLP_ENDPOINT is set." };
-        var command = new Command("agent", "Run a silo agent: dials out to the coordinator over mutual TLS, trains on local data, takes part in secure aggregation each round.") { config, traceFile };
+        var command = new Command("agent", "Run a silo agent: dials out to the coordinator over mutual TLS, trains on local data, takes part in secure aggregation each round. Retries with backoff while the coordinator is unreachable; exits 0 when the federation completes, 3 on an error retrying cannot fix (not a member, wrong federation id, a coordinator certificate from another CA), 2 for a bad config, 1 otherwise.") { config, traceFile };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var file = AgentConfig.Load(parse.GetValue(config)!);
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
             var agent = file.Build(loggerFactory.CreateLogger("SecureFed.Agent"));
-            var outcome = await agent.RunAsync(ct);
+            Agent.AgentOutcome outcome;
+            try
+            {
+                outcome = await agent.RunAsync(ct);
+            }
+            catch (Agent.AgentGaveUpException ex)
+            {
+                // Documented: 3 = an error retrying cannot fix (membership, identity, federation id, another CA).
+                CliErrors.WriteError($"giving up: {ex.Message}");
+                return GaveUp;
+            }
+
             Console.Out.WriteLine($"silo {outcome.SiloId}: federation complete after {outcome.RoundsCompleted} rounds ({outcome.RoundsParticipated} here), model {outcome.FinalModelHash}");
             return 0;
         }));

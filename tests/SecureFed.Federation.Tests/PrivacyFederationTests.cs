@@ -78,6 +78,30 @@ public sealed class PrivacyFederationTests
     }
 
     [Fact]
+    public async Task Start_BudgetShortOfThePlannedRounds_SaysHowManyItCoversAndHowToCalibrate()
+    {
+        await using var fed = new TestFederation(3);
+        var plan = Plan(z: 1.0, threshold: 3, budget: 12);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 10, minSilos: 3) with { Privacy = plan, SecureAggregation = Secure });
+
+        var deadline = DateTime.UtcNow + TestFederation.Timeout;
+        while (!fed.Logs.Any(l => l.Contains("covers only", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, string.Join("\n", fed.Logs));
+            await Task.Delay(20);
+        }
+
+        // Exactly as many worst-case rounds as fit: one more would pass the budget.
+        var covered = Enumerable.Range(1, 10).TakeWhile(k => PrivacyCharge.CumulativeEpsilon(
+            [.. Enumerable.Repeat(PrivacyCharge.Price(plan, 3, fed.Parameters), k)], "rdp", plan.Delta) <= 12).Count();
+        var line = fed.Logs.First(l => l.Contains("covers only", StringComparison.Ordinal));
+        Assert.Contains($"covers only {covered} of the 10 rounds still planned", line, StringComparison.Ordinal);
+        Assert.Contains("securefed privacy calibrate --target-epsilon 12 --delta 1E-05 --rounds 10", line, StringComparison.Ordinal);
+        Assert.Contains(fed.Logs, l => l.Contains("secure aggregation, gaussian noise z = 1", StringComparison.Ordinal));
+        await coordinator.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Federation_WithBudget_StopsBeforeExceedingItWithClearMessage()
     {
         await using var fed = new TestFederation(3);

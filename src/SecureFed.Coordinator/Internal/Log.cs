@@ -82,4 +82,13 @@ internal static partial class Log
 
     [LoggerMessage(1026, LogLevel.Warning, "Round {Round}: silo {Complainer} cannot open the share silo {Accused} signed for it ({Reason}); verdict: {Verdict}")]
     public static partial void ShareComplaint(ILogger logger, string complainer, string accused, long round, string verdict, string reason);
+
+    [LoggerMessage(1027, LogLevel.Information, "Federation {FederationId}: study {Study}, {Rounds} rounds, members {Members}, {Aggregation} aggregation, {Privacy}; store {Store}, ledger {Ledger}")]
+    public static partial void Starting(ILogger logger, string federationId, string study, int rounds, string members, string aggregation, string privacy, string store, string ledger);
+
+    [LoggerMessage(1028, LogLevel.Information, "The privacy budget of epsilon {Budget:G4} covers the {Rounds} rounds still planned, each at its worst case")]
+    public static partial void BudgetCovers(ILogger logger, double budget, int rounds);
+
+    [LoggerMessage(1029, LogLevel.Warning, "The privacy budget of epsilon {Budget:G4} at delta {Delta:G3} covers only {Covered} of the {Planned} rounds still planned (each at its worst case); the federation will stop when it is spent. A noise multiplier that covers them: {Command}")]
+    public static partial void BudgetShort(ILogger logger, double budget, double delta, int covered, int planned, string command);
 }

@@ -71,6 +71,7 @@ internal sealed class RoundOrchestrator
             Log.Resumed(_logger, _options.FederationId, _store.NextRoundNumber() - 1, model.Hash, completed);
         }
 
+        PlanBudget(model.Parameters.Length, completed);
         var reports = new List<RoundReport>();
         var consecutiveAborts = 0;
         string? stopReason = null;
@@ -145,6 +146,34 @@ internal sealed class RoundOrchestrator
         return new FederationOutcome(
             completed, model.Hash, last?.Accuracy ?? double.NaN, last?.Loss ?? double.NaN, reports,
             _options.Privacy is null || (_store.PrivacyCharges().Count == 0 && _store.PrivacyReleases().Count == 0) ? double.NaN : _privacy.Spent(model.Parameters.Length), stopReason);
+    }
+
+    /// <summary>
+    /// Before the first round: what the federation will run and under what privacy, and how many of the rounds still
+    /// planned the budget covers at their worst case (a warning pointing at `privacy calibrate` when fewer).
+    /// </summary>
+    private void PlanBudget(int dimension, int completed)
+    {
+        var dp = _options.Privacy;
+        var privacy = dp is null
+            ? "no differential privacy"
+            : FormattableString.Invariant($"{dp.Mechanism} noise z = {dp.NoiseMultiplier:G4}, clip {dp.ClipNorm:G4}, threshold {dp.Threshold}, {dp.Accountant} at delta {dp.Delta:G3}, budget {(dp.EpsilonBudget > 0 ? dp.EpsilonBudget.ToString("G4", System.Globalization.CultureInfo.InvariantCulture) : "none")}");
+        Log.Starting(_logger, _options.FederationId, _options.StudyHash.Length > 0 ? _options.StudyHash[..12] : "none", _options.Rounds, _options.Members.Count > 0 ? string.Join(",", _options.Members) : "any consortium member",
+            _options.SecureAggregation is null ? "plain" : "secure", privacy, _options.StorePath, _audit.Path);
+        var remaining = _options.Rounds - completed;
+        if (_options.EvaluateModelHash is not null || remaining <= 0 || _privacy.RoundsCovered(RoundKinds.Training, dimension, remaining) is not { } covered || dp is null)
+        {
+            return;
+        }
+
+        if (covered >= remaining)
+        {
+            Log.BudgetCovers(_logger, dp.EpsilonBudget, remaining);
+            return;
+        }
+
+        Log.BudgetShort(_logger, dp.EpsilonBudget, dp.Delta, covered, remaining, FormattableString.Invariant(
+            $"securefed privacy calibrate --target-epsilon {dp.EpsilonBudget:G6} --delta {dp.Delta:G3} --rounds {_options.Rounds} --sampling-rate 1 --accountant {dp.Accountant}"));
     }
 
     /// <summary>Routes one message from an authenticated agent. Throws <see cref="SecureFedException"/> on a violation.</summary>

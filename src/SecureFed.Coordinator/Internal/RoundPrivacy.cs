@@ -100,6 +100,44 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
             : $"privacy budget exhausted: {new PrivacyBudgetExhaustedException(spent, wouldSpend, dp.EpsilonBudget, dp.Delta).Message}";
     }
 
+    /// <summary>
+    /// How many more rounds of <paramref name="kind"/> the consortium's budget covers from what the store has charged,
+    /// each at its worst case (exactly t contributors, every release of the round), counted up to
+    /// <paramref name="planned"/> + 1; null without a budget.
+    /// </summary>
+    public int? RoundsCovered(string kind, int dimension, int planned)
+    {
+        if (options.Privacy is not { EpsilonBudget: > 0 } dp)
+        {
+            return null;
+        }
+
+        var history = Stored();
+        var perRound = new List<PricedCharge>();
+        foreach (var task in TasksFor(kind, dimension))
+        {
+            if (task.Name == SumTask.Training)
+            {
+                perRound.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension, Secure));
+            }
+            else if (task.ClipNorm > 0)
+            {
+                perRound.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, Secure)));
+            }
+        }
+
+        for (var rounds = 0; rounds <= planned; rounds++)
+        {
+            history.AddRange(perRound);
+            if (PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta) > dp.EpsilonBudget)
+            {
+                return rounds;
+            }
+        }
+
+        return planned + 1;
+    }
+
     /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present, priced now and stored so.</summary>
     public FederationStore.PrivacyChargeRow? Charge(Protocol.RoundPlan plan, long round, int survivors)
     {

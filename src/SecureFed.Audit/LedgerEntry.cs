@@ -109,6 +109,17 @@ public sealed record LedgerRecordPrivacy(string SiloId, double NoiseMultiplier, 
 /// signed commitment); an unproven fault (a stall, an unresolved dispute) only keeps it out of the round's retries.</param>
 public sealed record LedgerFault(string SiloId, string Fault, bool Proven);
 
+/// <summary>What one invited silo did in an attempt, as the coordinator saw it.</summary>
+/// <param name="SiloId">The silo.</param>
+/// <param name="Outcome">"contributed" (its input is in the attempt's sum), "refused" (it declined the plan),
+/// "rejected" (it broke the protocol) or "dropped" (it left or fell silent).</param>
+/// <param name="Reason">For a refusal, the reason the silo stated (bounded, one line); otherwise <see langword="null"/>.</param>
+public sealed record LedgerSiloOutcome(string SiloId, string Outcome, string? Reason = null)
+{
+    /// <summary>The outcomes an entry may state.</summary>
+    public static readonly IReadOnlyList<string> Known = ["contributed", "refused", "rejected", "dropped"];
+}
+
 /// <summary>
 /// The content of a ledger entry as the coordinator fills it in, before <see cref="AuditLedger.Append(LedgerEntryDraft, Crypto.ISigner)"/> gives it a
 /// sequence number, chains it to the previous entry and signs it.
@@ -218,6 +229,12 @@ public record LedgerEntryDraft
     /// written before reasons were kept).
     /// </summary>
     public string? AbortReason { get; init; }
+
+    /// <summary>What each invited silo did in this attempt, in silo order; <see langword="null"/> in entries written before outcomes were kept.</summary>
+    public IReadOnlyList<LedgerSiloOutcome>? Outcomes { get; init; }
+
+    /// <summary>The rounds the federation planned when this entry was written (<see langword="null"/> in older entries): a ledger whose completed rounds fall short stopped early.</summary>
+    public int? PlannedRounds { get; init; }
 
     /// <summary>The members at fault in this attempt, in the order it happened; <see langword="null"/> (or empty) when none was.</summary>
     public IReadOnlyList<LedgerFault>? Faults { get; init; }

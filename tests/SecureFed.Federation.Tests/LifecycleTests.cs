@@ -7,6 +7,29 @@ namespace SecureFed.Federation.Tests;
 public sealed class LifecycleTests
 {
     [Fact]
+    public async Task Refusal_IsInTheLedgerWithTheSilosReasonAndCountedAsARefusalNotADropout()
+    {
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
+        fed.StartAgent("silo-1", new FakeTrainer(1f));
+        fed.StartAgent("silo-2", new FakeTrainer(1f));
+        fed.StartAgent("silo-3", new FakeTrainer(1f), new Agent.LocalPolicy { AllowedDatasets = ["another-dataset"] });
+
+        await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+
+        var entry = Assert.Single(Audit.AuditLedger.Read(coordinator.LedgerPath));
+        Assert.Equal(
+            [("silo-1", "contributed"), ("silo-2", "contributed"), ("silo-3", "refused")],
+            entry.Outcomes!.Select(o => (o.SiloId, o.Outcome)));
+        Assert.Contains("fake", entry.Outcomes![2].Reason, StringComparison.Ordinal); // the silo's own words
+        Assert.Equal((2, 0, 1), (entry.Stages.Contributors, entry.Stages.Dropouts, entry.Stages.Refused));
+        var silo3 = Assert.Single(Audit.Reports.AuditReport.Build([entry], null).Participants, p => p.SiloId == "silo-3");
+        Assert.Equal((0, 1, 0, 0), silo3.Attempts);
+        Assert.Equal(0, silo3.CompletedRoundsJoined);
+        Assert.Equal(1, entry.PlannedRounds);
+    }
+
+    [Fact]
     public async Task PlainFedAvg_SelfReportedHugeExampleCount_WeighsAtMostTenTimesTheOthersMedian()
     {
         await using var fed = new TestFederation(3);

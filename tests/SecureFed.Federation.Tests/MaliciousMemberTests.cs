@@ -87,6 +87,16 @@ public sealed class MaliciousMemberTests
         Assert.All(faults, f => Assert.Contains("does not open under the key it committed to", f.Fault, StringComparison.Ordinal));
         Assert.Contains("quarantined", faults[1].Fault, StringComparison.Ordinal);
         Assert.DoesNotContain(training.SelectMany(e => e.Faults ?? []), f => f.SiloId != Attacker); // no honest silo is blamed
+
+        // The regulator's report says the same: who contributed where, and who was at fault in which attempt.
+        var report = Audit.Reports.AuditReport.Build(entries, null);
+        Assert.False(report.StoppedEarly);
+        var attacker = Assert.Single(report.Participants, p => p.SiloId == Attacker);
+        Assert.Equal(0, attacker.CompletedRoundsJoined); // listed in every attempt it was invited to, it contributed to none
+        Assert.Equal(0, attacker.Attempts.Contributed);
+        Assert.All(report.Participants.Where(p => p.SiloId != Attacker), p => Assert.Equal(2, p.CompletedRoundsJoined));
+        var html = Audit.Reports.ReportWriter.ToHtml(report);
+        Assert.Contains("silo-4 (proven): sent silo-", html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -208,5 +218,13 @@ public sealed class MaliciousMemberTests
         Assert.Contains("L2 norm", entry.AbortReason, StringComparison.Ordinal);
         Assert.Equal(entry.ModelHashBefore, entry.ModelHashAfter); // nothing released ...
         Assert.Equal("training", Assert.Single(entry.Releases!).Task); // ... but unmasked, so charged
+        Assert.Equal(["contributed", "contributed", "contributed", "contributed"], entry.Outcomes!.Select(o => o.Outcome));
+
+        // The report shows the federation as stopped early, with the reason, not only as "verified".
+        var report = Audit.Reports.AuditReport.Build([entry], null);
+        Assert.True(report.StoppedEarly);
+        Assert.Equal(1, report.PlannedRounds);
+        Assert.Contains("This federation stopped early: 0 of 1 planned rounds completed. The last attempt aborted: the training aggregate cannot have come from honest inputs",
+            Audit.Reports.ReportWriter.ToHtml(report), StringComparison.Ordinal);
     }
 }

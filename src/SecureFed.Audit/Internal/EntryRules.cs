@@ -65,6 +65,20 @@ internal static class EntryRules
             }
         }
 
+        foreach (var o in c.Outcomes ?? [])
+        {
+            if (o is null || string.IsNullOrEmpty(o.SiloId) || !LedgerSiloOutcome.Known.Contains(o.Outcome)
+                || (o.Reason is { } why && (o.Outcome != "refused" || why.Length > LedgerEntryDraft.MaxReasonLength || why.Any(char.IsControl))))
+            {
+                return "an outcome names no silo, is not contributed, refused, rejected or dropped, or carries a reason that is not a refusal's one bounded line";
+            }
+        }
+
+        if (c.PlannedRounds is < 0)
+        {
+            return "the planned rounds are negative";
+        }
+
         if (c.Aggregation is not ("secure" or "plain"))
         {
             return $"aggregation '{c.Aggregation}' must be secure or plain";

@@ -64,6 +64,8 @@ internal static class LedgerJsonReader
                 RecordPrivacy = o.Has("record_privacy") ? ParseRecordPrivacy(o.Array("record_privacy")) : null,
                 AbortReason = o.Has("abort_reason") ? o.String("abort_reason") : null,
                 Faults = o.Has("faults") ? ParseFaults(o.Array("faults")) : null,
+                Outcomes = o.Has("outcomes") ? ParseOutcomes(o.Array("outcomes")) : null,
+                PlannedRounds = o.Has("planned_rounds") ? o.Int32("planned_rounds") : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),
@@ -90,6 +92,17 @@ internal static class LedgerJsonReader
             var record = new LedgerRecordPrivacy(o.String("silo_id"), o.Double("noise_multiplier"), o.Double("sampling_rate"), o.Int64("steps"), o.Double("delta"), o.String("accountant"));
             o.NoOthers();
             return record;
+        }),
+    ];
+
+    private static List<LedgerSiloOutcome> ParseOutcomes(IEnumerable<JsonElement> items) =>
+    [
+        .. items.Select((r, i) =>
+        {
+            var o = new Obj(r, $"outcomes[{i}]");
+            var outcome = new LedgerSiloOutcome(o.String("silo_id"), o.String("outcome"), o.Has("reason") ? o.String("reason") : null);
+            o.NoOthers();
+            return outcome;
         }),
     ];
 

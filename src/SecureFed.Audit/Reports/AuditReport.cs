@@ -47,6 +47,12 @@ public sealed record ReportRound(
 {
     /// <summary>Each accepting silo's record-level DP-SGD in this attempt, with its record-level epsilon so far.</summary>
     public IReadOnlyList<ReportRecordPrivacy> RecordPrivacy { get; init; } = [];
+
+    /// <summary>Why the attempt aborted, as its entry says (null for a completed one or an older entry).</summary>
+    public string? AbortReason { get; init; }
+
+    /// <summary>The members the coordinator found at fault in the attempt.</summary>
+    public IReadOnlyList<LedgerFault> Faults { get; init; } = [];
 }
 
 /// <summary>One silo's record-level DP-SGD in one ledger entry, and its record-level epsilon after it.</summary>
@@ -87,8 +93,15 @@ public sealed record ReportAccuracy(int Round, double Accuracy, double? Loss, lo
 /// <param name="SiloId">The silo id from its certificate.</param>
 /// <param name="CertificateSha256">The certificate's SHA-256 fingerprint (hex).</param>
 /// <param name="RoundsJoined">Distinct round numbers whose entries list it.</param>
-/// <param name="CompletedRoundsJoined">Completed rounds whose entries list it.</param>
-public sealed record ReportParticipant(string SiloId, string CertificateSha256, int RoundsJoined, int CompletedRoundsJoined);
+/// <param name="CompletedRoundsJoined">Completed rounds it contributed to (entries that state outcomes), else completed rounds whose entries list it.</param>
+public sealed record ReportParticipant(string SiloId, string CertificateSha256, int RoundsJoined, int CompletedRoundsJoined)
+{
+    /// <summary>Attempts in which it contributed, refused the plan, broke the protocol, or dropped out (from entries that state outcomes).</summary>
+    public (int Contributed, int Refused, int Rejected, int Dropped) Attempts { get; init; }
+
+    /// <summary>The last reason it gave for refusing a plan, or null.</summary>
+    public string? LastRefusal { get; init; }
+}
 
 /// <summary>A privacy parameter set and the rounds it applied to (a federation normally has one).</summary>
 /// <param name="FromRound">The first round it applied to.</param>
@@ -136,6 +149,15 @@ public sealed record AuditReport
 {
     /// <summary>The federation reported on.</summary>
     public required string FederationId { get; init; }
+
+    /// <summary>The rounds the federation planned (the last entry that states it), or null for an older ledger.</summary>
+    public int? PlannedRounds { get; init; }
+
+    /// <summary>Whether the federation ended before its planned rounds (as far as this ledger shows).</summary>
+    public bool StoppedEarly => PlannedRounds is { } planned && CompletedRounds < planned;
+
+    /// <summary>Why the last attempt ended, when it was aborted (the likeliest reason a federation stopped early), or null.</summary>
+    public string? LastAbortReason => Rounds.Count > 0 && Rounds[^1].Status == RoundStatus.Aborted ? Rounds[^1].AbortReason : null;
 
     /// <summary>Every entry of the federation in ledger order (aborted attempts included).</summary>
     public required IReadOnlyList<ReportRound> Rounds { get; init; }
@@ -269,7 +291,7 @@ public sealed record AuditReport
             e.StudyHash,
             e.StatisticsHash,
             e.Evaluation,
-            BuildReleases(e))).ToList();
+            BuildReleases(e)) { AbortReason = e.AbortReason, Faults = e.Faults ?? [] }).ToList();
         AddRecordPrivacy(mine, rounds);
         var series = fromLedger
             ? LedgerSeries(mine)
@@ -278,6 +300,7 @@ public sealed record AuditReport
         return new AuditReport
         {
             FederationId = federation,
+            PlannedRounds = mine.LastOrDefault(e => e.PlannedRounds is not null)?.PlannedRounds,
             Rounds = rounds,
             Participants = BuildParticipants(mine),
             Parameters = BuildParameters(mine),
@@ -369,8 +392,11 @@ public sealed record AuditReport
     private static List<ReportParticipant> BuildParticipants(List<LedgerEntry> entries)
     {
         var rounds = new Dictionary<(string Silo, string Fingerprint), (HashSet<int> All, HashSet<int> Completed)>();
+        var attempts = new Dictionary<string, (int Contributed, int Refused, int Rejected, int Dropped)>(StringComparer.Ordinal);
+        var refusals = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
+            var outcomes = (entry.Outcomes ?? []).ToDictionary(o => o.SiloId, StringComparer.Ordinal);
             foreach (var p in entry.Participants)
             {
                 var key = (p.SiloId, p.CertificateSha256);
@@ -381,9 +407,26 @@ public sealed record AuditReport
                 }
 
                 sets.All.Add(entry.Round);
-                if (entry.Status == RoundStatus.Completed)
+                var outcome = outcomes.GetValueOrDefault(p.SiloId);
+                if (entry.Status == RoundStatus.Completed && (entry.Outcomes is null || outcome?.Outcome == "contributed"))
                 {
                     sets.Completed.Add(entry.Round);
+                }
+
+                if (outcome is not null)
+                {
+                    var (c, f, j, d) = attempts.GetValueOrDefault(p.SiloId);
+                    attempts[p.SiloId] = outcome.Outcome switch
+                    {
+                        "contributed" => (c + 1, f, j, d),
+                        "refused" => (c, f + 1, j, d),
+                        "rejected" => (c, f, j + 1, d),
+                        _ => (c, f, j, d + 1),
+                    };
+                    if (outcome.Outcome == "refused")
+                    {
+                        refusals[p.SiloId] = outcome.Reason;
+                    }
                 }
             }
         }
@@ -391,7 +434,11 @@ public sealed record AuditReport
         return [.. rounds
             .OrderBy(kv => kv.Key.Silo, StringComparer.Ordinal)
             .ThenBy(kv => kv.Key.Fingerprint, StringComparer.Ordinal)
-            .Select(kv => new ReportParticipant(kv.Key.Silo, kv.Key.Fingerprint, kv.Value.All.Count, kv.Value.Completed.Count))];
+            .Select(kv => new ReportParticipant(kv.Key.Silo, kv.Key.Fingerprint, kv.Value.All.Count, kv.Value.Completed.Count)
+            {
+                Attempts = attempts.GetValueOrDefault(kv.Key.Silo),
+                LastRefusal = refusals.GetValueOrDefault(kv.Key.Silo),
+            })];
     }
 
     private static List<ReportParameters> BuildParameters(List<LedgerEntry> entries)

@@ -55,6 +55,18 @@ public static class ReportWriter
         {
             w.WriteStartObject();
             w.WriteString("federation_id", report.FederationId);
+            if (report.PlannedRounds is { } planned)
+            {
+                w.WriteNumber("planned_rounds", planned);
+            }
+            else
+            {
+                w.WriteNull("planned_rounds");
+            }
+
+            w.WriteNumber("completed_rounds", report.CompletedRounds);
+            w.WriteBoolean("stopped_early", report.StoppedEarly);
+            WriteStringOrNull(w, "last_abort_reason", report.LastAbortReason);
             WriteStringOrNull(w, "generated_at", report.GeneratedAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             WriteStringOrNull(w, "ledger_source", report.LedgerSource);
             WriteStringOrNull(w, "study_hash", report.StudyHash);
@@ -164,6 +176,13 @@ public static class ReportWriter
                 w.WriteString("certificate_sha256", p.CertificateSha256);
                 w.WriteNumber("rounds_joined", p.RoundsJoined);
                 w.WriteNumber("completed_rounds_joined", p.CompletedRoundsJoined);
+                w.WriteStartObject("attempts");
+                w.WriteNumber("contributed", p.Attempts.Contributed);
+                w.WriteNumber("refused", p.Attempts.Refused);
+                w.WriteNumber("rejected", p.Attempts.Rejected);
+                w.WriteNumber("dropped", p.Attempts.Dropped);
+                w.WriteEndObject();
+                WriteStringOrNull(w, "last_refusal", p.LastRefusal);
                 w.WriteEndObject();
             }
 
@@ -211,6 +230,13 @@ public static class ReportWriter
 
         h.Append(Invariant($"<h1>Audit report: federation <span id=\"federation-id\">{E(report.FederationId)}</span></h1>\n"));
         AppendVerification(h, report);
+        if (report.StoppedEarly)
+        {
+            // Verified is about the ledger's integrity; this says the federation did not finish what it planned.
+            var why = report.LastAbortReason is { } reason ? $" The last attempt aborted: {reason}" : "";
+            h.Append(Invariant($"<p id=\"stopped-early\" class=\"verdict bad\">This federation stopped early: {report.CompletedRounds} of {report.PlannedRounds} planned rounds completed.{E(why)}</p>\n"));
+        }
+
         AppendSummary(h, report);
 
         h.Append("<section id=\"plots\" class=\"plots\">\n<figure>");
@@ -437,10 +463,12 @@ public static class ReportWriter
 
     private static void AppendParticipants(StringBuilder h, AuditReport report)
     {
-        h.Append("<section id=\"participants\">\n<h2>Participants</h2>\n<table>\n<thead><tr><th>silo</th><th>certificate SHA-256</th><th>rounds joined</th><th>completed rounds joined</th></tr></thead>\n<tbody>\n");
+        h.Append("<section id=\"participants\">\n<h2>Participants</h2>\n<table>\n<thead><tr><th>silo</th><th>certificate SHA-256</th><th>rounds invited</th><th>completed rounds contributed to</th><th>attempts: contributed / refused / rejected / dropped</th><th>last refusal</th></tr></thead>\n<tbody>\n");
         foreach (var p in report.Participants)
         {
-            Cells(h, p.SiloId, p.CertificateSha256, p.RoundsJoined.ToString(CultureInfo.InvariantCulture), p.CompletedRoundsJoined.ToString(CultureInfo.InvariantCulture));
+            var a = p.Attempts;
+            Cells(h, p.SiloId, p.CertificateSha256, p.RoundsJoined.ToString(CultureInfo.InvariantCulture), p.CompletedRoundsJoined.ToString(CultureInfo.InvariantCulture),
+                Invariant($"{a.Contributed} / {a.Refused} / {a.Rejected} / {a.Dropped}"), p.LastRefusal ?? "");
         }
 
         h.Append("</tbody>\n</table>\n</section>\n");
@@ -448,7 +476,7 @@ public static class ReportWriter
 
     private static void AppendRounds(StringBuilder h, AuditReport report)
     {
-        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>kind</th><th>status</th><th>ended (UTC)</th>"
+        h.Append("<section id=\"rounds\">\n<h2>Rounds</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>entry</th><th>round</th><th>attempt</th><th>kind</th><th>status</th><th>why aborted, who was at fault</th><th>ended (UTC)</th>"
             + "<th>aggregation</th><th>invited</th><th>contributors</th><th>dropouts</th><th>refused</th><th>rejected</th>"
             + "<th>secagg survivors U1–U5</th><th>effective z</th><th>other charges</th><th>epsilon (rdp)</th><th>epsilon (exact)</th><th>accuracy</th><th>loss</th><th>examples evaluated</th>"
             + "<th>trace id</th><th>plan hash</th><th>model hash before → after</th></tr></thead>\n<tbody>\n");
@@ -463,6 +491,7 @@ public static class ReportWriter
                 r.Attempt.ToString(CultureInfo.InvariantCulture),
                 KindLabel(r.Kind) + (r.StatisticsHash is { } sh && r.Kind == LedgerEntryKinds.Statistics ? " " + Short(sh) : ""),
                 Status(r.Status),
+                string.Join("; ", new[] { r.AbortReason }.Concat(r.Faults.Select(f => Invariant($"{f.SiloId}{(f.Proven ? " (proven)" : "")}: {f.Fault}"))).OfType<string>()) is { Length: > 0 } why ? why : "–",
                 Time(r.Timestamp),
                 r.Aggregation,
                 s.Invited.ToString(CultureInfo.InvariantCulture),
@@ -472,7 +501,7 @@ public static class ReportWriter
                 s.Rejected.ToString(CultureInfo.InvariantCulture),
                 s.SecureAggregation is { } u ? Invariant($"{u.U1} / {u.U2} / {u.U3} / {u.U4} / {u.U5}") : "–",
                 r.EffectiveNoiseMultiplier is { } z ? Number(z) : "–",
-                string.Join(", ", r.Releases.Where(x => x.Task != LedgerEntryKinds.Training).Select(x => Invariant($"{x.Task} z = {Number(x.EffectiveNoiseMultiplier)}"))) is { Length: > 0 } other ? other : "–",
+                string.Join(", ", r.Releases.Where(x => x.Task != LedgerEntryKinds.Training || r.Status == RoundStatus.Aborted).Select(x => Invariant($"{x.Task} z = {Number(x.EffectiveNoiseMultiplier)}"))) is { Length: > 0 } other ? other : "–",
                 r.CumulativeEpsilon is { } e1 ? Number(e1.Rdp) : "–",
                 r.CumulativeEpsilon is { } e2 ? Number(e2.Exact) : "–",
                 r.Accuracy is { } a ? Number(a) : "–",
@@ -509,6 +538,18 @@ public static class ReportWriter
         w.WriteNumber("round", r.Round);
         w.WriteNumber("attempt", r.Attempt);
         w.WriteString("status", Status(r.Status));
+        WriteStringOrNull(w, "abort_reason", r.AbortReason);
+        w.WriteStartArray("faults");
+        foreach (var f in r.Faults)
+        {
+            w.WriteStartObject();
+            w.WriteString("silo_id", f.SiloId);
+            w.WriteString("fault", f.Fault);
+            w.WriteBoolean("proven", f.Proven);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         w.WriteString("kind", r.Kind);
         w.WriteString("timestamp", Time(r.Timestamp));
         w.WriteString("aggregation", r.Aggregation);

@@ -515,6 +515,7 @@ internal sealed class RoundOrchestrator
             // The first task decides whether the round releases anything; its counts are the round's.
             var tasks = plan.TaskList;
             var primary = await sum.RunAsync(state, tasks[0], needed, cancellationToken);
+            state.SetContributors(primary.Included);
             roundSpan?.SetTag("securefed.contributors", primary.Contributors);
             roundSpan?.SetTag("securefed.dropouts", primary.Dropped);
             CoordinatorTelemetry.Dropouts.Add(primary.Dropped);
@@ -761,6 +762,8 @@ internal sealed class RoundOrchestrator
             SettingsChange = change,
             AbortReason = report.Completed ? null : LedgerEntryDraft.BoundReason(report.AbortReason),
             Faults = faults.Count == 0 ? null : [.. faults.Select(f => new LedgerFault(f.SiloId, LedgerEntryDraft.BoundReason(f.What)!, f.Proven))],
+            Outcomes = state?.Outcomes() is { Count: > 0 } outcomes ? outcomes : null,
+            PlannedRounds = _options.Rounds,
             RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
                 ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]
                 : null,

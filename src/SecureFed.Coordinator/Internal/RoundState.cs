@@ -17,6 +17,7 @@ internal sealed class RoundState
     private TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly List<AttemptFault> _faults = [];
+    private readonly HashSet<string> _contributors = new(StringComparer.Ordinal);
     private string _task;
 
     public RoundState(Protocol.RoundPlan plan, int maxChunk)
@@ -236,6 +237,31 @@ internal sealed class RoundState
             {
                 _faults.Add(new AttemptFault(siloId, what, proven));
             }
+        }
+    }
+
+    /// <summary>The silos whose inputs are in the attempt's (primary) sum, once it is known.</summary>
+    public void SetContributors(IReadOnlyList<string> siloIds)
+    {
+        lock (_gate)
+        {
+            _contributors.Clear();
+            _contributors.UnionWith(siloIds);
+        }
+    }
+
+    /// <summary>What each invited silo did in this attempt, in silo order (<see cref="Audit.LedgerSiloOutcome"/>).</summary>
+    public IReadOnlyList<Audit.LedgerSiloOutcome> Outcomes()
+    {
+        lock (_gate)
+        {
+            return [.. _participants.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value.Status switch
+            {
+                _ when _contributors.Contains(kv.Key) => new Audit.LedgerSiloOutcome(kv.Key, "contributed"),
+                SiloStatus.Refused => new Audit.LedgerSiloOutcome(kv.Key, "refused", Audit.LedgerEntryDraft.BoundReason(kv.Value.RefusalReason ?? "")),
+                SiloStatus.Rejected => new Audit.LedgerSiloOutcome(kv.Key, "rejected"),
+                _ => new Audit.LedgerSiloOutcome(kv.Key, "dropped"),
+            })];
         }
     }
 

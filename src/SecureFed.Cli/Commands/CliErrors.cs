@@ -21,7 +21,7 @@ internal static class CliErrors
             WriteError("cancelled");
             return 130;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or Grpc.Core.RpcException)
         {
             WriteError(ex.Message);
             return 1;
@@ -31,6 +31,6 @@ internal static class CliErrors
     public static void WriteError(string message)
     {
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(message.ReplaceLineEndings(" "))}");
     }
 }

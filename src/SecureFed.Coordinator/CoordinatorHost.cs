@@ -209,7 +209,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             {
                 await _completion;
             }
-            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or InvalidOperationException or IOException)
             {
                 // The outcome is observed through Completion by whoever awaits it.
             }

@@ -54,7 +54,23 @@ public sealed class FederationStoreException : IOException
     /// A SQLite failure while <paramref name="doing"/> as one line; null for errors that are not about the storage (a
     /// constraint, a bug), which stay as they are.
     /// </summary>
-    internal static FederationStoreException? FromSqlite(string store, string doing, SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    internal static FederationStoreException? FromSqlite(string store, string doing, SqliteException ex) =>
+        (ex.SqliteErrorCode & 0xFF) is 10 && NearlyFull(store) ? FromSqlite(13, store, doing, ex) : FromSqlite(ex.SqliteErrorCode & 0xFF, store, doing, ex);
+
+    // SQLite reports some writes on a full disk (growing its shared-memory file on tmpfs, for one) as a plain I/O error.
+    private static bool NearlyFull(string store)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(store)!).AvailableFreeSpace < 64 * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static FederationStoreException? FromSqlite(int code, string store, string doing, SqliteException ex) => code switch
     {
         13 => new(FederationStoreProblem.DiskFull,
             $"store {store}: {doing} failed: the disk is full; free space on that disk (or move the store) and start the coordinator again: the store keeps every round it had committed", ex),

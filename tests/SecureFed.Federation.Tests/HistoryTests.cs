@@ -273,6 +273,77 @@ public sealed class HistoryTests : IClassFixture<HistoryTests.TrainedStore>
         Assert.Contains("table privacy_charges, row round=2: it has no row hash", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Federation_DiskFillsUp_StopsWithOneLineKeepsTheCommittedRoundsAndARestartFinishes()
+    {
+        await using var fed = new TestFederation(3);
+        var mount = Path.Combine(fed.Directory, "tiny");
+        Directory.CreateDirectory(mount);
+        Assert.True(Sh("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount) == 0, "this test needs root (CAP_SYS_ADMIN) to mount a 1 MiB tmpfs");
+        try
+        {
+            var options = Options(fed, 8) with { StorePath = Path.Combine(mount, "federation.db") };
+            var host = await fed.StartCoordinatorAsync(options);
+            var first = TestFederation.WhenRoundFinished(host, 1);
+            foreach (var id in fed.Pki.SiloIds)
+            {
+                fed.StartAgent(id, new EvaluatingTrainer());
+            }
+
+            await first.WaitAsync(TestFederation.Timeout);
+            var filler = Path.Combine(mount, "filler");
+            using (var fill = new FileStream(filler, FileMode.Create))
+            {
+                try
+                {
+                    while (true)
+                    {
+                        fill.Write(new byte[4096]);
+                        fill.Flush(true);
+                    }
+                }
+                catch (IOException)
+                {
+                    // the disk is full
+                }
+            }
+
+            var failure = await Assert.ThrowsAnyAsync<IOException>(() => host.Completion.WaitAsync(TestFederation.Timeout));
+            Assert.DoesNotContain("\n", failure.Message, StringComparison.Ordinal);
+            Assert.Contains(mount, failure.Message, StringComparison.Ordinal);
+            Assert.True(failure.Message.Contains("disk is full", StringComparison.Ordinal) || failure.Message.Contains("No space left", StringComparison.Ordinal), failure.Message);
+            await host.DisposeAsync();
+
+            // Space again (a reader of a WAL store needs some too): the committed rounds are there, and the same store
+            // and ledger go on from where they stopped, the history whole.
+            File.Delete(filler);
+            Assert.InRange(FederationStore.OpenReadOnly(options.StorePath).CompletedRounds(), 1, 7);
+            var again = await fed.StartCoordinatorAsync(options with { Port = host.Address.Port });
+            await again.Completion.WaitAsync(TestFederation.Timeout);
+            await again.DisposeAsync();
+            var verdict = Verify(fed, again.LedgerPath);
+            Assert.True(verdict.Ok, verdict.Reason);
+            Assert.Equal(8, verdict.CompletedRounds);
+        }
+        finally
+        {
+            Sh("umount", "-l", mount);
+        }
+    }
+
+    private static int Sh(string file, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(info)!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
     /// <summary>
     /// Flips one bit of the row's stored bytes in the file itself (not through SQL): the byte just before its row hash,
     /// which is the last byte of the column before it (a model version's parameters, a round's ledger entry hash, a

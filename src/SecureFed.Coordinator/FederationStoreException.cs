@@ -54,10 +54,21 @@ public sealed class FederationStoreException : IOException
     /// A SQLite failure while <paramref name="doing"/> as one line; null for errors that are not about the storage (a
     /// constraint, a bug), which stay as they are.
     /// </summary>
-    internal static FederationStoreException? FromSqlite(string store, string doing, SqliteException ex) =>
-        (ex.SqliteErrorCode & 0xFF) is 10 && NearlyFull(store) ? FromSqlite(13, store, doing, ex) : FromSqlite(ex.SqliteErrorCode & 0xFF, store, doing, ex);
+    internal static FederationStoreException? FromSqlite(string store, string doing, SqliteException ex)
+    {
+        var code = ex.SqliteErrorCode & 0xFF;
 
-    // SQLite reports some writes on a full disk (growing its shared-memory file on tmpfs, for one) as a plain I/O error.
+        // SQLite reports some failures of a full or read-only disk only as an I/O error (10), a locking-protocol error
+        // (15: its shared-memory file could not be set up) or a permission error (3); a full disk shows in the free space.
+        // (No probe opens the store file here: closing any descriptor of it would drop this process's SQLite locks.)
+        if (code is 10 or 15 or 3)
+        {
+            code = NearlyFull(store) ? 13 : code;
+        }
+
+        return FromSqlite(code, store, doing, ex);
+    }
+
     private static bool NearlyFull(string store)
     {
         try
@@ -84,6 +95,8 @@ public sealed class FederationStoreException : IOException
             $"store {store} is corrupt (SQLite: {OneLine(ex.Message)}) while {doing}; restore it from a backup", ex),
         5 or 6 => new(FederationStoreProblem.InUse,
             $"store {store}: {doing} failed: another process holds a write lock on it; one coordinator per store", ex),
+        15 or 3 => new(FederationStoreProblem.Unavailable,
+            $"store {store}: {doing} failed: SQLite could not lock or map its files ({OneLine(ex.Message)}: the store or its folder read-only, or a network file system?); make it writable on a local disk and start again: nothing was changed", ex),
         _ => null,
     };
 

@@ -14,21 +14,25 @@ namespace SecureFed.Audit;
 /// hashes; signatures are the verifier's business) before anything is appended, so a new entry never extends a
 /// broken or truncated-mid-line file. Each <see cref="Append(LedgerEntryDraft, ISigner)"/> writes one line and
 /// flushes it to disk before returning. After a failed write the ledger refuses further appends: reopen it.</para>
-/// <para>The file is held open for writing while the instance lives; other processes may read it. Appends are
-/// serialized under a lock, so the instance is thread-safe. Dispose closes the file.</para>
+/// <para>The file is held open for writing while the instance lives; other processes may read it. One writer at a
+/// time: <see cref="Open"/> takes an exclusive operating-system lock on <c>&lt;ledger&gt;.lock</c> (released by the kernel
+/// when the process ends, however it ends), so a second writer, in this process or another, is refused. Appends are
+/// serialized under a lock, so the instance is thread-safe. Dispose closes the file and releases the lock.</para>
 /// </remarks>
 public sealed class AuditLedger : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly FileStream _stream;
+    private readonly FileStream _writerLock;
     private readonly Dictionary<string, List<double>> _charged = new(StringComparer.Ordinal);
     private string? _broken;
     private bool _disposed;
 
-    private AuditLedger(string path, FileStream stream, IReadOnlyList<LedgerEntry> existing)
+    private AuditLedger(string path, FileStream stream, FileStream writerLock, IReadOnlyList<LedgerEntry> existing)
     {
         Path = path;
         _stream = stream;
+        _writerLock = writerLock;
         HeadHash = LedgerEntry.GenesisHash;
         foreach (var entry in existing)
         {
@@ -48,11 +52,31 @@ public sealed class AuditLedger : IDisposable
     /// <summary>Opens (or creates) the ledger at <paramref name="path"/> for appending.</summary>
     /// <exception cref="InvalidDataException">The existing file is malformed, its chain is broken, or its last line is
     /// incomplete; the message names the file and line.</exception>
-    /// <exception cref="IOException">The file cannot be opened (for example another writer holds it).</exception>
+    /// <exception cref="IOException">The file cannot be opened, or another writer holds it (the message says so).</exception>
     public static AuditLedger Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        FileStream writerLock;
+        try
+        {
+            writerLock = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex) when (File.Exists(path + ".lock") && ex.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021))
+        {
+            throw new IOException($"The ledger '{path}' is being written by another process (another coordinator?); one writer per ledger: stop it first.", ex);
+        }
+
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        }
+        catch
+        {
+            writerLock.Dispose();
+            throw;
+        }
+
         try
         {
             string text;
@@ -70,11 +94,12 @@ public sealed class AuditLedger : IDisposable
             var entries = Parse(text, path);
             CheckChain(entries, path);
             stream.Seek(0, SeekOrigin.End);
-            return new AuditLedger(path, stream, entries);
+            return new AuditLedger(path, stream, writerLock, entries);
         }
         catch
         {
             stream.Dispose();
+            writerLock.Dispose();
             throw;
         }
     }
@@ -216,6 +241,7 @@ public sealed class AuditLedger : IDisposable
 
             _disposed = true;
             _stream.Dispose();
+            _writerLock.Dispose();
         }
     }
 

@@ -36,11 +36,15 @@ public sealed record LedgerVerificationResult(
 /// multiplier and every listed statistics or evaluation release (<see cref="LedgerEntryDraft.Charges"/>,
 /// <see cref="LedgerEpsilons"/>, to <see cref="LedgerEpsilons.RelativeTolerance"/>); it also recomputes each silo's
 /// record-level epsilon from the DP-SGD steps the entries log (<see cref="LedgerVerificationResult.RecordEpsilon"/>).
+/// It also checks the history's continuity per federation: the attempts of each round number come in increasing
+/// order; a training entry is for the round after the last completed one (completed rounds are 1..n, none skipped,
+/// none completed twice); statistics are round 0; and the model-hash chain holds: each training entry's
+/// model_hash_before is the model_hash_after of the previous completed training entry.
 /// </summary>
 /// <remarks>
 /// It stops at the first failure and names that entry. What it cannot see: entries cut off the end (compare
-/// <see cref="LedgerVerificationResult.HeadHash"/> with a published head), and whether the logged effective noise
-/// is what the silos really added. Stateless and thread-safe.
+/// <see cref="LedgerVerificationResult.HeadHash"/> with a published head, as <c>audit verify --expect-head</c> does), and
+/// whether the logged effective noise is what the silos really added. Stateless and thread-safe.
 /// </remarks>
 public static class LedgerVerifier
 {
@@ -72,6 +76,7 @@ public static class LedgerVerifier
         using var verifier = CryptoProvider.Default.CreateVerifier(coordinatorCertificate);
         var charged = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         var failedRounds = new Dictionary<string, long>(StringComparer.Ordinal);
+        var histories = new Dictionary<string, History>(StringComparer.Ordinal);
         for (int i = 0; i < entries.Count; i++)
         {
             var entry = entries[i] ?? throw new ArgumentException($"entries[{i}] is null.", nameof(entries));
@@ -81,7 +86,13 @@ public static class LedgerVerifier
                 return state.Fail(entry.Sequence, SequenceProblem(entries, i, expected));
             }
 
-            string? problem = Check(entry, state.HeadHash, verifier, charged, failedRounds);
+            if (!histories.TryGetValue(entry.FederationId, out var history))
+            {
+                history = new History();
+                histories[entry.FederationId] = history;
+            }
+
+            string? problem = Check(entry, state.HeadHash, verifier, charged, failedRounds) ?? history.Follow(entry);
             if (problem is not null)
             {
                 return state.Fail(entry.Sequence, string.Create(CultureInfo.InvariantCulture, $"entry {entry.Sequence}: {problem}"));
@@ -182,6 +193,64 @@ public static class LedgerVerifier
     }
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Short(string hash) => hash.Length > 16 ? hash[..16] : hash;
+
+    /// <summary>One federation's round and model history so far, for the continuity checks.</summary>
+    private sealed class History
+    {
+        private readonly Dictionary<int, (int Attempt, long Sequence)> _attempts = [];
+        private int _completed;
+        private long _completedAt;
+        private string? _model;
+
+        /// <summary>Why <paramref name="entry"/> cannot follow the history so far, or null (and the history advances).</summary>
+        public string? Follow(LedgerEntry entry)
+        {
+            if (_attempts.TryGetValue(entry.Round, out var last) && entry.Attempt <= last.Attempt)
+            {
+                return Invariant($"round {entry.Round} attempt {entry.Attempt} comes after attempt {last.Attempt} of the same round (entry {last.Sequence}): attempts out of order or repeated");
+            }
+
+            switch (entry.EffectiveKind)
+            {
+                case LedgerEntryKinds.Statistics when entry.Round != 0:
+                    return Invariant($"a statistics entry for round {entry.Round}: statistics are round 0");
+                case LedgerEntryKinds.Training:
+                    if (entry.Round <= _completed)
+                    {
+                        return Invariant($"training round {entry.Round} after round {_completed} completed (entry {_completedAt}): round {entry.Round} was already completed");
+                    }
+
+                    if (entry.Round != _completed + 1)
+                    {
+                        var missing = entry.Round - 1 == _completed + 1 ? Invariant($"round {_completed + 1} is") : Invariant($"rounds {_completed + 1} to {entry.Round - 1} are");
+                        return _completed == 0
+                            ? Invariant($"training round {entry.Round} with no completed round before it: {missing} missing from the ledger")
+                            : Invariant($"training round {entry.Round} follows completed round {_completed} (entry {_completedAt}): {missing} missing from the ledger");
+                    }
+
+                    if (_model is not null && !string.Equals(entry.ModelHashBefore, _model, StringComparison.Ordinal))
+                    {
+                        return Invariant($"model_hash_before {Short(entry.ModelHashBefore)} is not the model round {_completed} ended with (model_hash_after {Short(_model)}, entry {_completedAt}): the model-hash chain is broken");
+                    }
+
+                    if (entry.Status == RoundStatus.Completed)
+                    {
+                        _completed = entry.Round;
+                        _completedAt = entry.Sequence;
+                        _model = entry.ModelHashAfter;
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+
+            _attempts[entry.Round] = (entry.Attempt, entry.Sequence);
+            return null;
+        }
+    }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

@@ -27,14 +27,16 @@ public sealed class CoordinatorHost : IAsyncDisposable
     private readonly FederationHealth _health;
     private readonly TimeSpan _drainTimeout;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly StoreLock _storeLock;
     private Task<FederationOutcome>? _completion;
     private int _disposed;
 
-    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store, FederationHealth health, TimeSpan drainTimeout)
+    private CoordinatorHost(WebApplication app, RoundOrchestrator orchestrator, SessionRegistry registry, FederationStore store, FederationHealth health, TimeSpan drainTimeout, StoreLock storeLock)
     {
         _app = app;
         _health = health;
         _drainTimeout = drainTimeout;
+        _storeLock = storeLock;
         _registry = registry;
         LedgerPath = app.Services.GetRequiredService<AuditTrail>().Path;
         _orchestrator = orchestrator;
@@ -97,7 +99,25 @@ public sealed class CoordinatorHost : IAsyncDisposable
             throw new ArgumentException($"the coordinator certificate is not usable: {serverCheck.Message}", nameof(serverCertificate));
         }
 
-        var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash, options.StudyDocument);
+        // One writer per store, for the coordinator's lifetime: taken before the store is touched (a second coordinator
+        // must not mark this one's running round interrupted), released by the kernel if this process dies.
+        var storeLock = StoreLock.Acquire(options.StorePath);
+        try
+        {
+            return Build(options, serverCertificate, validator, evaluator, configureLogging, time, observer, storeLock);
+        }
+        catch
+        {
+            storeLock.Dispose();
+            throw;
+        }
+    }
+
+    private static CoordinatorHost Build(
+        CoordinatorOptions options, X509Certificate2 serverCertificate, PeerCertificateValidator validator, IModelEvaluator evaluator,
+        Action<ILoggingBuilder>? configureLogging, TimeProvider time, InboundObserver? observer, StoreLock storeLock)
+    {
+        var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash, options.StudyDocument, storeLock);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
@@ -166,17 +186,34 @@ public sealed class CoordinatorHost : IAsyncDisposable
             builder.Services.AddSingleton(observer);
         }
 
-        var audit = new AuditTrail(options.LedgerPath ?? Path.ChangeExtension(options.StorePath, ".ledger.jsonl"), serverCertificate, store, options.FederationId);
-        builder.Services.AddSingleton(audit);
+        var ledgerPath = options.LedgerPath ?? Path.ChangeExtension(options.StorePath, ".ledger.jsonl");
+        builder.Services.AddSingleton(sp => new AuditTrail(
+            ledgerPath, serverCertificate, store, options.FederationId, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Audit")));
         builder.Services.AddSingleton(sp => new RoundOrchestrator(
-            options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds"), audit));
+            options, store, registry, evaluator, time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Rounds"), sp.GetRequiredService<AuditTrail>()));
         var app = builder.Build();
-        app.MapGrpcService<FederationService>();
-        app.MapGrpcHealthChecksService();
-        var orchestrator = app.Services.GetRequiredService<RoundOrchestrator>();
-        // Health follows the rounds through the orchestrator's own report event: no change to the orchestrator.
-        orchestrator.RoundFinished += health.OnRoundFinished;
-        return new CoordinatorHost(app, orchestrator, registry, store, health, options.Limits.DrainTimeout);
+        try
+        {
+            var storeLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureFed.Coordinator.Store");
+            Log.StoreChecked(storeLog, store.Path);
+            if (store.RowsHashedAtOpen > 0)
+            {
+                Log.RowsHashed(storeLog, store.Path, store.RowsHashedAtOpen);
+            }
+
+            _ = app.Services.GetRequiredService<AuditTrail>(); // compares the ledger with the store now, before anything listens
+            app.MapGrpcService<FederationService>();
+            app.MapGrpcHealthChecksService();
+            var orchestrator = app.Services.GetRequiredService<RoundOrchestrator>();
+            // Health follows the rounds through the orchestrator's own report event: no change to the orchestrator.
+            orchestrator.RoundFinished += health.OnRoundFinished;
+            return new CoordinatorHost(app, orchestrator, registry, store, health, options.Limits.DrainTimeout, storeLock);
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
     }
 
     /// <summary>Starts listening and begins the federation.</summary>
@@ -201,7 +238,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
             {
                 await _completion;
             }
-            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or InvalidOperationException or IOException)
             {
                 // The outcome is observed through Completion by whoever awaits it.
             }
@@ -225,5 +262,6 @@ public sealed class CoordinatorHost : IAsyncDisposable
         _app.Services.GetRequiredService<AuditTrail>().Dispose();
         await _app.DisposeAsync();
         _stopping.Dispose();
+        _storeLock.Dispose();
     }
 }

@@ -79,7 +79,17 @@ public static class FederationExporter
             throw new ExportRefusedException($"ledger head differs from the store: the ledger {source.LedgerPath} has no entry of federation {federationId}, which the store holds");
         }
 
-        var store = FederationStore.Open(source.StorePath, federationId);
+        // Read-only and lock-free: a coordinator may be running on this store; nothing here may change it.
+        var store = FederationStore.OpenReadOnly(source.StorePath);
+        try
+        {
+            store.VerifyIntegrity();
+        }
+        catch (FederationStoreException ex) when (ex.Problem == FederationStoreProblem.Corrupt)
+        {
+            throw new ExportRefusedException(ex.Message);
+        }
+
         var (studyHash, document) = store.Study()
             ?? throw new ExportRefusedException($"federation {federationId} declares no study; only a study's model can be exported (the study defines its inputs)");
         if (document is null)

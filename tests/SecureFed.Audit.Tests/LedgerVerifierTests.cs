@@ -151,9 +151,10 @@ public sealed class LedgerVerifierTests : IDisposable
         using var signer = _consortium.CoordinatorSigner();
         using (var ledger = AuditLedger.Open(path))
         {
-            foreach (var (federation, z) in new[] { ("fed-a", 1.1), ("fed-b", 2.0), ("fed-a", 1.3), ("fed-b", 2.5) })
+            // Each federation's own rounds 1 and 2 (a round completed twice would fail the continuity check).
+            foreach (var (federation, round, z) in new[] { ("fed-a", 1, 1.1), ("fed-b", 1, 2.0), ("fed-a", 2, 1.3), ("fed-b", 2, 2.5) })
             {
-                var draft = _consortium.Draft(ledger, 1, 1, RoundStatus.Completed, z) with
+                var draft = _consortium.Draft(ledger, round, 1, RoundStatus.Completed, z) with
                 {
                     FederationId = federation,
                     CumulativeEpsilon = ledger.CumulativeEpsilonWith(federation, z, TestConsortium.Delta),

@@ -21,6 +21,9 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The operating system's process id.</summary>
+    public int Pid => _process.Id;
+
     public int ExitCode => _process.ExitCode;
 
     public string Stdout

@@ -109,7 +109,7 @@ public sealed class ReleaseChargeTests
         var second = await fed.StartCoordinatorAsync(Options(fed, crashed, port));
         await second.Completion.WaitAsync(TestFederation.Timeout);
 
-        var store = FederationStore.Open(crashed, "test-federation");
+        var store = FederationStore.OpenReadOnly(crashed); // the second coordinator still holds the store
         Assert.Equal([("interrupted", 1), ("completed", 2)], store.Rounds().Select(r => (r.Status, r.Attempt)));
         var release = Assert.Single(store.PrivacyReleases(), r => r.Task == "training");
         Assert.Equal((1L, 1, 3), (release.Round, release.Attempt, release.Survivors));

@@ -69,7 +69,7 @@ public sealed class ModelCliTests(FederationRuns runs) : IDisposable
     }
 
     [Fact]
-    public async Task ModelExport_StoreModelReplaced_ExitsOneWithOneLineNamingTheModelHash()
+    public async Task ModelExport_StoreModelEditedInPlace_ExitsOneWithOneLineNamingTheDamagedRow()
     {
         var copy = runs.Copy(await runs.GetAsync("mlp"));
         ExportTests.ReplaceLatestModel(Path.Combine(copy, "federation.db"));
@@ -78,7 +78,9 @@ public sealed class ModelCliTests(FederationRuns runs) : IDisposable
 
         Assert.Equal(1, result.Code);
         var line = Assert.Single(result.Error.TrimEnd().Split('\n'));
-        Assert.StartsWith("error: export refused: model hash differs", line, StringComparison.Ordinal);
+        // The edited row no longer matches its row hash: refused as a damaged store, naming the model version.
+        Assert.StartsWith("error: export refused: store ", line, StringComparison.Ordinal);
+        Assert.Contains("is corrupt: table model_versions, row version=", line, StringComparison.Ordinal);
     }
 
     [Fact]

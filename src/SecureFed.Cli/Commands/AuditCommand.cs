@@ -40,15 +40,21 @@ internal static class AuditCommand
         };
         var ca = new Option<string>("--ca") { Description = "PEM certificate of the consortium CA (the only trust anchor).", Required = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of a line of text." };
+        var expectHead = new Option<string?>("--expect-head")
+        {
+            Description = "The head hash published for this ledger (64 hex characters): fail unless the verified ledger ends exactly there, " +
+                "so a cut-off tail or entries added since are detected.",
+        };
         var command = new Command(
             "verify",
-            "Check every entry's sequence, hash chain and coordinator signature (against the consortium CA), and recompute every " +
-            "cumulative epsilon from the logged noise. Exit 0 only when all holds; 1 names the first bad entry; 2 for unreadable files.")
+            "Check every entry's sequence, hash chain and coordinator signature (against the consortium CA), the rounds' continuity " +
+            "and the model-hash chain, and recompute every cumulative epsilon from the logged noise; print the head hash verified. " +
+            "Exit 0 only when all holds; 1 names the first bad entry (or a head other than --expect-head); 2 for unreadable files.")
         {
-            ledger, coordinatorCert, ca, json,
+            ledger, coordinatorCert, ca, json, expectHead,
         };
         command.SetAction((parse, _) => Task.FromResult(Verify(
-            parse, parse.GetValue(ledger)!, parse.GetValue(coordinatorCert)!, parse.GetValue(ca)!, parse.GetValue(json))));
+            parse, parse.GetValue(ledger)!, parse.GetValue(coordinatorCert)!, parse.GetValue(ca)!, parse.GetValue(json), parse.GetValue(expectHead))));
         return command;
     }
 
@@ -180,14 +186,33 @@ internal static class AuditCommand
         return new ReportExportedModel(card.Onnx.File, card.Onnx.Sha256, card.ModelHash, card.LedgerHeadHash, card.Architecture.Description);
     }
 
-    private static int Verify(ParseResult parse, string ledgerPath, string coordinatorPath, string caPath, bool json)
+    private static int Verify(ParseResult parse, string ledgerPath, string coordinatorPath, string caPath, bool json, string? expectHead)
     {
+        var expected = expectHead?.Trim().ToLowerInvariant();
+        if (expected is not null && (expected.Length != 64 || !expected.All(Uri.IsHexDigit)))
+        {
+            parse.InvocationConfiguration.Error.WriteLine("error: --expect-head takes a ledger head hash: 64 hex characters, as `audit verify` prints after \"head\".");
+            return BadInput;
+        }
+
         try
         {
             var entries = AuditLedger.Read(ledgerPath);
             using var coordinator = CertificateStore.LoadCertificate(coordinatorPath);
             using var root = CertificateStore.LoadCertificate(caPath);
             var result = LedgerVerifier.Verify(entries, coordinator, root, TimeProvider.System);
+            if (result.Ok && expected is not null && !string.Equals(expected, result.HeadHash, StringComparison.Ordinal))
+            {
+                var at = entries.FirstOrDefault(e => string.Equals(e.EntryHash, expected, StringComparison.Ordinal));
+                result = result with
+                {
+                    Ok = false,
+                    Reason = at is not null
+                        ? string.Create(CultureInfo.InvariantCulture, $"the expected head is entry {at.Sequence}, but the ledger goes on to entry {result.Entries} (head {result.HeadHash}): entries were added after that head was published")
+                        : string.Create(CultureInfo.InvariantCulture, $"the ledger ends at entry {result.Entries} with head {result.HeadHash}, and no entry has the expected head {expected}: entries were cut off the end, or this is another ledger"),
+                };
+            }
+
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine(json ? ToJson(result) : ToText(result));
             return result.Ok ? Verified : Refuted;

@@ -21,7 +21,7 @@ internal static class CliErrors
             WriteError("cancelled");
             return 130;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or Grpc.Core.RpcException)
         {
             WriteError(ex.Message);
             return 1;
@@ -30,7 +30,16 @@ internal static class CliErrors
 
     public static void WriteError(string message)
     {
+        var line = message.ReplaceLineEndings(" ");
+        if (Console.IsErrorRedirected)
+        {
+            // Plain and unwrapped: Spectre wraps at its assumed width (80) when it cannot see a terminal, which cuts the
+            // one line a log collector or a script reads into several.
+            Console.Error.WriteLine($"error: {line}");
+            return;
+        }
+
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        stderr.MarkupLine($"[red]error:[/] {Markup.Escape(line)}");
     }
 }

@@ -13,11 +13,18 @@ namespace SecureFed.Agent;
 public static class AgentChannel
 {
     /// <summary>Creates the channel. The caller disposes it.</summary>
-    public static GrpcChannel Create(Uri coordinator, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, int maxMessageBytes, TimeProvider? time = null)
+    /// <param name="coordinator">The coordinator's https address.</param>
+    /// <param name="siloCertificate">This silo's certificate with its key.</param>
+    /// <param name="consortiumRoot">The consortium root, the only trust anchor.</param>
+    /// <param name="maxMessageBytes">Largest gRPC message.</param>
+    /// <param name="time">The clock certificates are judged at.</param>
+    /// <param name="denyList">The consortium deny-list (null: none); a revoked coordinator certificate is refused.</param>
+    public static GrpcChannel Create(
+        Uri coordinator, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, int maxMessageBytes, TimeProvider? time = null, IDenyListSource? denyList = null)
     {
         ArgumentNullException.ThrowIfNull(coordinator);
         ArgumentNullException.ThrowIfNull(siloCertificate);
-        var validator = new PeerCertificateValidator(consortiumRoot, time ?? TimeProvider.System);
+        var validator = new PeerCertificateValidator(consortiumRoot, time ?? TimeProvider.System, new PeerRestrictions { DenyList = denyList });
         var handler = new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions

@@ -9,6 +9,12 @@ public sealed record AgentOptions
     /// <summary>The federation this silo joins.</summary>
     public required string FederationId { get; init; }
 
+    /// <summary>
+    /// The consortium's deny-list (null: none): a revoked coordinator certificate is refused at every connection, a
+    /// revoked peer silo's key advertisement is refused in secure aggregation, and a revoked own certificate fails at start.
+    /// </summary>
+    public SecureFed.Identity.IDenyListSource? DenyList { get; init; }
+
     /// <summary>First reconnect delay.</summary>
     public TimeSpan ReconnectMin { get; init; } = TimeSpan.FromMilliseconds(200);
 

@@ -51,7 +51,7 @@ public sealed class SiloAgent
         _ledger = ledger ?? new SiloPrivacyLedger();
         _noise = noise ?? SystemRandomSource.Instance;
         _dropouts = new Random(_options.DropoutSeed);
-        var own = new PeerCertificateValidator(consortiumRoot, _time).ValidateSilo(siloCertificate);
+        var own = new PeerCertificateValidator(consortiumRoot, _time, new PeerRestrictions { DenyList = _options.DenyList }).ValidateSilo(siloCertificate);
         if (!own.IsValid)
         {
             throw new ArgumentException($"the silo certificate is not usable: {own.Message}", nameof(siloCertificate));
@@ -83,7 +83,7 @@ public sealed class SiloAgent
     /// <summary>Runs until the federation completes. Throws <see cref="RpcException"/> when the coordinator refuses this silo's identity.</summary>
     public async Task<AgentOutcome> RunAsync(CancellationToken cancellationToken)
     {
-        using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time);
+        using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time, _options.DenyList);
         var client = new Federation.FederationClient(channel);
         var failures = 0;
         var participated = 0;
@@ -464,7 +464,7 @@ public sealed class SiloAgent
         if (message.BodyCase == CoordinatorMessage.BodyOneofCase.SecaggStart)
         {
             secure?.Dispose();
-            secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time), _noise);
+            secure = SecureAggregationSession.Start(plan, message.SecaggStart, SiloId, _certificate, new PeerCertificateValidator(_root, _time, new PeerRestrictions { DenyList = _options.DenyList }), _noise);
             RunningSecureSum = secure.Parameters;
             await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.AdvertiseKeys), KeyAdvertisement = secure.AdvertiseKeys() }, ct);
             return secure;

@@ -92,7 +92,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
             throw new ArgumentException("the coordinator certificate has no private key", nameof(serverCertificate));
         }
 
-        var validator = new PeerCertificateValidator(consortiumRoot, time);
+        var members = MemberList.Parse(options.Members);
+        var validator = new PeerCertificateValidator(
+            consortiumRoot, time, new PeerRestrictions { DenyList = options.DenyList, PinnedFingerprints = members.Pins });
         var serverCheck = validator.ValidateCoordinator(serverCertificate);
         if (!serverCheck.IsValid)
         {
@@ -179,7 +181,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Services.AddSingleton(new CoordinatorClock(time));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(validator);
-        builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(options.Members, StringComparer.Ordinal));
+        builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(members.Ids, StringComparer.Ordinal));
         builder.Services.AddSingleton(registry);
         if (observer is not null)
         {

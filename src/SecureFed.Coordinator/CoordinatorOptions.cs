@@ -1,4 +1,5 @@
 using System.Net;
+using SecureFed.Identity;
 using SecureFed.Protocol;
 
 namespace SecureFed.Coordinator;
@@ -42,8 +43,14 @@ public sealed record CoordinatorOptions
     /// <summary>Consecutive aborted rounds after which the federation stops with an error.</summary>
     public int MaxConsecutiveAborts { get; init; } = 3;
 
-    /// <summary>Silo ids admitted to the federation; empty admits any silo holding a consortium certificate.</summary>
+    /// <summary>
+    /// Silo ids admitted to the federation; empty admits any silo holding a consortium certificate. An entry may pin
+    /// the silo's certificate: <c>"silo-1=sha256:&lt;64 hex&gt;"</c> (see <see cref="MemberList"/>).
+    /// </summary>
     public IReadOnlyList<string> Members { get; init; } = [];
+
+    /// <summary>The consortium's deny-list (null: none): revoked silos cannot join, and a revoked coordinator certificate does not start.</summary>
+    public IDenyListSource? DenyList { get; init; }
 
     /// <summary>Dataset name the silos train on (each on its own data).</summary>
     public required string Dataset { get; init; }
@@ -139,6 +146,7 @@ public sealed record CoordinatorOptions
         Require(!string.IsNullOrWhiteSpace(Dataset), nameof(Dataset), $"'{Dataset}'", "must be set");
         Require(Model is { InputDim: >= 1, ClassCount: >= 2, Hidden: >= 0 } && Model.Kind is "logreg" or "mlp" or "cnn", nameof(Model), Model, "kind logreg|mlp|cnn, input >= 1, classes >= 2, hidden >= 0");
         Require(Model.Kind != "cnn" || StudyHash.Length > 0, nameof(Model), Model.Kind, "a cnn's layers are declared in a study; set Study");
+        MemberList members = MemberList.Parse(Members, nameof(Members));
         Require(ServerOptimizer is not null, nameof(ServerOptimizer), "null", "must be set");
         try
         {
@@ -161,7 +169,7 @@ public sealed record CoordinatorOptions
                 throw new ArgumentException($"option Privacy is invalid: {ex.Message}", ex);
             }
 
-            Require(Privacy.Threshold <= Math.Max(TargetSilos, MinSilos) || Members.Count >= Privacy.Threshold, "Privacy.Threshold", Privacy.Threshold, "must not exceed the silos expected (TargetSilos or Members)");
+            Require(Privacy.Threshold <= Math.Max(TargetSilos, MinSilos) || members.Ids.Count >= Privacy.Threshold, "Privacy.Threshold", Privacy.Threshold, "must not exceed the silos expected (TargetSilos or Members)");
         }
 
         Require(!string.IsNullOrWhiteSpace(StorePath), nameof(StorePath), $"'{StorePath}'", "must be set");

@@ -30,8 +30,14 @@ public sealed class CoordinatorConfig
     /// <summary>Silos to wait for before a round.</summary>
     public int TargetSilos { get; set; }
 
-    /// <summary>Admitted silo ids (empty: any consortium silo).</summary>
+    /// <summary>Admitted silo ids (empty: any consortium silo); an entry "silo-1=sha256:&lt;hex&gt;" also pins its certificate.</summary>
     public List<string> Members { get; set; } = [];
+
+    /// <summary>The consortium's signed deny-list (revoked.txt from <c>securefed certs revoke</c>); empty: none. Re-read when it changes.</summary>
+    public string DenyList { get; set; } = "";
+
+    /// <summary>Accept a private key file that group or others can read (refused by default).</summary>
+    public bool AllowInsecureKeyPermissions { get; set; }
 
     /// <summary>
     /// The study file (JSON: schema, model, rounds, evaluation). With a study the coordinator holds no data: the
@@ -128,9 +134,17 @@ public sealed class CoordinatorConfig
         c.Certificate = ConfigLoader.Resolve(dir, c.Certificate);
         c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
         c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
+        c.DenyList = ConfigLoader.Resolve(dir, c.DenyList);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
         c.Study = ConfigLoader.Resolve(dir, c.Study);
     });
+
+    /// <summary>The deny-list file, checked now against the CA certificate (a bad list fails at start, naming the file).</summary>
+    internal static DenyListFile LoadDenyList(string path, string caCertificate)
+    {
+        using var root = CertificateStore.LoadCertificate(caCertificate);
+        return new DenyListFile(path, root);
+    }
 
     /// <summary>Builds the coordinator host described by this file.</summary>
     public CoordinatorHost Build(Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
@@ -164,6 +178,7 @@ public sealed class CoordinatorConfig
         var options = new CoordinatorOptions
         {
             FederationId = FederationId,
+            DenyList = string.IsNullOrEmpty(DenyList) ? null : LoadDenyList(DenyList, CaCertificate),
             ListenAddress = address,
             Port = Port,
             Rounds = Rounds,
@@ -196,7 +211,7 @@ public sealed class CoordinatorConfig
                 _ => throw new ArgumentException($"option Aggregation = '{Aggregation}' is invalid: must be secure or plain"),
             },
         }.Validate();
-        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
+        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);
         var root = CertificateStore.LoadCertificate(CaCertificate);
         IModelEvaluator evaluator = data is null ? new InitialModelOnly(spec!, Seed) : new TrainingModelEvaluator(model, data.Test, Seed);
         return CoordinatorHost.Create(options, certificate, root, evaluator, logging);
@@ -283,6 +298,12 @@ public sealed class AgentConfig
     /// <summary>Consortium CA certificate (PEM).</summary>
     public string CaCertificate { get; set; } = "";
 
+    /// <summary>The consortium's signed deny-list (a copy of the CA's revoked.txt); empty: none. Re-read when it changes.</summary>
+    public string DenyList { get; set; } = "";
+
+    /// <summary>Accept a private key file that group or others can read (refused by default).</summary>
+    public bool AllowInsecureKeyPermissions { get; set; }
+
     /// <summary>
     /// The silo's own data (section "Data": <c>Path</c>, optional <c>Separator</c> and <c>Format</c>). When set, the
     /// silo serves the study each plan carries (checked against its file's columns; pin hashes with
@@ -323,6 +344,7 @@ public sealed class AgentConfig
         c.Certificate = ConfigLoader.Resolve(dir, c.Certificate);
         c.PrivateKey = ConfigLoader.Resolve(dir, c.PrivateKey);
         c.CaCertificate = ConfigLoader.Resolve(dir, c.CaCertificate);
+        c.DenyList = ConfigLoader.Resolve(dir, c.DenyList);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
         c.LedgerPath = ConfigLoader.Resolve(dir, c.LedgerPath);
         c.Data.Path = ConfigLoader.Resolve(dir, c.Data.Path);
@@ -353,10 +375,10 @@ public sealed class AgentConfig
             trainer = new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]);
         }
 
-        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey);
+        var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);
         var root = CertificateStore.LoadCertificate(CaCertificate);
         return new SiloAgent(
-            new AgentOptions { Coordinator = uri, FederationId = FederationId },
+            new AgentOptions { Coordinator = uri, FederationId = FederationId, DenyList = string.IsNullOrEmpty(DenyList) ? null : CoordinatorConfig.LoadDenyList(DenyList, CaCertificate) },
             certificate, root, trainer, Policy.ToPolicy(), logger, null,
             string.IsNullOrEmpty(LedgerPath) ? new SiloPrivacyLedger() : new SiloPrivacyLedger(LedgerPath));
     }

@@ -46,6 +46,16 @@ public static class CertificateStore
         WriteKey(path, key);
     }
 
+    /// <summary>Writes a bare ECDSA private key (the CSR flow's silo key) as <see cref="WritePrivateKey(string, X509Certificate2)"/> does.</summary>
+    /// <param name="path">The destination file; its directory must exist.</param>
+    /// <param name="key">The key.</param>
+    public static void WritePrivateKey(string path, ECDsa key)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(key);
+        WriteKey(path, key);
+    }
+
     /// <summary>Loads a certificate (without key) from a PEM file; the first CERTIFICATE block is used.</summary>
     /// <param name="certificatePath">The PEM file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist; the message names it.</exception>
@@ -69,9 +79,21 @@ public static class CertificateStore
     /// <returns>A certificate with its private key; the caller disposes it.</returns>
     /// <exception cref="FileNotFoundException">A file does not exist; the message names it.</exception>
     /// <exception cref="InvalidDataException">A file is malformed, or the key does not match the certificate; the message names the files.</exception>
+    /// <exception cref="IOException">The key file cannot be read by this user; the message names it.</exception>
+    /// <exception cref="InvalidDataException">The key file is readable by group or others (see <see cref="CheckPrivateKeyFile"/>).</exception>
     public static X509Certificate2 LoadCertificateWithKey(string certificatePath, string privateKeyPath)
     {
+        return LoadCertificateWithKey(certificatePath, privateKeyPath, allowInsecurePermissions: false);
+    }
+
+    /// <summary>As <see cref="LoadCertificateWithKey(string, string)"/>; with <paramref name="allowInsecurePermissions"/> a key file readable by group or others is accepted.</summary>
+    /// <param name="certificatePath">The certificate PEM file.</param>
+    /// <param name="privateKeyPath">The private key PEM file.</param>
+    /// <param name="allowInsecurePermissions">Accept a key file other accounts can read (the configuration key AllowInsecureKeyPermissions).</param>
+    public static X509Certificate2 LoadCertificateWithKey(string certificatePath, string privateKeyPath, bool allowInsecurePermissions)
+    {
         using X509Certificate2 certificate = LoadCertificate(certificatePath);
+        CheckPrivateKeyFile(privateKeyPath, allowInsecurePermissions);
         char[] keyPem = PemReading.ReadSecretFile(privateKeyPath, "private key");
         try
         {
@@ -87,6 +109,33 @@ public static class CertificateStore
         finally
         {
             Array.Clear(keyPem);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a private key file that group or others may read or write (on Unix; elsewhere it checks nothing):
+    /// such a key may already be copied, which is how a second machine ends up holding a silo's identity.
+    /// </summary>
+    /// <param name="privateKeyPath">The key file; a missing file is left to the reader to report.</param>
+    /// <param name="allowInsecurePermissions">Accept it anyway (for example a secret mounted read-only for everyone inside a container).</param>
+    /// <exception cref="InvalidDataException">The file's mode gives group or others access; the message names the file, its mode and the fix.</exception>
+    public static void CheckPrivateKeyFile(string privateKeyPath, bool allowInsecurePermissions)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(privateKeyPath);
+        if (allowInsecurePermissions || OperatingSystem.IsWindows() || !File.Exists(privateKeyPath))
+        {
+            return;
+        }
+
+        UnixFileMode mode = File.GetUnixFileMode(privateKeyPath);
+        const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & GroupOrOthers) != 0)
+        {
+            string octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(3, '0');
+            throw new InvalidDataException(
+                $"The private key file '{privateKeyPath}' has mode 0{octal}: other accounts can read it. Run 'chmod 600 {privateKeyPath}' " +
+                "(and consider the key exposed if others did read it), or set AllowInsecureKeyPermissions (CLI: --allow-insecure-key) to accept it.");
         }
     }
 

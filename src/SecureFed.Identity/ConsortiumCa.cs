@@ -17,8 +17,9 @@ namespace SecureFed.Identity;
 /// <see cref="ClockSkewAllowance"/> before the injected clock's "now" (so a peer whose clock runs a little
 /// behind still accepts it), never before the CA's own start; a lifetime that would outlast the CA is cut at
 /// the CA's end (an explicit <see cref="CertificateIssueOptions.NotAfter"/> beyond it is refused instead).</para>
-/// <para>Issued certificates come back WITH their private key, ready for Kestrel or SslStream; the caller
-/// owns and disposes them. This version publishes no CRL: revocation means re-issuing the consortium.</para>
+/// <para>Issued certificates come back WITH their private key, ready for Kestrel or SslStream (except
+/// <see cref="IssueSiloForKey"/>, whose key stays with the silo); the caller owns and disposes them. Revocation is a
+/// deny-list this CA signs (<see cref="DenyList"/>), not a CRL.</para>
 /// <para>Thread-safety: all members are safe to call concurrently; signing is serialized under a lock.
 /// Dispose releases the CA's private key.</para>
 /// </remarks>
@@ -27,8 +28,14 @@ public sealed class ConsortiumCa : IDisposable
     /// <summary>The common name of the coordinator certificate.</summary>
     public const string CoordinatorCommonName = "securefed-coordinator";
 
-    /// <summary>The common name of the root certificate; the consortium name goes into its O attribute.</summary>
+    /// <summary>
+    /// The start of the root certificate's common name; a label follows (<c>SecureFed consortium CA 3f9a1c2b</c>),
+    /// so two consortia (or a CA and its replacement) never share a subject. The consortium name goes into O.
+    /// </summary>
     public const string RootCommonName = "SecureFed consortium CA";
+
+    /// <summary>The longest label <see cref="Create(string, TimeProvider, TimeSpan, string?)"/> accepts.</summary>
+    public const int MaxLabelLength = 32;
 
     /// <summary>How far before "now" issued certificates start to be valid, to tolerate clock skew between peers.</summary>
     public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);
@@ -58,22 +65,36 @@ public sealed class ConsortiumCa : IDisposable
     /// </summary>
     public X509Certificate2 Certificate { get; }
 
+    /// <summary>Creates a new consortium root with a fresh key and a random 8-hex-digit label in its subject.</summary>
+    /// <inheritdoc cref="Create(string, TimeProvider, TimeSpan, string?)"/>
+    public static ConsortiumCa Create(string consortiumName, TimeProvider time, TimeSpan validity)
+    {
+        return Create(consortiumName, time, validity, label: null);
+    }
+
     /// <summary>Creates a new consortium root with a fresh key.</summary>
     /// <param name="consortiumName">1 to 64 printable characters without leading or trailing spaces.</param>
     /// <param name="time">The clock that dates this root and every certificate it issues.</param>
     /// <param name="validity">The root's lifetime; positive.</param>
-    /// <exception cref="ArgumentException">The name is empty, too long or contains control characters.</exception>
+    /// <param name="label">
+    /// What follows <see cref="RootCommonName"/> in the root's CN: 1 to <see cref="MaxLabelLength"/> letters, digits,
+    /// '-', '_' or '.'; <see langword="null"/> picks 8 random hex digits. Two CAs with one subject would make every
+    /// "not issued by the consortium CA" error ambiguous, and chain builders pick issuers by name.
+    /// </param>
+    /// <exception cref="ArgumentException">The name or label is empty, too long or contains unsuitable characters.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="validity"/> is not positive.</exception>
-    public static ConsortiumCa Create(string consortiumName, TimeProvider time, TimeSpan validity)
+    public static ConsortiumCa Create(string consortiumName, TimeProvider time, TimeSpan validity, string? label)
     {
         ValidateConsortiumName(consortiumName);
         ArgumentNullException.ThrowIfNull(time);
         ThrowIfNotPositive(validity, nameof(validity));
+        label ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        ValidateLabel(label);
 
         DateTimeOffset now = TruncateToSeconds(time.GetUtcNow());
         var subject = new X500DistinguishedNameBuilder();
         subject.AddOrganizationName(consortiumName);
-        subject.AddCommonName(RootCommonName);
+        subject.AddCommonName($"{RootCommonName} {label}");
 
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         try
@@ -129,7 +150,19 @@ public sealed class ConsortiumCa : IDisposable
     /// <exception cref="InvalidDataException">A file is malformed or the pair is not a CA; the message names the file.</exception>
     public static ConsortiumCa LoadFromFiles(string certificatePath, string privateKeyPath, TimeProvider time)
     {
+        return LoadFromFiles(certificatePath, privateKeyPath, time, allowInsecurePermissions: false);
+    }
+
+    /// <summary>As <see cref="LoadFromFiles(string, string, TimeProvider)"/>, refusing a key file other accounts can read unless <paramref name="allowInsecurePermissions"/>.</summary>
+    /// <param name="certificatePath">Path of the root certificate PEM file.</param>
+    /// <param name="privateKeyPath">Path of its private key PEM file.</param>
+    /// <param name="time">The clock that dates the certificates it issues.</param>
+    /// <param name="allowInsecurePermissions">Accept a group- or world-readable key file.</param>
+    /// <exception cref="InvalidDataException">The key file is readable by group or others.</exception>
+    public static ConsortiumCa LoadFromFiles(string certificatePath, string privateKeyPath, TimeProvider time, bool allowInsecurePermissions)
+    {
         ArgumentNullException.ThrowIfNull(time);
+        CertificateStore.CheckPrivateKeyFile(privateKeyPath, allowInsecurePermissions);
         string certificatePem = PemReading.ReadFile(certificatePath, "certificate");
         char[] keyPem = PemReading.ReadSecretFile(privateKeyPath, "private key");
         try
@@ -202,13 +235,7 @@ public sealed class ConsortiumCa : IDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         ThrowIfNotPositive(validity, nameof(validity));
-        return IssueCustom(new CertificateIssueOptions
-        {
-            CommonName = id.Value,
-            ExtendedKeyUsages = [IdentityOids.ClientAuth],
-            Uris = [id.ToSanUri()],
-            Validity = validity,
-        });
+        return IssueCustom(SiloOptions(id, validity));
     }
 
     /// <summary>
@@ -226,14 +253,66 @@ public sealed class ConsortiumCa : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(options.CommonName, nameof(options));
         ObjectDisposedException.ThrowIf(_disposed, this);
 
-        (DateTimeOffset notBefore, DateTimeOffset notAfter) = ChooseValidity(options);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 issued = Sign(options, new CertificateRequest(Subject(options), key, HashAlgorithmName.SHA256));
+        return PrivateKeys.Attach(issued, key);
+    }
 
+    /// <summary>
+    /// Issues a silo certificate shaped exactly as <see cref="IssueSilo"/> does, for a public key the silo made
+    /// itself (the CSR flow: the private key never leaves the silo). Nothing the request asked for besides the key
+    /// is used; the caller has already checked the requested silo id (see <see cref="SiloCertificateRequest"/>).
+    /// </summary>
+    /// <param name="id">The silo id.</param>
+    /// <param name="publicKey">The silo's ECDSA P-256 public key.</param>
+    /// <param name="validity">The lifetime; positive; cut at the root's end.</param>
+    /// <returns>The certificate, without a private key; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">The key is not ECDSA P-256, or it is the CA's own key.</exception>
+    public X509Certificate2 IssueSiloForKey(SiloId id, PublicKey publicKey, TimeSpan validity)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ThrowIfNotPositive(validity, nameof(validity));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        SiloCertificateRequest.CheckKey(publicKey, $"the key for silo '{id}'");
+        if (publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(Certificate.PublicKey.ExportSubjectPublicKeyInfo()))
+        {
+            throw new ArgumentException($"The key for silo '{id}' is the consortium CA's own key; a silo must make its own key.", nameof(publicKey));
+        }
+
+        var options = SiloOptions(id, validity);
+        return Sign(options, new CertificateRequest(Subject(options), publicKey, HashAlgorithmName.SHA256));
+    }
+
+    /// <summary>Signs <paramref name="data"/> with the CA key (ECDSA P-256, SHA-256, IEEE P1363 encoding): for deny-lists.</summary>
+    internal byte[] SignData(byte[] data)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _key.SignData(data, HashAlgorithmName.SHA256);
+        }
+    }
+
+    private X500DistinguishedName Subject(CertificateIssueOptions options)
+    {
         var subject = new X500DistinguishedNameBuilder();
         subject.AddOrganizationName(ConsortiumName);
         subject.AddCommonName(options.CommonName);
+        return subject.Build();
+    }
 
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+    private static CertificateIssueOptions SiloOptions(SiloId id, TimeSpan validity) => new()
+    {
+        CommonName = id.Value,
+        ExtendedKeyUsages = [IdentityOids.ClientAuth],
+        Uris = [id.ToSanUri()],
+        Validity = validity,
+    };
+
+    private X509Certificate2 Sign(CertificateIssueOptions options, CertificateRequest request)
+    {
+        (DateTimeOffset notBefore, DateTimeOffset notAfter) = ChooseValidity(options);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(
             certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
@@ -274,17 +353,11 @@ public sealed class ConsortiumCa : IDisposable
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(
             Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
 
-        X509Certificate2 issued;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            issued = request.Create(
+            return request.Create(
                 Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, NewSerialNumber());
-        }
-
-        using (issued)
-        {
-            return PrivateKeys.Attach(issued, key);
         }
     }
 
@@ -296,7 +369,7 @@ public sealed class ConsortiumCa : IDisposable
 
     /// <summary>
     /// The root's private key as unencrypted PKCS#8 PEM. This is the consortium's most sensitive secret:
-    /// store it with owner-only permissions (see <see cref="CertificateStore.WritePrivateKey"/>), never log it.
+    /// store it with owner-only permissions (see <see cref="CertificateStore.WritePrivateKey(string, X509Certificate2)"/>), never log it.
     /// </summary>
     public string ExportPrivateKeyPem()
     {
@@ -462,6 +535,17 @@ public sealed class ConsortiumCa : IDisposable
             throw new ArgumentException(
                 $"The consortium name must be 1 to {MaxConsortiumNameLength} printable characters without leading or trailing spaces.",
                 nameof(consortiumName));
+        }
+    }
+
+    private static void ValidateLabel(string label)
+    {
+        bool ok = label.Length is > 0 and <= MaxLabelLength
+            && label.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        if (!ok)
+        {
+            throw new ArgumentException(
+                $"The CA label must be 1 to {MaxLabelLength} letters, digits, '-', '_' or '.' (it goes into the CA's subject).", nameof(label));
         }
     }
 

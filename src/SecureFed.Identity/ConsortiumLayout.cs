@@ -86,13 +86,27 @@ public static class ConsortiumLayout
     /// makes Init throw before anything is written. With it, stale <c>silo-*.pem</c> files are deleted too, since
     /// they would no longer chain to the new root.
     /// </param>
-    /// <param name="consortiumName">The consortium name (see <see cref="ConsortiumCa.Create"/>).</param>
+    /// <param name="consortiumName">The consortium name (see <see cref="ConsortiumCa.Create(string, TimeProvider, TimeSpan, string?)"/>).</param>
     /// <returns>The manifest that was written.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="silos"/> is outside 1 .. <see cref="MaxSilos"/>.</exception>
     /// <exception cref="ArgumentException">A DNS name or the consortium name is not acceptable.</exception>
     /// <exception cref="IOException">Material exists and <paramref name="overwrite"/> is false; the message lists it.</exception>
     public static ConsortiumManifest Init(
         string outDir, int silos, IEnumerable<string> extraDnsNames, TimeProvider time, bool overwrite, string consortiumName)
+    {
+        return Init(outDir, silos, extraDnsNames, time, overwrite, consortiumName, caLabel: null);
+    }
+
+    /// <summary>As <see cref="Init(string, int, IEnumerable{string}, TimeProvider, bool, string)"/>, naming the CA.</summary>
+    /// <param name="outDir">The directory; created if missing.</param>
+    /// <param name="silos">How many silo certificates to issue.</param>
+    /// <param name="extraDnsNames">Extra names for the coordinator certificate.</param>
+    /// <param name="time">The clock that dates the certificates.</param>
+    /// <param name="overwrite">Whether to replace existing material.</param>
+    /// <param name="consortiumName">The consortium name.</param>
+    /// <param name="caLabel">The label after "SecureFed consortium CA" in the root's CN; null: 8 random hex digits.</param>
+    public static ConsortiumManifest Init(
+        string outDir, int silos, IEnumerable<string> extraDnsNames, TimeProvider time, bool overwrite, string consortiumName, string? caLabel)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
         ValidateSiloCount(silos);
@@ -113,7 +127,7 @@ public static class ConsortiumLayout
         }
 
         // Mint everything first: an invalid name or a crypto failure must not leave half-written material.
-        using var ca = ConsortiumCa.Create(consortiumName, time, CaValidity);
+        using var ca = ConsortiumCa.Create(consortiumName, time, CaValidity, caLabel);
         using X509Certificate2 caWithKey = ca.CopyWithPrivateKey();
         using X509Certificate2 coordinator = ca.IssueCoordinator(dnsNames, ipAddresses, LeafValidity);
         var siloCertificates = new List<(SiloId Id, X509Certificate2 Certificate)>(silos);

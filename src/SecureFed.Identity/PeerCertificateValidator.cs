@@ -11,8 +11,9 @@ namespace SecureFed.Identity;
 /// <para>Rules, for both roles: the chain is built with <see cref="X509ChainTrustMode.CustomRootTrust"/> and the
 /// consortium root as the ONLY trust anchor (the system store is never consulted), no certificate downloads,
 /// and must be exactly leaf -> root (the root has path length 0). Validity is judged at the injected clock,
-/// both for the leaf and for the root. Revocation is not checked (<see cref="X509RevocationMode.NoCheck"/>):
-/// this version publishes no CRL, so a compromised silo is removed by re-issuing the consortium's certificates.
+/// both for the leaf and for the root. Revocation is the consortium's signed <see cref="DenyList"/> (given through
+/// <see cref="PeerRestrictions"/>), checked after the CA's rules; the platform's CRL/OCSP checks are off
+/// (<see cref="X509RevocationMode.NoCheck"/>). Silo fingerprints may be pinned per id.
 /// The leaf must not be a CA, a key usage extension (if any) must allow digitalSignature, and the extended key
 /// usage extension must be present and name the role's purpose and not the other role's (nor
 /// anyExtendedKeyUsage).</para>
@@ -33,11 +34,26 @@ public sealed class PeerCertificateValidator
     /// <param name="time">The clock validity is judged at.</param>
     /// <exception cref="ArgumentException"><paramref name="consortiumRoot"/> is not a CA certificate.</exception>
     public PeerCertificateValidator(X509Certificate2 consortiumRoot, TimeProvider time)
+        : this(consortiumRoot, time, PeerRestrictions.None)
+    {
+    }
+
+    /// <summary>Creates a validator that trusts <paramref name="consortiumRoot"/> and nothing else, and also applies <paramref name="restrictions"/>.</summary>
+    /// <param name="consortiumRoot">The consortium root (ca.pem). If it carries a private key, the key is ignored.</param>
+    /// <param name="time">The clock validity is judged at.</param>
+    /// <param name="restrictions">The deny-list and pins.</param>
+    /// <exception cref="ArgumentException"><paramref name="consortiumRoot"/> is not a CA certificate.</exception>
+    public PeerCertificateValidator(X509Certificate2 consortiumRoot, TimeProvider time, PeerRestrictions restrictions)
     {
         ArgumentNullException.ThrowIfNull(consortiumRoot);
         ArgumentNullException.ThrowIfNull(time);
-        _checker = new PeerCertificateChecker(consortiumRoot, time);
+        ArgumentNullException.ThrowIfNull(restrictions);
+        _checker = new PeerCertificateChecker(consortiumRoot, time, restrictions);
+        Restrictions = restrictions;
     }
+
+    /// <summary>The deny-list and pins this validator applies.</summary>
+    public PeerRestrictions Restrictions { get; }
 
     /// <summary>
     /// Validates a silo's client certificate. On success the result carries the silo id (from the SAN URI) and

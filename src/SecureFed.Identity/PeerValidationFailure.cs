@@ -29,4 +29,10 @@ public enum PeerValidationFailure
 
     /// <summary>Any other chain problem (for example a malformed extension); the message says which.</summary>
     Other = 8,
+
+    /// <summary>The certificate or its silo id is on the consortium's deny-list, or the deny-list itself cannot be trusted.</summary>
+    Revoked = 9,
+
+    /// <summary>The silo's certificate is not the one pinned for its id in the coordinator's <c>Members</c>.</summary>
+    PinMismatch = 10,
 }

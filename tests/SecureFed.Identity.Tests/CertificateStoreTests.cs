@@ -167,6 +167,10 @@ public sealed class CertificateStoreTests : IDisposable
     {
         File.WriteAllText(_dir.File("ca.pem"), _ca.ExportCertificatePem());
         File.WriteAllText(_dir.File("ca.key.pem"), _ca.ExportPrivateKeyPem());
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_dir.File("ca.key.pem"), OwnerOnly); // a group-readable CA key is refused
+        }
 
         using ConsortiumCa loaded = ConsortiumCa.LoadFromFiles(_dir.File("ca.pem"), _dir.File("ca.key.pem"), _time);
         using X509Certificate2 silo = loaded.IssueSilo(SiloId.Parse("silo-4"), Pki.LeafValidity);
@@ -180,6 +184,10 @@ public sealed class CertificateStoreTests : IDisposable
         using ConsortiumCa other = Pki.NewCa(_time);
         File.WriteAllText(_dir.File("ca.pem"), _ca.ExportCertificatePem());
         File.WriteAllText(_dir.File("ca.key.pem"), other.ExportPrivateKeyPem());
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_dir.File("ca.key.pem"), OwnerOnly);
+        }
 
         var ex = Assert.Throws<InvalidDataException>(() => ConsortiumCa.LoadFromFiles(_dir.File("ca.pem"), _dir.File("ca.key.pem"), _time));
 

@@ -46,7 +46,9 @@ public sealed class PeerCertificateValidatorTests : IDisposable
     [Fact]
     public void ValidateSilo_SameNamesFromAnotherCa_FailsUntrustedIssuer()
     {
-        using ConsortiumCa impostor = Pki.NewCa(_time);
+        // An impostor copies the subject, label included: the name alone must never make it trusted.
+        string label = _ca.Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false)[(ConsortiumCa.RootCommonName.Length + 1)..];
+        using ConsortiumCa impostor = ConsortiumCa.Create(_ca.ConsortiumName, _time, Pki.CaValidity, label);
         using X509Certificate2 cert = impostor.IssueSilo(Silo1, Pki.LeafValidity);
         Assert.Equal(_ca.Certificate.Subject, impostor.Certificate.Subject);
 

@@ -23,9 +23,11 @@ internal sealed class PeerCertificateChecker
     private const X509ChainStatusFlags TimeFlags = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
 
     private readonly byte[] _rootDer;
+    private readonly string _rootDescription;
     private readonly TimeProvider _time;
+    private readonly PeerRestrictions _restrictions;
 
-    public PeerCertificateChecker(X509Certificate2 consortiumRoot, TimeProvider time)
+    public PeerCertificateChecker(X509Certificate2 consortiumRoot, TimeProvider time, PeerRestrictions restrictions)
     {
         var constraints = consortiumRoot.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
         if (constraints is not { CertificateAuthority: true })
@@ -38,7 +40,9 @@ internal sealed class PeerCertificateChecker
         // Only the public encoding is kept: a root passed with its private key does not leave the key here,
         // and the caller may dispose its instance.
         _rootDer = consortiumRoot.RawData;
+        _rootDescription = $"'{consortiumRoot.Subject}' (sha256 {CertificateFingerprint.Sha256Hex(consortiumRoot)})";
         _time = time;
+        _restrictions = restrictions;
     }
 
     public PeerValidationResult Check(X509Certificate2? certificate, PeerRole role)
@@ -70,14 +74,57 @@ internal sealed class PeerCertificateChecker
             return refusal;
         }
 
-        if (role == PeerRole.Coordinator)
+        SiloId? siloId = null;
+        if (role == PeerRole.Silo && ExtractSiloId(certificate, Refuse, out siloId) is { } missing)
         {
-            return PeerValidationResult.Accepted($"{described} is valid.", subject, fingerprint, siloId: null);
+            return missing;
         }
 
-        return ExtractSiloId(certificate, Refuse, out SiloId? siloId) is { } missing
-            ? missing
+        if (CheckRestrictions(fingerprint, siloId, Refuse) is { } restricted)
+        {
+            return restricted;
+        }
+
+        return siloId is null
+            ? PeerValidationResult.Accepted($"{described} is valid.", subject, fingerprint, siloId: null)
             : PeerValidationResult.Accepted($"{described} identifies silo '{siloId}'.", subject, fingerprint, siloId);
+    }
+
+    private PeerValidationResult? CheckRestrictions(
+        string fingerprint, SiloId? siloId, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+    {
+        if (_restrictions.DenyList is { } source)
+        {
+            DenyList list;
+            try
+            {
+                list = source.Current();
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                // Fail closed: an untrusted list might have named this very certificate.
+                return refuse(PeerValidationFailure.Revoked, $"cannot be checked against the deny-list, so it is refused: {ex.Message}");
+            }
+
+            if (list.Find(fingerprint, siloId) is { } entry)
+            {
+                string what = entry.Kind == DenyListEntryKind.Silo ? $"silo id '{entry.Value}'" : "certificate";
+                string why = entry.Reason.Length > 0 ? $" ({entry.Reason})" : "";
+                return refuse(
+                    PeerValidationFailure.Revoked,
+                    $"is revoked: its {what} is on the consortium's deny-list since {entry.RevokedAt:u}{why}; the member needs a new certificate ('securefed certs issue --rotate' or 'certs sign --rotate').");
+            }
+        }
+
+        if (siloId is not null && _restrictions.PinnedFingerprints.TryGetValue(siloId.Value, out IReadOnlySet<string>? pins) && !pins.Contains(fingerprint))
+        {
+            return refuse(
+                PeerValidationFailure.PinMismatch,
+                $"is not the certificate pinned for silo '{siloId}' in Members (pinned: {string.Join(", ", pins.Select(p => CertificateFingerprint.Prefix + p))}); " +
+                $"if the silo rotated its key, pin 'sha256:{fingerprint}' instead.");
+        }
+
+        return null;
     }
 
     private PeerValidationResult? CheckChain(
@@ -88,7 +135,7 @@ internal sealed class PeerCertificateChecker
         X509ChainPolicy policy = chain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         policy.CustomTrustStore.Add(root);
-        // No CRL or OCSP in this version: the consortium revokes by re-issuing its CA (see docs).
+        // No CRL or OCSP: the consortium revokes through its signed deny-list, checked after the chain (CheckRestrictions).
         policy.RevocationMode = X509RevocationMode.NoCheck;
         policy.DisableCertificateDownloads = true;
         policy.VerificationTime = at;
@@ -118,7 +165,8 @@ internal sealed class PeerCertificateChecker
             {
                 return refuse(
                     PeerValidationFailure.UntrustedIssuer,
-                    $"was not issued by the consortium CA (issuer '{certificate.Issuer}'; chain status: {flags}).");
+                    $"was not issued by the consortium CA {_rootDescription} (issuer '{certificate.Issuer}'; chain status: {flags}); " +
+                    "check that both sides use the same ca.pem.");
             }
 
             X509ChainStatusFlags other = flags & ~TimeFlags;

@@ -81,7 +81,15 @@ internal static class PemReading
             throw new InvalidDataException($"The {what} file '{path}' is {info.Length} bytes, more than the {MaxFileBytes} a PEM file may have.");
         }
 
-        return File.ReadAllBytes(path);
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new IOException(
+                $"The {what} file '{path}' cannot be read by this user (permission denied); give the account that runs SecureFed read access to it (and, for a key, nobody else).");
+        }
     }
 
     private static string Capitalize(string text) => text.Length == 0 ? text : string.Concat(char.ToUpperInvariant(text[0]).ToString(), text.AsSpan(1));

@@ -24,27 +24,37 @@ internal static class SubjectAltNames
                 continue;
             }
 
-            try
+            uris.AddRange(ReadUris(extension.RawData));
+        }
+
+        return uris;
+    }
+
+    /// <summary>The URI entries of one encoded SAN extension value (from a certificate or a signing request).</summary>
+    /// <exception cref="CryptographicException">The value is not valid DER.</exception>
+    public static IReadOnlyList<string> ReadUris(byte[] extensionValue)
+    {
+        var uris = new List<string>();
+        try
+        {
+            var reader = new AsnReader(extensionValue, AsnEncodingRules.DER);
+            AsnReader names = reader.ReadSequence();
+            reader.ThrowIfNotEmpty();
+            while (names.HasData)
             {
-                var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER);
-                AsnReader names = reader.ReadSequence();
-                reader.ThrowIfNotEmpty();
-                while (names.HasData)
+                if (names.PeekTag().HasSameClassAndValue(UriTag))
                 {
-                    if (names.PeekTag().HasSameClassAndValue(UriTag))
-                    {
-                        uris.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, UriTag));
-                    }
-                    else
-                    {
-                        names.ReadEncodedValue();
-                    }
+                    uris.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, UriTag));
+                }
+                else
+                {
+                    names.ReadEncodedValue();
                 }
             }
-            catch (AsnContentException ex)
-            {
-                throw new CryptographicException("The certificate's subject alternative name extension is malformed.", ex);
-            }
+        }
+        catch (AsnContentException ex)
+        {
+            throw new CryptographicException("The subject alternative name extension is malformed.", ex);
         }
 
         return uris;

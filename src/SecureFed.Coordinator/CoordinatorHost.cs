@@ -181,7 +181,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Services.AddSingleton(new CoordinatorClock(time));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(validator);
-        builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(members.Ids, StringComparer.Ordinal));
+        builder.Services.AddSingleton<IReadOnlySet<string>>(new HashSet<string>(MemberList.Parse(options.Members).Ids, StringComparer.Ordinal));
         builder.Services.AddSingleton(registry);
         if (observer is not null)
         {

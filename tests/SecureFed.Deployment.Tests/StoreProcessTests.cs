@@ -72,7 +72,7 @@ public sealed class StoreProcessTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(store, OneErrorLine(all), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [RootFact]
     public async Task A_full_disk_is_one_line_and_exit_code_1()
     {
         var mount = Path.Combine(_dir, "tiny");

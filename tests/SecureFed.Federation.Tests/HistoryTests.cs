@@ -273,7 +273,7 @@ public sealed class HistoryTests : IClassFixture<HistoryTests.TrainedStore>
         Assert.Contains("table privacy_charges, row round=2: it has no row hash", refused.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [RootFact]
     public async Task Federation_DiskFillsUp_StopsWithOneLineKeepsTheCommittedRoundsAndARestartFinishes()
     {
         await using var fed = new TestFederation(3);

@@ -179,6 +179,36 @@ public sealed class MaliciousMemberTests
     }
 
     [Fact]
+    public async Task WrongSelfMaskCommitment_TheOwnerIsSuspectedAndTheRetryCompletesWithoutIt()
+    {
+        await using var fed = new TestFederation(4);
+        var coordinator = await RunAsync(fed, rounds: 1, (_, m) =>
+        {
+            if (m.BodyCase != AgentMessage.BodyOneofCase.ShareKeys)
+            {
+                return m;
+            }
+
+            // Its shares are honest, but it commits to another self-mask seed: the unmasking cannot check out.
+            var bad = m.Clone();
+            var commitment = bad.ShareKeys.SelfMaskCommitment.ToByteArray();
+            commitment[0] ^= 0xFF;
+            bad.ShareKeys.SelfMaskCommitment = ByteString.CopyFrom(commitment);
+            return bad;
+        });
+
+        var outcome = await coordinator.Completion;
+        Assert.Equal(1, outcome.RoundsCompleted);
+        var entries = VerifiedLedger(fed, coordinator);
+        var aborted = Assert.Single(entries, e => e.Round == 1 && e.Status == RoundStatus.Aborted);
+        var fault = Assert.Single(aborted.Faults!);
+        Assert.Equal((Attacker, false), (fault.SiloId, fault.Proven));
+        Assert.Contains("does not match its commitment", fault.Fault, StringComparison.Ordinal);
+        var completed = Assert.Single(entries, e => e.Round == 1 && e.Status == RoundStatus.Completed);
+        Assert.DoesNotContain(completed.Participants, p => p.SiloId == Attacker);
+    }
+
+    [Fact]
     public async Task BiasAddedToTheMaskedInput_TheImpossibleAggregateIsRefusedChargedAndLogged()
     {
         // Under DP every honest update is clipped to C = 1; silo-4 adds 10 to every value of its masked input (mod 2^k).

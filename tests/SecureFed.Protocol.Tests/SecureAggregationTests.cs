@@ -335,6 +335,28 @@ public class SecureAggregationTests
     }
 
     [Fact]
+    public void CloseUnmask_OneResponderRevealsACorruptShare_NamesThatResponderAsTheSuspect()
+    {
+        using var h = new Harness(5, length: 4);
+        var request = h.ThroughConsistencyCheck();
+        foreach (var id in h.Ids)
+        {
+            var response = h.Clients[id].Unmask(request);
+            if (id == "silo-02")
+            {
+                var corrupt = response.SelfMaskShares.Select(r => r.Owner == "silo-00" ? r with { Value = r.Value.Select(b => (byte)(b ^ 0x5A)).ToArray() } : r).ToArray();
+                response = response with { SelfMaskShares = corrupt };
+            }
+
+            h.Server.ReceiveUnmaskResponse(response);
+        }
+
+        var ex = Assert.Throws<SecAggAbortedException>(() => h.Server.CloseUnmask());
+
+        Assert.Equal("silo-02", ex.Suspect); // the others' shares agree without it
+    }
+
+    [Fact]
     public void JudgeComplaint_GarbageTheSenderSignedAndRouted_ConvictsTheSender()
     {
         using var h = new Harness(3, length: 4);

@@ -153,6 +153,12 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         }
         catch (SecAggAbortedException ex)
         {
+            if (ex.Suspect is { } suspect)
+            {
+                // Not proven (several liars could point elsewhere), so it only sits out the retries of this round.
+                state.NoteFault(suspect, $"most likely broke the unmasking: {ex.Message}", proven: false);
+            }
+
             return Abort($"secure aggregation aborted at {ex.Stage}: {ex.Message}", null, secure?.Survivors);
         }
         finally

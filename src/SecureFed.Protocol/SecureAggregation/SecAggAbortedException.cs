@@ -22,4 +22,10 @@ public sealed class SecAggAbortedException : SecureFedException
 
     /// <summary>The stage at which the round aborted.</summary>
     public SecAggStage Stage { get; }
+
+    /// <summary>
+    /// The participant that most likely caused the abort (a responder whose share breaks a reconstruction, or the owner
+    /// whose shares or commitment are wrong), when the server can point at one; a guess, not a proof.
+    /// </summary>
+    public string? Suspect { get; init; }
 }

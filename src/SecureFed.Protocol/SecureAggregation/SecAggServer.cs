@@ -388,22 +388,32 @@ public sealed class SecAggServer
         {
             foreach (var id in _u3)
             {
-                var selfMask = Reconstruct(id, r => r.SelfMaskShares);
+                var owner = id;
+                bool Committed(SecretBytes seed) => CryptographicOperations.FixedTimeEquals(SecAggCrypto.SelfMaskCommitment(_parameters, owner, seed), _selfMaskCommitments[owner]);
+                var selfMask = Reconstruct(id, r => r.SelfMaskShares, Committed);
                 masks.Add((selfMask, false));
-                if (!CryptographicOperations.FixedTimeEquals(SecAggCrypto.SelfMaskCommitment(_parameters, id, selfMask), _selfMaskCommitments[id]))
+                if (!Committed(selfMask))
                 {
                     throw new SecAggAbortedException(
-                        SecAggStage.Unmask, $"the reconstructed self-mask seed of {id} does not match its commitment (corrupt shares)");
+                        SecAggStage.Unmask, $"the reconstructed self-mask seed of {id} does not match its commitment (corrupt shares)")
+                    {
+                        Suspect = Suspect(owner, r => r.SelfMaskShares, Committed),
+                    };
                 }
             }
 
             foreach (var dropped in _dropped)
             {
-                using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares);
-                if (!CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(maskKey), _advertisements[dropped].MaskPublicKey))
+                var owner = dropped;
+                bool Advertised(SecretBytes key) => CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(key), _advertisements[owner].MaskPublicKey);
+                using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares, Advertised);
+                if (!Advertised(maskKey))
                 {
                     throw new SecAggAbortedException(
-                        SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)");
+                        SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)")
+                    {
+                        Suspect = Suspect(owner, r => r.MaskKeyShares, Advertised),
+                    };
                 }
 
                 foreach (var survivor in _u3)
@@ -435,22 +445,36 @@ public sealed class SecAggServer
         return RingVector.Adopt(_parameters.RingBits, sum);
     });
 
-    private SecretBytes Reconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select)
+    /// <summary>Reconstructs <paramref name="owner"/>'s secret; inconsistent shares abort, naming the likeliest culprit (checked with <paramref name="valid"/>).</summary>
+    private SecretBytes Reconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, Func<SecretBytes, bool> valid) =>
+        TryReconstruct(owner, select, null) ?? throw new SecAggAbortedException(
+            SecAggStage.Unmask, $"the shares of {owner}'s secret are inconsistent (a responder sent a corrupt share)") { Suspect = Suspect(owner, select, valid) };
+
+    /// <summary>
+    /// Reconstructs <paramref name="owner"/>'s secret from the responses (leaving out <paramref name="without"/>), or
+    /// null when the shares are inconsistent.
+    /// </summary>
+    private SecretBytes? TryReconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, string? without)
     {
         var shares = new List<SecretShare>(_responses.Count);
         try
         {
             foreach (var (holder, response) in _responses)
             {
+                if (holder == without)
+                {
+                    continue;
+                }
+
                 var revealed = select(response).First(s => s.Owner == owner);
                 shares.Add(new SecretShare(_parameters.ShareIndexOf(holder), revealed.Value));
             }
 
             return _crypto.SecretSharing.Combine(shares, _parameters.Threshold);
         }
-        catch (CryptographicException ex)
+        catch (CryptographicException)
         {
-            throw new SecAggAbortedException(SecAggStage.Unmask, $"the shares of {owner}'s secret are inconsistent (a responder sent a corrupt share)", ex);
+            return null;
         }
         finally
         {
@@ -459,6 +483,28 @@ public sealed class SecAggServer
                 share.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Who most likely broke the reconstruction of <paramref name="owner"/>'s secret: the one responder without whose
+    /// share it checks out (<paramref name="valid"/>), when there is a share to spare; else the
+    /// owner itself, which dealt the shares and the commitment. A guess, not a proof: with several liars it can be wrong.
+    /// </summary>
+    private string Suspect(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, Func<SecretBytes, bool> valid)
+    {
+        if (_responses.Count > _parameters.Threshold)
+        {
+            foreach (var holder in _responses.Keys.Order(StringComparer.Ordinal))
+            {
+                using var secret = TryReconstruct(owner, select, holder);
+                if (secret is not null && valid(secret))
+                {
+                    return holder;
+                }
+            }
+        }
+
+        return owner;
     }
 
     private void Receive(SecAggClientMessage message, Func<string, bool> alreadyReceived, string[]? previousSurvivors, Action accept)

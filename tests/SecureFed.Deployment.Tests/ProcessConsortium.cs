@@ -168,7 +168,8 @@ internal sealed class ProcessConsortium : IDisposable
         return path;
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -178,7 +179,7 @@ internal sealed class ProcessConsortium : IDisposable
     }
 
     /// <summary>securefed.dll copied next to this assembly by the project reference (else the CLI's own output folder).</summary>
-    private static string LocateCli()
+    public static string LocateCli()
     {
         var beside = Path.Combine(AppContext.BaseDirectory, "securefed.dll");
         if (File.Exists(beside) && File.Exists(Path.Combine(AppContext.BaseDirectory, "securefed.runtimeconfig.json")))

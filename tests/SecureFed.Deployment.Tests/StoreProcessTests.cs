@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
 
@@ -216,7 +214,7 @@ public sealed class StoreProcessTests(ITestOutputHelper output) : IDisposable
             {
                 ["FederationId"] = "store-test",
                 ["ListenAddress"] = "127.0.0.1",
-                ["Port"] = FreePort(),
+                ["Port"] = ProcessConsortium.FreePort(),
                 ["Rounds"] = 1,
                 ["MinSilos"] = 2,
                 ["TargetSilos"] = 3,
@@ -234,7 +232,7 @@ public sealed class StoreProcessTests(ITestOutputHelper output) : IDisposable
 
     private ChildProcess Start(string name, params string[] args)
     {
-        var p = ChildProcess.Start(name, LocateCli(), _dir, null, args);
+        var p = ChildProcess.Start(name, ProcessConsortium.LocateCli(), _dir, null, args);
         _processes.Add(p);
         return p;
     }
@@ -258,28 +256,5 @@ public sealed class StoreProcessTests(ITestOutputHelper output) : IDisposable
         {
             return (-1, ex.Message);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    /// <summary>securefed.dll copied next to this assembly by the project reference (else the CLI's own output folder).</summary>
-    private static string LocateCli()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "securefed.dll");
-        if (File.Exists(beside) && File.Exists(Path.Combine(AppContext.BaseDirectory, "securefed.runtimeconfig.json")))
-        {
-            return beside;
-        }
-
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Debug";
-        var own = RepoPaths.File("src", "SecureFed.Cli", "bin", configuration, "net10.0", "securefed.dll");
-        return File.Exists(own) ? own : throw new FileNotFoundException($"securefed.dll is neither in {AppContext.BaseDirectory} nor at {own}");
     }
 }

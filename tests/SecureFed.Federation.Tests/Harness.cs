@@ -238,6 +238,22 @@ internal sealed class ScriptedPeer : IAsyncDisposable
         _call = new Contracts.V1.Federation.FederationClient(_channel).Connect();
     }
 
+    /// <summary>Connects presenting <paramref name="cert"/> (or none), says Hello as <paramref name="claimedId"/>, and returns the status the call ends with.</summary>
+    public static async Task<Status> ConnectAsync(TestFederation fed, X509Certificate2? cert, string claimedId)
+    {
+        await using var peer = new ScriptedPeer(fed, cert);
+        try
+        {
+            await peer.SendAsync(Hello(claimedId));
+        }
+        catch (RpcException)
+        {
+            // The server may end the call before the Hello is written; its status arrives with the response.
+        }
+
+        return await peer.ReadToEndAsync();
+    }
+
     public static AgentMessage Hello(string siloId, string federationId = "test-federation") => new()
     {
         Header = DomainMapping.Header(federationId, 0, Stage.Hello),

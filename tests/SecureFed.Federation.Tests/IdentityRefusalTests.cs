@@ -7,27 +7,12 @@ namespace SecureFed.Federation.Tests;
 /// <summary>Each identity refusal over a real TLS connection to a running coordinator.</summary>
 public sealed class IdentityRefusalTests
 {
-    private static async Task<Status> ConnectAsync(TestFederation fed, System.Security.Cryptography.X509Certificates.X509Certificate2? cert, string claimedId)
-    {
-        await using var peer = new ScriptedPeer(fed, cert);
-        try
-        {
-            await peer.SendAsync(ScriptedPeer.Hello(claimedId));
-        }
-        catch (RpcException)
-        {
-            // The server may end the call before the Hello is written; its status arrives with the response.
-        }
-
-        return await peer.ReadToEndAsync();
-    }
-
     [Fact]
     public async Task Connect_NoClientCertificate_PermissionDenied()
     {
         await using var fed = new TestFederation(2);
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
-        var status = await ConnectAsync(fed, null, "silo-1");
+        var status = await ScriptedPeer.ConnectAsync(fed, null, "silo-1");
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
         Assert.Contains("certificate", status.Detail, StringComparison.OrdinalIgnoreCase);
     }
@@ -38,7 +23,7 @@ public sealed class IdentityRefusalTests
         await using var fed = new TestFederation(2);
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
         using var foreign = fed.Pki.Foreign.IssueSilo(SiloId.Parse("silo-1"), TimeSpan.FromDays(1));
-        var status = await ConnectAsync(fed, foreign, "silo-1");
+        var status = await ScriptedPeer.ConnectAsync(fed, foreign, "silo-1");
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
     }
 
@@ -55,7 +40,7 @@ public sealed class IdentityRefusalTests
             DnsNames = ["localhost"],
             IpAddresses = [IPAddress.Loopback],
         });
-        var status = await ConnectAsync(fed, serverOnly, "silo-1");
+        var status = await ScriptedPeer.ConnectAsync(fed, serverOnly, "silo-1");
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
     }
 
@@ -64,7 +49,7 @@ public sealed class IdentityRefusalTests
     {
         await using var fed = new TestFederation(2);
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
-        var status = await ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-2");
+        var status = await ScriptedPeer.ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-2");
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
         Assert.Contains("silo-2", status.Detail, StringComparison.Ordinal);
         Assert.Contains("silo-1", status.Detail, StringComparison.Ordinal);
@@ -76,7 +61,7 @@ public sealed class IdentityRefusalTests
         await using var fed = new TestFederation(2);
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2));
         using var outsider = fed.Pki.Ca.IssueSilo(SiloId.Parse("silo-99"), TimeSpan.FromDays(1));
-        var status = await ConnectAsync(fed, outsider, "silo-99");
+        var status = await ScriptedPeer.ConnectAsync(fed, outsider, "silo-99");
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
         Assert.Contains("not a member", status.Detail, StringComparison.Ordinal);
     }
@@ -92,8 +77,8 @@ public sealed class IdentityRefusalTests
         var refusals = new List<StatusCode>();
         for (var i = 0; i < 3; i++)
         {
-            refusals.Add((await ConnectAsync(fed, foreign, "silo-1")).StatusCode);
-            refusals.Add((await ConnectAsync(fed, null, "silo-2")).StatusCode);
+            refusals.Add((await ScriptedPeer.ConnectAsync(fed, foreign, "silo-1")).StatusCode);
+            refusals.Add((await ScriptedPeer.ConnectAsync(fed, null, "silo-2")).StatusCode);
         }
 
         var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);

@@ -11,28 +11,13 @@ public sealed class RevocationTests
         DenyList.Empty(fed.Pki.Ca.Certificate, DateTimeOffset.UtcNow)
             .With(DenyListEntryKind.Certificate, CertificateFingerprint.Sha256Hex(certificate), DateTimeOffset.UtcNow, "key stolen");
 
-    private static async Task<Status> ConnectAsync(TestFederation fed, System.Security.Cryptography.X509Certificates.X509Certificate2 cert, string claimedId)
-    {
-        await using var peer = new ScriptedPeer(fed, cert);
-        try
-        {
-            await peer.SendAsync(ScriptedPeer.Hello(claimedId));
-        }
-        catch (RpcException)
-        {
-            // The server may end the call before the Hello is written; its status arrives with the response.
-        }
-
-        return await peer.ReadToEndAsync();
-    }
-
     [Fact]
     public async Task Connect_RevokedSiloCertificate_PermissionDeniedNamingTheDenyList()
     {
         await using var fed = new TestFederation(2);
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2) with { DenyList = Revoking(fed, fed.Pki.Silos["silo-1"]) });
 
-        var status = await ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-1");
+        var status = await ScriptedPeer.ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-1");
 
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
         Assert.Contains("revoked", status.Detail, StringComparison.Ordinal);
@@ -47,7 +32,7 @@ public sealed class RevocationTests
         var members = new[] { $"silo-1=sha256:{CertificateFingerprint.Sha256Hex(pinned)}", "silo-2" };
         await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 2) with { Members = members });
 
-        var status = await ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-1");
+        var status = await ScriptedPeer.ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-1");
 
         Assert.Equal(StatusCode.PermissionDenied, status.StatusCode);
         Assert.Contains("pinned", status.Detail, StringComparison.Ordinal);

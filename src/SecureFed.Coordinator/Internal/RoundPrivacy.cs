@@ -82,18 +82,7 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
 
         var history = Stored();
         var spent = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
-        foreach (var task in TasksFor(kind, dimension))
-        {
-            if (task.Name == SumTask.Training)
-            {
-                history.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension, Secure));
-            }
-            else if (task.ClipNorm > 0)
-            {
-                history.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, Secure)));
-            }
-        }
-
+        history.AddRange(WorstCaseRound(dp, kind, dimension));
         var wouldSpend = PrivacyCharge.CumulativeEpsilon(history, dp.Accountant, dp.Delta);
         return wouldSpend <= dp.EpsilonBudget
             ? null
@@ -113,19 +102,7 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
         }
 
         var history = Stored();
-        var perRound = new List<PricedCharge>();
-        foreach (var task in TasksFor(kind, dimension))
-        {
-            if (task.Name == SumTask.Training)
-            {
-                perRound.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension, Secure));
-            }
-            else if (task.ClipNorm > 0)
-            {
-                perRound.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, Secure)));
-            }
-        }
-
+        var perRound = WorstCaseRound(dp, kind, dimension);
         for (var rounds = 0; rounds <= planned; rounds++)
         {
             history.AddRange(perRound);
@@ -136,6 +113,25 @@ internal sealed class RoundPrivacy(CoordinatorOptions options, FederationStore s
         }
 
         return planned + 1;
+    }
+
+    /// <summary>Every release one round of <paramref name="kind"/> makes, each charged at its worst case (exactly t contributors).</summary>
+    private List<PricedCharge> WorstCaseRound(PrivacyPlan dp, string kind, int dimension)
+    {
+        var charges = new List<PricedCharge>();
+        foreach (var task in TasksFor(kind, dimension))
+        {
+            if (task.Name == SumTask.Training)
+            {
+                charges.Add(PrivacyCharge.Price(dp, dp.Threshold, dimension, Secure));
+            }
+            else if (task.ClipNorm > 0)
+            {
+                charges.Add(PricedCharge.Gaussian(PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, Secure)));
+            }
+        }
+
+        return charges;
     }
 
     /// <summary>The charge of a round with <paramref name="survivors"/> contributors: the noise actually present, priced now and stored so.</summary>

@@ -309,7 +309,12 @@ public sealed class FederationStore
     });
 
     /// <summary>Records that a round started; returns its attempt number.</summary>
-    public int BeginRound(long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore, string kind = RoundKinds.Training) =>
+    /// <remarks>
+    /// <paramref name="provisionalDraft"/>, given the attempt number, is the ledger entry the attempt gets if a crash
+    /// interrupts it; it is stored in the same transaction, so no attempt is ever without one.
+    /// </remarks>
+    public int BeginRound(
+        long round, string planHash, IReadOnlyList<string> participants, string modelHashBefore, string kind = RoundKinds.Training, Func<int, string>? provisionalDraft = null) =>
         Guard($"recording the start of round {round}", () =>
         {
             using var c = Connect();
@@ -320,6 +325,11 @@ public sealed class FederationStore
                 """,
                 ("$r", round), ("$p", planHash), ("$t", Now()), ("$u", JsonSerializer.Serialize(participants)), ("$m", modelHashBefore), ("$k", kind));
             var attempt = Convert.ToInt32(Scalar(c, tx, "SELECT attempt FROM rounds WHERE round = $r AND status = 'running'", ("$r", round)), CultureInfo.InvariantCulture);
+            if (provisionalDraft is not null)
+            {
+                Exec(c, tx, "UPDATE rounds SET ledger_draft = $d WHERE round = $r AND status = 'running'", ("$d", provisionalDraft(attempt)), ("$r", round));
+            }
+
             Seal(c, tx);
             tx.Commit();
             return attempt;

@@ -17,7 +17,7 @@ namespace SecureFed.Deployment.Tests;
 /// </summary>
 public sealed class CoordinatorKillTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Rounds = 3;
+    private const int Rounds = 5;
 
     // Stage spans, in order, each written to the trace file when it ends, with the sum task they belong to: the
     // statistics round's plan, then every stage of a training round's secure sum and its federated evaluation.
@@ -45,14 +45,30 @@ public sealed class CoordinatorKillTests(ITestOutputHelper output) : IDisposable
                 await KillAfterAsync(stage, task);
             }
 
+            // Random points inside rounds: once the restarted coordinator has begun a round, 0 to 0.4 s into it (about a
+            // round's length here), so most land in a round and some just after one.
             var random = new Random(12);
             for (var i = 0; i < randomKills; i++)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(500 + random.Next(6000)));
+                var coordinator = _consortium.Coordinator!;
+                if (!await coordinator.WaitForOutputAsync(" started with ", TimeSpan.FromSeconds(120)))
+                {
+                    Assert.True(coordinator.HasExited && coordinator.ExitCode == 0, $"no round started within 2 minutes\n{_consortium.Transcripts()}");
+                    output.WriteLine($"the federation finished before random point {i + 1}");
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(random.Next(400)));
+                if (coordinator.HasExited)
+                {
+                    output.WriteLine($"the federation finished before random point {i + 1}");
+                    break;
+                }
+
                 Kill($"at random point {i + 1}");
             }
 
-            // The last start finishes the federation.
+            // The last start finishes the federation (or already has).
             var last = _consortium.Coordinator!;
             Assert.True(await last.WaitForExitAsync(TimeSpan.FromSeconds(240)), _consortium.Transcripts());
             Assert.True(last.ExitCode == 0, _consortium.Transcripts());

@@ -457,17 +457,22 @@ internal sealed class RoundOrchestrator
             _options.StudyDocument);
         var state = new RoundState(plan, _options.MaxChunkFloats);
         var planHash = plan.ComputeHash();
-        var attempt = _store.BeginRound(round, planHash, plan.Participants, model.Hash, kind);
+        var attempt = 0;
         string Provisional(IReadOnlyList<FederationStore.ReleaseRow> risked)
         {
             var interrupted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
                 Stopwatch.GetElapsedTime(started), InterruptedReason, Kind: kind);
-            return AuditTrail.Serialize(Draft(plan, sessions, interrupted, null, model.Hash, risked, state: state, provisional: true));
+            return AuditTrail.Serialize(Draft(plan, sessions, interrupted, null, model.Hash, risked, state: state, provisional: true, attempt: attempt));
         }
 
-        // A crash from here on leaves an interrupted attempt with this entry (and whatever its stages risked, charged).
+        // Stored with the attempt itself: a crash from here on leaves an interrupted attempt with this entry (and,
+        // charged, whatever its stages go on to risk).
+        attempt = _store.BeginRound(round, planHash, plan.Participants, model.Hash, kind, assigned =>
+        {
+            attempt = assigned;
+            return Provisional([]);
+        });
         state.Releases = new AttemptReleases(_privacy, _store, plan, attempt, Provisional);
-        _store.MarkRunning(round, Provisional([]));
         lock (_gate)
         {
             _current = state;
@@ -711,7 +716,7 @@ internal sealed class RoundOrchestrator
     /// <summary>The ledger entry of a finished round (DESIGN section 5): everything an auditor needs, no vectors.</summary>
     private LedgerEntryDraft Draft(
         Protocol.RoundPlan plan, IReadOnlyList<AgentSession> sessions, RoundReport report, FederationStore.PrivacyChargeRow? charge, string modelBefore,
-        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null, RoundState? state = null, bool provisional = false)
+        IReadOnlyList<FederationStore.ReleaseRow> releases, string? statisticsHash = null, RoundState? state = null, bool provisional = false, int attempt = 0)
     {
         var dp = plan.Privacy;
         var z = report.Completed ? charge?.NoiseMultiplier : null;
@@ -737,7 +742,7 @@ internal sealed class RoundOrchestrator
         {
             FederationId = plan.FederationId,
             Round = checked((int)plan.Round),
-            Attempt = _store.RunningAttempt(plan.Round),
+            Attempt = attempt > 0 ? attempt : _store.RunningAttempt(plan.Round),
             Status = report.Completed ? RoundStatus.Completed : RoundStatus.Aborted,
             Timestamp = _time.GetUtcNow(),
             PlanHash = plan.ComputeHash(),

@@ -28,7 +28,7 @@ internal sealed class MemberStanding
     /// <summary>
     /// Takes in an attempt's faults: each member at fault sits out the rest of <paramref name="round"/> (once it
     /// completes, everyone not quarantined may join the next), and a proven fault counts towards quarantine. Returns the
-    /// faults as the ledger records them (a quarantine said so).
+    /// faults with a quarantine said so.
     /// </summary>
     public IReadOnlyList<AttemptFault> After(long round, IReadOnlyList<AttemptFault> faults, bool completed)
     {
@@ -50,7 +50,7 @@ internal sealed class MemberStanding
                 }
 
                 _outOfRound[fault.SiloId] = what;
-                recorded.Add(fault with { What = Audit.LedgerEntryDraft.BoundReason(what)! });
+                recorded.Add(fault with { What = what }); // bounded where the ledger entry is drafted
             }
 
             if (completed)

@@ -233,9 +233,9 @@ internal sealed class RoundState
     {
         lock (_gate)
         {
-            if (_participants.ContainsKey(siloId) && _faults.All(f => f.SiloId != siloId))
+            if (_participants.ContainsKey(siloId))
             {
-                _faults.Add(new AttemptFault(siloId, what, proven));
+                FaultLocked(siloId, what, proven);
             }
         }
     }
@@ -318,7 +318,7 @@ internal sealed class RoundState
             foreach (var (id, p) in _participants.Where(kv => kv.Value.Status == SiloStatus.Invited))
             {
                 p.Status = SiloStatus.Dropped;
-                StalledLocked(id, "did not answer the plan before its deadline while connected");
+                FaultLocked(id, "did not answer the plan before its deadline while connected", proven: false);
             }
 
             Stage = Stage.Train;
@@ -345,7 +345,7 @@ internal sealed class RoundState
             {
                 p.Status = SiloStatus.Dropped;
                 p.Assembler = null;
-                StalledLocked(id, $"did not upload its {_task} vector before the deadline while connected");
+                FaultLocked(id, $"did not upload its {_task} vector before the deadline while connected", proven: false);
             }
 
             return Tally();
@@ -432,11 +432,12 @@ internal sealed class RoundState
         }
     }
 
-    private void StalledLocked(string siloId, string what)
+    /// <summary>Keeps a member's first fault of the attempt (the caller holds the lock).</summary>
+    private void FaultLocked(string siloId, string what, bool proven)
     {
         if (_faults.All(f => f.SiloId != siloId))
         {
-            _faults.Add(new AttemptFault(siloId, what, false));
+            _faults.Add(new AttemptFault(siloId, what, proven));
         }
     }
 

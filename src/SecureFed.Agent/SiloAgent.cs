@@ -108,6 +108,13 @@ public sealed class SiloAgent
                 Log.GaveUp(_logger, reason);
                 throw new AgentGaveUpException(reason, ex);
             }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && ex.StatusCode == StatusCode.AlreadyExists)
+            {
+                // This silo already has a live session: transient for an agent restarted after a crash (its old connection
+                // is closed within the coordinator's keep-alive bound); lasting when a copy of this silo's key is in use.
+                failures++;
+                await BackoffAsync(failures, "seat taken", ex.Status.Detail, cancellationToken, seatTaken: true);
+            }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 failures++;
@@ -157,7 +164,7 @@ public sealed class SiloAgent
         return null;
     }
 
-    private async Task BackoffAsync(int failures, string status, string detail, CancellationToken ct)
+    private async Task BackoffAsync(int failures, string status, string detail, CancellationToken ct, bool seatTaken = false)
     {
         if (_options.MaxReconnectAttempts > 0 && failures > _options.MaxReconnectAttempts)
         {
@@ -166,7 +173,15 @@ public sealed class SiloAgent
 
         var exp = Math.Min(_options.ReconnectMax.TotalMilliseconds, _options.ReconnectMin.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20)));
         var delay = TimeSpan.FromMilliseconds(exp * (0.5 + (Random.Shared.NextDouble() * 0.5)));
-        Log.ConnectionFailed(_logger, status, detail, delay);
+        if (seatTaken)
+        {
+            Log.SeatTaken(_logger, SiloId, Identity.PeerText.Bound(detail), delay);
+        }
+        else
+        {
+            Log.ConnectionFailed(_logger, status, detail, delay);
+        }
+
         await Task.Delay(delay, _time, ct);
     }
 

@@ -40,6 +40,21 @@ public sealed record ConnectionLimits
     /// <summary>Consecutive aborted rounds after which grpc.health.v1 reports NOT_SERVING (until a round completes).</summary>
     public int UnhealthyAfterAborts { get; init; } = 2;
 
+    /// <summary>
+    /// Silence on a connection after which the coordinator sends an HTTP/2 ping (Kestrel's keep-alive ping). A peer
+    /// that vanished without closing (a crashed machine, a cut network) holds its stream open until then.
+    /// </summary>
+    public static TimeSpan KeepAlivePingDelay { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an unanswered keep-alive ping waits before the connection, and every stream on it, is closed.</summary>
+    public static TimeSpan KeepAlivePingTimeout { get; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// The longest a session whose peer stopped answering stays live: after that its connection is closed, and a new
+    /// session of the same silo (an agent restarted after a crash) is admitted.
+    /// </summary>
+    public static TimeSpan DeadPeerBound => KeepAlivePingDelay + KeepAlivePingTimeout;
+
     /// <summary>The least a queued message is charged against <see cref="MaxSessionOutboxBytes"/> (its objects' cost in memory).</summary>
     public const int MessageOverheadBytes = 256;
 

@@ -146,8 +146,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
             kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
             // Pings find peers that vanished without closing (a half-open TCP connection holds its stream forever).
-            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
-            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            // They also bound how long such a silo keeps its seat against its own restarted agent (SessionRegistry).
+            kestrel.Limits.Http2.KeepAlivePingDelay = ConnectionLimits.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = ConnectionLimits.KeepAlivePingTimeout;
             kestrel.Listen(options.ListenAddress, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

@@ -28,11 +28,12 @@ public sealed record CoordinatorOptions
     /// <summary>Silos the coordinator waits for (up to <see cref="JoinTimeout"/>) before a round starts; 0 means <see cref="MinSilos"/>.</summary>
     public int TargetSilos { get; init; }
 
-    /// <summary>How long a round waits for silos to connect before it starts with those present (at least <see cref="MinSilos"/>).</summary>
+    /// <summary>
+    /// The one wait before each attempt of a round: it starts once <see cref="TargetSilos"/> are connected, or after this
+    /// long with those present when at least <see cref="MinSilos"/> of them may take part; with fewer, the federation
+    /// stops with an error. There is no other wait for silos.
+    /// </summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How long the federation may wait for <see cref="MinSilos"/> silos in total before it gives up.</summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Deadline for silos to accept or refuse a plan.</summary>
     public TimeSpan PlanTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -139,7 +140,6 @@ public sealed record CoordinatorOptions
         Require(MinSilos is >= 1 and <= 10_000, nameof(MinSilos), MinSilos, "must be within 1..10000");
         Require(TargetSilos == 0 || TargetSilos >= MinSilos, nameof(TargetSilos), TargetSilos, $"must be 0 or at least MinSilos ({MinSilos})");
         Require(JoinTimeout > TimeSpan.Zero, nameof(JoinTimeout), JoinTimeout, "must be positive");
-        Require(IdleTimeout >= JoinTimeout, nameof(IdleTimeout), IdleTimeout, $"must be at least JoinTimeout ({JoinTimeout})");
         Require(PlanTimeout > TimeSpan.Zero, nameof(PlanTimeout), PlanTimeout, "must be positive");
         Require(TrainTimeout > TimeSpan.Zero, nameof(TrainTimeout), TrainTimeout, "must be positive");
         Require(MaxConsecutiveAborts >= 1, nameof(MaxConsecutiveAborts), MaxConsecutiveAborts, "must be at least 1");

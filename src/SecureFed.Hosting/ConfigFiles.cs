@@ -109,7 +109,10 @@ public sealed class CoordinatorConfig
     /// <summary>Mechanism: gaussian or discrete-gaussian.</summary>
     public string Mechanism { get; set; } = "gaussian";
 
-    /// <summary>Seconds to wait for silos before a round.</summary>
+    /// <summary>
+    /// Seconds each attempt of a round waits for TargetSilos; then it starts with those present if at least MinSilos may
+    /// take part, else the coordinator stops with an error. The only wait for silos (see CoordinatorOptions.JoinTimeout).
+    /// </summary>
     public double JoinTimeoutSeconds { get; set; } = 60;
 
     /// <summary>Plan stage deadline in seconds.</summary>
@@ -186,7 +189,6 @@ public sealed class CoordinatorConfig
             TargetSilos = TargetSilos,
             Members = Members,
             JoinTimeout = TimeSpan.FromSeconds(JoinTimeoutSeconds),
-            IdleTimeout = TimeSpan.FromSeconds(Math.Max(JoinTimeoutSeconds, 600)),
             PlanTimeout = TimeSpan.FromSeconds(PlanTimeoutSeconds),
             TrainTimeout = TimeSpan.FromSeconds(TrainTimeoutSeconds),
             MaxConsecutiveAborts = MaxConsecutiveAborts,

@@ -88,7 +88,6 @@ public static class SecAggBenchmark
             PlanTimeout = TimeSpan.FromSeconds(60),
             TrainTimeout = TimeSpan.FromSeconds(300),
             JoinTimeout = TimeSpan.FromSeconds(60),
-            IdleTimeout = TimeSpan.FromSeconds(120),
         };
         try
         {

@@ -137,7 +137,6 @@ internal sealed class TestFederation : IAsyncDisposable
         TargetSilos = Pki.SiloIds.Count,
         Members = Pki.SiloIds,
         JoinTimeout = TimeSpan.FromSeconds(20),
-        IdleTimeout = TimeSpan.FromSeconds(40),
         PlanTimeout = TimeSpan.FromSeconds(10),
         TrainTimeout = TimeSpan.FromSeconds(10),
         Dataset = "fake",

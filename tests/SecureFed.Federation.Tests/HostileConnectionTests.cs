@@ -19,7 +19,7 @@ namespace SecureFed.Federation.Tests;
 
 /// <summary>
 /// Hostile connections through the real gRPC service on loopback (issue 12, items 4-8 and 10): a member that never
-/// reads, attacker strings, undecodable frames, idle connections and streams, replaced sessions, health under aborts,
+/// reads, attacker strings, undecodable frames, idle connections and streams, health under aborts,
 /// and the last message of a federation.
 /// </summary>
 [Collection(MemoryMeasured.Name)]
@@ -34,9 +34,12 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
         PlanDecision = new PlanDecision { Accepted = true },
     };
 
-    /// <summary>Options under which no round starts (three silos expected, at most one connects), so every message is late.</summary>
+    /// <summary>
+    /// Options under which no round starts (three silos expected, at most one connects), so every message is late; the
+    /// join timeout outlasts the test, since the coordinator stops when MinSilos have not come by then.
+    /// </summary>
     private static CoordinatorOptions Idle(TestFederation fed, ConnectionLimits limits) =>
-        fed.Options(rounds: 1, minSilos: 3) with { Limits = limits };
+        fed.Options(rounds: 1, minSilos: 3) with { Limits = limits, JoinTimeout = TimeSpan.FromMinutes(10) };
 
     private static long ManagedBytes() => GC.GetTotalMemory(forceFullCollection: true);
 
@@ -300,37 +303,6 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, first.ResponseStream.Current.Status);
         first.Dispose();
         second.Dispose();
-    }
-
-    [Fact]
-    public async Task Session_SameSiloConnectsAgain_OldStreamEndsAbortedAndItsMessagesAreDropped()
-    {
-        await using var fed = new TestFederation(3);
-        await fed.StartCoordinatorAsync(Idle(fed, new ConnectionLimits()));
-        await using var old = new ScriptedPeer(fed, fed.Pki.Silos["silo-1"]);
-        await old.SendAsync(ScriptedPeer.Hello("silo-1"));
-        await old.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.Welcome);
-        await using var newer = new ScriptedPeer(fed, fed.Pki.Silos["silo-1"]);
-        await newer.SendAsync(ScriptedPeer.Hello("silo-1"));
-        await newer.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.Welcome);
-
-        var status = await old.ReadToEndAsync();
-        try
-        {
-            await old.SendAsync(LateDecision());
-        }
-        catch (Exception ex) when (ex is RpcException or InvalidOperationException)
-        {
-            // the stream is over
-        }
-
-        // A message on the current stream proves the coordinator reads silo-1 (and that the old one's would have shown).
-        await newer.SendAsync(LateDecision());
-        await newer.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.Notice);
-
-        Assert.Equal(StatusCode.Aborted, status.StatusCode);
-        Assert.Contains("replaced", status.Detail, StringComparison.Ordinal);
-        Assert.Single(fed.Inbound, m => m.SiloId == "silo-1");
     }
 
     [Fact]

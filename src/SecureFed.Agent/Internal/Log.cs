@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Warning, "Connection to the coordinator failed ({Status}): {Detail}; retrying in {Delay}")]
     public static partial void ConnectionFailed(ILogger logger, string status, string detail, TimeSpan delay);
 
+    [LoggerMessage(2022, LogLevel.Warning, "The coordinator refused a second session of silo {SiloId}: {Detail}; retrying in {Delay}. This is transient after a restart (the old connection closes by itself); if it keeps happening, another machine is using this silo's key: tell the consortium")]
+    public static partial void SeatTaken(ILogger logger, string siloId, string detail, TimeSpan delay);
+
     [LoggerMessage(2003, LogLevel.Information, "Round {Round}: plan {PlanHash} accepted, training")]
     public static partial void PlanAccepted(ILogger logger, long round, string planHash);
 

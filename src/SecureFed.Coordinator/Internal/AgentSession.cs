@@ -16,9 +16,6 @@ internal enum SessionEnd
     /// <summary>The coordinator is stopping: the outbox drains (bounded), then the stream ends UNAVAILABLE.</summary>
     ShuttingDown,
 
-    /// <summary>The same silo connected again: this stream ends ABORTED at once and its messages are dropped.</summary>
-    Replaced,
-
     /// <summary>The member does not read its stream: more than the outbox limit is queued; ends RESOURCE_EXHAUSTED at once.</summary>
     OutboxFull,
 
@@ -57,7 +54,14 @@ internal sealed class AgentSession
         CertificateDer = certificateDer;
         _limits = limits ?? new ConnectionLimits();
         _time = time ?? TimeProvider.System;
+        ConnectedAt = _time.GetUtcNow();
     }
+
+    /// <summary>The peer's address (IP and port) as the transport saw it; set by the service before the session is opened.</summary>
+    public string Peer { get; set; } = "";
+
+    /// <summary>When the stream was opened (for the line that refuses a second session of the silo).</summary>
+    public DateTimeOffset ConnectedAt { get; }
 
     /// <summary>The client certificate (DER, public) this stream presented; forwarded to peers for secure aggregation.</summary>
     public byte[] CertificateDer { get; }
@@ -66,7 +70,7 @@ internal sealed class AgentSession
 
     public string Fingerprint { get; }
 
-    /// <summary>Cancelled when the coordinator drops this session at once (replaced, outbox full, shutdown after draining).</summary>
+    /// <summary>Cancelled when the coordinator drops this session at once (outbox full, shutdown after draining).</summary>
     public CancellationToken Aborted => _abort.Token;
 
     /// <summary>Why the session ended, or <see cref="SessionEnd.Open"/>.</summary>

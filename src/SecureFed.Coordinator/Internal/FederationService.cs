@@ -72,9 +72,18 @@ internal sealed class FederationService : Federation.FederationBase
             Header = DomainMapping.Header(_options.FederationId, 0, Stage.Hello),
             Welcome = new Welcome { SiloId = siloId, NextRound = (ulong)_orchestrator.NextRound, MaxChunkFloats = (uint)_options.MaxChunkFloats },
         });
-        if (!_registry.Open(session))
+        var peer = PeerOf(context);
+        session.Peer = peer;
+        switch (_registry.Open(session, out var live))
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down"));
+            case SessionAdmission.Opened:
+                break;
+            case SessionAdmission.ShuttingDown:
+                throw new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down"));
+            case SessionAdmission.SeatTaken:
+                throw SeatTaken(session, live!);
+            default:
+                throw new InvalidOperationException("unknown session admission");
         }
 
         Log.SiloConnected(_logger, siloId, fingerprint);
@@ -133,15 +142,39 @@ internal sealed class FederationService : Federation.FederationBase
                 return;
             case SessionEnd.ShuttingDown:
                 throw new RpcException(new Status(StatusCode.Unavailable, "the coordinator is shutting down"));
-            case SessionEnd.Replaced:
-                Log.SessionReplaced(_logger, session.SiloId);
-                throw new RpcException(new Status(StatusCode.Aborted, "session replaced by a newer connection of the same silo"));
             case SessionEnd.OutboxFull:
                 var why = $"silo '{session.SiloId}' does not read its stream: more than Limits.MaxSessionOutboxBytes = {_options.Limits.MaxSessionOutboxBytes} bytes are queued for it";
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, why));
             default:
                 throw new InvalidOperationException($"unknown session end {session.End}");
         }
+    }
+
+    /// <summary>
+    /// A second session of a silo whose session is live: refused, logged and noted in the ledger (at no cost to the member:
+    /// the coordinator cannot tell the genuine agent from a copy of its key). ALREADY_EXISTS tells the agent to retry: an
+    /// agent restarted after a crash gets in once its old connection is closed.
+    /// </summary>
+    private RpcException SeatTaken(AgentSession refused, AgentSession live)
+    {
+        var since = live.ConnectedAt.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        var sameKey = string.Equals(refused.Fingerprint, live.Fingerprint, StringComparison.Ordinal) ? "the same certificate" : $"certificate {refused.Fingerprint}";
+        Log.SeatTaken(_logger, refused.SiloId, refused.Peer, refused.Fingerprint, live.Peer);
+        _orchestrator.NoteEvent(new AttemptFault(
+            refused.SiloId,
+            PeerText.Bound($"a second session presented {sameKey} from {refused.Peer} while the silo's session from {live.Peer} (since {since}) was live; refused, and the live session kept its seat"),
+            Proven: false,
+            SitsOut: false));
+        var seconds = ConnectionLimits.DeadPeerBound.TotalSeconds;
+        return new RpcException(new Status(StatusCode.AlreadyExists,
+            $"silo '{refused.SiloId}' already has a live session with this coordinator (since {since}); a second one is refused so a copied key cannot take its seat. An agent restarted after a crash gets in once its old connection is closed (within {seconds} s of it going silent)"));
+    }
+
+    /// <summary>The peer's address as the transport saw it (not anything the peer said).</summary>
+    private static string PeerOf(ServerCallContext context)
+    {
+        var connection = context.GetHttpContext().Connection;
+        return connection.RemoteIpAddress is { } ip ? $"{ip}:{connection.RemotePort}" : PeerText.Bound(context.Peer, 80);
     }
 
     private async Task<bool> ReadHelloAsync(IAsyncStreamReader<AgentMessage> stream, string siloId, CancellationToken ct)
@@ -164,9 +197,9 @@ internal sealed class FederationService : Federation.FederationBase
     {
         while (await stream.MoveNext(ct))
         {
-            if (session.End is SessionEnd.Replaced or SessionEnd.OutboxFull or SessionEnd.ShuttingDown)
+            if (session.End is SessionEnd.OutboxFull or SessionEnd.ShuttingDown)
             {
-                // An ended session's messages must not reach the round: a replaced stream may still have some in flight.
+                // An ended session's messages must not reach the round: a cut stream may still have some in flight.
                 return;
             }
 

@@ -39,7 +39,7 @@ internal static partial class Log
     public static partial void LateMessage(ILogger logger, string siloId, long round);
 
     [LoggerMessage(1013, LogLevel.Warning, "Federation stopped: {Reason}")]
-    public static partial void BudgetExhausted(ILogger logger, string reason);
+    public static partial void FederationStopped(ILogger logger, string reason);
 
     [LoggerMessage(1012, LogLevel.Information, "Silo {SiloId} refused the plan of round {Round}: {Reason}")]
     public static partial void PlanRefused(ILogger logger, string siloId, long round, string reason);
@@ -65,8 +65,8 @@ internal static partial class Log
     [LoggerMessage(1020, LogLevel.Warning, "Silo {SiloId} sent no Hello within {Seconds} s; its stream ends DEADLINE_EXCEEDED")]
     public static partial void HelloTimeout(ILogger logger, string siloId, double seconds);
 
-    [LoggerMessage(1021, LogLevel.Information, "Silo {SiloId} connected again; its older stream ends ABORTED and its messages are dropped")]
-    public static partial void SessionReplaced(ILogger logger, string siloId);
+    [LoggerMessage(1030, LogLevel.Warning, "Refused a second session of silo {SiloId} from {Peer} (certificate {Fingerprint}): its session from {LivePeer} is live and keeps its seat; the ledger records the event")]
+    public static partial void SeatTaken(ILogger logger, string siloId, string peer, string fingerprint, string livePeer);
 
     [LoggerMessage(1022, LogLevel.Warning, "{Peer} sent a malformed message on {Method} ({Status}): {Reason}")]
     public static partial void MalformedMessage(ILogger logger, string peer, string method, string status, string reason);

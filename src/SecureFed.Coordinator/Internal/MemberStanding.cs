@@ -6,7 +6,10 @@ namespace SecureFed.Coordinator.Internal;
 /// <param name="Proven">Whether the coordinator can show it (a protocol violation on the member's own authenticated
 /// stream, a share complaint judged against the member's signed commitment); an unproven fault (a stall, an unresolved
 /// complaint) only keeps the member out of the round's retries.</param>
-internal sealed record AttemptFault(string SiloId, string What, bool Proven);
+/// <param name="SitsOut">False for an event recorded for the consortium's review that is not shown to be the member's
+/// doing and costs it nothing (a second session presenting its certificate, refused while its own was live): the
+/// genuine member must not lose its seat to whoever copied its key.</param>
+internal sealed record AttemptFault(string SiloId, string What, bool Proven, bool SitsOut = true);
 
 /// <summary>
 /// What misbehaviour costs a member (issue 12): whoever was at fault in an aborted attempt (proven or not) sits out the
@@ -43,6 +46,12 @@ internal sealed class MemberStanding
             var recorded = new List<AttemptFault>(faults.Count);
             foreach (var fault in faults)
             {
+                if (!fault.SitsOut)
+                {
+                    recorded.Add(fault);
+                    continue;
+                }
+
                 var what = fault.What;
                 if (fault.Proven && (_proven[fault.SiloId] = _proven.GetValueOrDefault(fault.SiloId) + 1) >= QuarantineAfter && _quarantined.Add(fault.SiloId))
                 {

@@ -31,6 +31,9 @@ internal sealed class RoundOrchestrator
     private readonly EvaluationStage _evaluation;
     private readonly ServerOptimizer _server;
     private readonly MemberStanding _standing = new();
+    private readonly RetryPlanner _retries;
+    private readonly JoinWait _join;
+    private readonly AttemptNotes _notes = new();
     private long _serverStateVersion = -1;
     private readonly Lock _gate = new();
     private RoundState? _current;
@@ -48,10 +51,30 @@ internal sealed class RoundOrchestrator
         _privacy = new RoundPrivacy(options, store);
         _evaluation = new EvaluationStage(registry, options.MaxChunkFloats, logger);
         _server = new ServerOptimizer(options.ServerOptimizer);
+        _retries = new RetryPlanner(options, _standing);
+        _join = new JoinWait(options, registry, time, logger);
         _registry.Disconnected += OnDisconnected;
     }
 
     public event Action<RoundReport>? RoundFinished;
+
+    /// <summary>Fewest contributors a round needs to release anything (MinSilos, and the privacy threshold).</summary>
+    private int Needed => Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
+
+    /// <summary>
+    /// Records in the ledger an event that costs its silo nothing (<see cref="AttemptFault.SitsOut"/> false): in the running
+    /// attempt's faults, or the next attempt's when none runs. Thread-safe.
+    /// </summary>
+    public void NoteEvent(AttemptFault note)
+    {
+        RoundState? state;
+        lock (_gate)
+        {
+            state = _current;
+        }
+
+        _notes.Note(state, note);
+    }
 
     /// <summary>The round a newly connected silo should expect next.</summary>
     public long NextRound => _store.NextRoundNumber();
@@ -84,11 +107,12 @@ internal sealed class RoundOrchestrator
                 stopReason = _privacy.CheckBudget(kind, subject.Parameters.Length);
                 if (stopReason is not null)
                 {
-                    Log.BudgetExhausted(_logger, stopReason);
+                    Log.FederationStopped(_logger, stopReason);
                     return false;
                 }
 
-                await WaitForSilosAsync(cancellationToken);
+                var round = kind == RoundKinds.Statistics ? 0 : _store.NextRoundNumber();
+                await _join.WaitAsync(id => _retries.LeftOut(id, round), cancellationToken);
                 var report = await RunRoundAsync(kind, subject, cancellationToken);
                 reports.Add(report);
                 RoundFinished?.Invoke(report);
@@ -96,6 +120,15 @@ internal sealed class RoundOrchestrator
                 {
                     consecutiveAborts = 0;
                     return true;
+                }
+
+                // A retry without the silos that refused (and those at fault) that cannot reach the round's need would
+                // only fail again: stop now, saying who is left out and why.
+                stopReason = _retries.StopReason(report.Round, Needed, [.. report.Participants, .. _registry.Snapshot().Select(s => s.SiloId)]);
+                if (stopReason is not null)
+                {
+                    Log.FederationStopped(_logger, stopReason);
+                    return false;
                 }
 
                 if (++consecutiveAborts >= _options.MaxConsecutiveAborts)
@@ -397,39 +430,6 @@ internal sealed class RoundOrchestrator
         state?.OnDisconnect(session.SiloId);
     }
 
-    private async Task WaitForSilosAsync(CancellationToken cancellationToken)
-    {
-        var target = Math.Max(_options.TargetSilos, _options.MinSilos);
-        var start = _time.GetTimestamp();
-        var logged = -1;
-        while (true)
-        {
-            var changed = _registry.NextChange();
-            var count = _registry.Count;
-            var waited = _time.GetElapsedTime(start);
-            if (count >= target || (count >= _options.MinSilos && waited >= _options.JoinTimeout))
-            {
-                return;
-            }
-
-            if (waited >= _options.IdleTimeout)
-            {
-                throw new TimeoutException(
-                    $"only {count} silos connected after {_options.IdleTimeout}; at least {_options.MinSilos} (MinSilos) are needed");
-            }
-
-            if (count != logged)
-            {
-                Log.WaitingForSilos(_logger, count, target);
-                logged = count;
-            }
-
-            var limit = (count >= _options.MinSilos ? _options.JoinTimeout : _options.IdleTimeout) - waited;
-            await Task.WhenAny(changed, Task.Delay(limit > TimeSpan.Zero ? limit : TimeSpan.Zero, _time, cancellationToken));
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-    }
-
     private async Task<RoundReport> RunRoundAsync(string kind, FederationStore.ModelVersion model, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -444,7 +444,7 @@ internal sealed class RoundOrchestrator
             _options.SecureAggregation is { } secureTemplate
                 ? secureTemplate with
                 {
-                    Threshold = SecureAggregationPlan.ThresholdFor(sessions.Count, Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0)),
+                    Threshold = SecureAggregationPlan.ThresholdFor(sessions.Count, Needed),
                     KeyStageTimeout = _options.PlanTimeout,
                     MaskedInputTimeout = _options.TrainTimeout,
                 }
@@ -456,6 +456,7 @@ internal sealed class RoundOrchestrator
             statistics?.Hash ?? string.Empty,
             _options.StudyDocument);
         var state = new RoundState(plan, _options.MaxChunkFloats);
+        _notes.MoveTo(state);
         var planHash = plan.ComputeHash();
         var attempt = 0;
         string Provisional(IReadOnlyList<FederationStore.ReleaseRow> risked)
@@ -512,7 +513,7 @@ internal sealed class RoundOrchestrator
             await StageSupport.WaitOrDeadline(state.AllDecided, _options.PlanTimeout, _time, cancellationToken);
             state.ClosePlanStage();
             StageSupport.EndStage(planSpan, state.Accepted().Count);
-            var needed = Math.Max(_options.MinSilos, _options.Privacy?.Threshold ?? 0);
+            var needed = Needed;
             ISumStage sum = plan.SecureAggregation is null
                 ? new PlainSumStage(_options.TrainTimeout, _time)
                 : new SecureSumStage(_registry, _options.MaxChunkFloats, _time);
@@ -580,15 +581,15 @@ internal sealed class RoundOrchestrator
     }
 
     /// <summary>
-    /// The sessions that may take part in <paramref name="round"/>: a member at fault in an earlier attempt of it, or
-    /// quarantined, is told why and left out (<see cref="MemberStanding"/>).
+    /// The sessions that may take part in <paramref name="round"/>: a member that refused the plan of an earlier attempt of
+    /// it, was at fault in one, or is quarantined, is told why and left out (<see cref="RetryPlanner"/>).
     /// </summary>
     private List<AgentSession> Eligible(IReadOnlyList<AgentSession> sessions, long round)
     {
         var eligible = new List<AgentSession>(sessions.Count);
         foreach (var s in sessions)
         {
-            if (_standing.Barred(s.SiloId, round) is { } why)
+            if (_retries.LeftOut(s.SiloId, round) is { } why)
             {
                 Log.MemberBarred(_logger, s.SiloId, round, why);
                 s.TrySend(new CoordinatorMessage
@@ -724,10 +725,12 @@ internal sealed class RoundOrchestrator
         var newCharges = (z is { } zz ? [zz] : Array.Empty<double>()).Concat(released.Select(r => r.NoiseMultiplier)).ToList();
         var change = _privacy.SettingsChange();
         IReadOnlyList<AttemptFault> faults = state?.Faults() ?? [];
+        var outcomes = state?.Outcomes() ?? [];
         if (!provisional)
         {
-            // Only the final entry settles what the attempt's faults cost their members.
+            // Only the final entry settles what the attempt's faults and refusals cost their members.
             faults = _standing.After(plan.Round, faults, report.Completed);
+            _retries.After(plan.Round, outcomes, report.Completed);
 
             // A provisional entry (what a crash would leave) shows the change too, but only a final one consumes it.
             if (change is not null)
@@ -767,7 +770,7 @@ internal sealed class RoundOrchestrator
             SettingsChange = change,
             AbortReason = report.Completed ? null : LedgerEntryDraft.BoundReason(report.AbortReason),
             Faults = faults.Count == 0 ? null : [.. faults.Select(f => new LedgerFault(f.SiloId, LedgerEntryDraft.BoundReason(f.What)!, f.Proven))],
-            Outcomes = state?.Outcomes() is { Count: > 0 } outcomes ? outcomes : null,
+            Outcomes = outcomes.Count > 0 ? outcomes : null,
             PlannedRounds = _options.Rounds,
             RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
                 ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]

@@ -240,6 +240,25 @@ internal sealed class RoundState
         }
     }
 
+    /// <summary>
+    /// Records an event about <paramref name="note"/>'s silo that costs it nothing (<see cref="AttemptFault.SitsOut"/>
+    /// false), member of this attempt or not; one per silo and attempt. False once the attempt is over (its entry may
+    /// already be drafted), so the caller keeps it for the next attempt.
+    /// </summary>
+    public bool NoteEvent(AttemptFault note)
+    {
+        lock (_gate)
+        {
+            if (Stage is Stage.Result or Stage.Aborted)
+            {
+                return false;
+            }
+
+            FaultLocked(note.SiloId, note.What, note.Proven, note.SitsOut);
+            return true;
+        }
+    }
+
     /// <summary>The silos whose inputs are in the attempt's (primary) sum, once it is known.</summary>
     public void SetContributors(IReadOnlyList<string> siloIds)
     {
@@ -432,12 +451,15 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>Keeps a member's first fault of the attempt (the caller holds the lock).</summary>
-    private void FaultLocked(string siloId, string what, bool proven)
+    /// <summary>
+    /// Keeps a member's first fault of the attempt, and apart from it its first event that costs nothing, so a note
+    /// never hides a fault (the caller holds the lock).
+    /// </summary>
+    private void FaultLocked(string siloId, string what, bool proven, bool sitsOut = true)
     {
-        if (_faults.All(f => f.SiloId != siloId))
+        if (_faults.All(f => f.SiloId != siloId || f.SitsOut != sitsOut))
         {
-            _faults.Add(new AttemptFault(siloId, what, proven));
+            _faults.Add(new AttemptFault(siloId, what, proven, sitsOut));
         }
     }
 

@@ -2,14 +2,30 @@ using System.Collections.Concurrent;
 
 namespace SecureFed.Coordinator.Internal;
 
+/// <summary>What <see cref="SessionRegistry.Open"/> did with a session.</summary>
+internal enum SessionAdmission
+{
+    /// <summary>Registered: the silo had no session, or only one that had already ended.</summary>
+    Opened,
+
+    /// <summary>Refused: the silo's session is live (its call is running), so this one would take its seat.</summary>
+    SeatTaken,
+
+    /// <summary>Refused: the coordinator is shutting down.</summary>
+    ShuttingDown,
+}
+
 /// <summary>
-/// The connected agents, one session per silo: a reconnecting silo replaces its older session.
+/// The connected agents, one session per silo. A second session of a silo whose session is live is refused (a copied
+/// key must not take the seat silently); a silo whose session ended, or whose peer vanished and had its connection
+/// closed by the transport's keep-alive pings (<see cref="ConnectionLimits.DeadPeerBound"/>), gets in again.
 /// Thread-safe; waiters are woken after every change.
 /// </summary>
 internal sealed class SessionRegistry
 {
     private readonly ConcurrentDictionary<string, AgentSession> _sessions = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly Lock _seats = new();
     private TaskCompletionSource _changed = NewSignal();
 
     public event Action<AgentSession>? Disconnected;
@@ -18,28 +34,42 @@ internal sealed class SessionRegistry
 
     public bool IsShuttingDown { get; private set; }
 
-    /// <summary>Registers a session, replacing the silo's older one. False once shutdown began.</summary>
-    public bool Open(AgentSession session)
+    /// <summary>
+    /// Registers <paramref name="session"/> unless the coordinator is shutting down or the silo already has a live session
+    /// (<paramref name="live"/>, which keeps its seat). A session of the silo that has ended but not yet left is replaced.
+    /// </summary>
+    public SessionAdmission Open(AgentSession session, out AgentSession? live)
     {
-        if (IsShuttingDown)
+        live = null;
+        AgentSession? ended = null;
+        lock (_seats)
         {
-            return false;
+            if (IsShuttingDown)
+            {
+                return SessionAdmission.ShuttingDown;
+            }
+
+            if (_sessions.TryGetValue(session.SiloId, out var old))
+            {
+                if (old.End == SessionEnd.Open)
+                {
+                    live = old;
+                    return SessionAdmission.SeatTaken;
+                }
+
+                ended = old; // its own Close will find the newer session and leave it
+            }
+
+            _sessions[session.SiloId] = session;
         }
 
-        AgentSession? replaced = null;
-        _sessions.AddOrUpdate(session.SiloId, session, (_, old) =>
+        if (ended is not null)
         {
-            replaced = old;
-            return session;
-        });
-        if (replaced is not null)
-        {
-            replaced.Abort(SessionEnd.Replaced);
-            Disconnected?.Invoke(replaced);
+            Disconnected?.Invoke(ended);
         }
 
         Pulse();
-        return true;
+        return SessionAdmission.Opened;
     }
 
     /// <summary>

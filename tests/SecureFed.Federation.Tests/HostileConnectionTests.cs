@@ -311,47 +311,44 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
         await using var fed = new TestFederation(2);
         var options = fed.Options(rounds: 1, minSilos: 2) with { MaxConsecutiveAborts = 5, Limits = new ConnectionLimits { UnhealthyAfterAborts = 2 } };
         var coordinator = await fed.StartCoordinatorAsync(options);
-        var aborts = 0;
-        var twoAborts = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var aborted = new SemaphoreSlim(0);
         coordinator.RoundFinished += r =>
         {
-            if (!r.Completed && Interlocked.Increment(ref aborts) == 2)
+            if (!r.Completed)
             {
-                twoAborts.TrySetResult();
+                aborted.Release();
             }
         };
         fed.StartAgent("silo-1", new FakeTrainer(1f));
-        await using var peer = new ScriptedPeer(fed, fed.Pki.Silos["silo-2"]);
-        await peer.SendAsync(ScriptedPeer.Hello("silo-2"));
         using var channel = fed.RawChannel(null);
         var health = new Health.HealthClient(channel);
         var servingAtStart = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Status;
 
-        // The scripted silo refuses two attempts (each aborts: one acceptance is below MinSilos), then takes part.
+        // The scripted silo accepts two attempts and leaves (each aborts: one contribution is below MinSilos; leaving is
+        // no fault, and a refusal would be left out of the retries), then comes back and takes part.
         HealthCheckResponse.Types.ServingStatus afterAborts = default;
         for (var attempt = 1; attempt <= 3; attempt++)
         {
+            await using var peer = new ScriptedPeer(fed, fed.Pki.Silos["silo-2"]);
+            await peer.SendAsync(ScriptedPeer.Hello("silo-2"));
             var plan = await peer.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.RoundPlan);
             var round = (long)plan.Header.Round;
+            await peer.SendAsync(ScriptedPeer.Accept(round));
             if (attempt < 3)
             {
-                await peer.SendAsync(new AgentMessage
-                {
-                    Header = DomainMapping.Header("test-federation", round, Stage.Plan),
-                    PlanDecision = new PlanDecision { Accepted = false, Reason = "not today" },
-                });
+                await peer.DisposeAsync();
+                Assert.True(await aborted.WaitAsync(TestFederation.Timeout));
                 if (attempt == 2)
                 {
-                    await twoAborts.Task.WaitAsync(TestFederation.Timeout);
                     afterAborts = (await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30))).Status;
                 }
 
                 continue;
             }
 
-            await peer.SendAsync(ScriptedPeer.Accept(round));
             await peer.SendAsync(ScriptedPeer.Update(round, 0, fed.Parameters, [3f, 3f, 3f, 3f], last: false));
             await peer.SendAsync(ScriptedPeer.Update(round, 4, fed.Parameters, [3f, 3f, 3f, 3f], last: true));
+            await coordinator.Completion.WaitAsync(TestFederation.Timeout);
         }
 
         var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);

@@ -50,9 +50,10 @@ internal sealed class ProcessConsortium : IDisposable
 
     /// <summary>
     /// Creates the certificates, starts the coordinator on <paramref name="study"/> for <paramref name="rounds"/> rounds
-    /// and the three agents under <paramref name="policy"/>; <paramref name="extra"/> adds coordinator keys (privacy, say).
+    /// and the first <paramref name="agents"/> of the three agents under <paramref name="policy"/>; <paramref name="extra"/>
+    /// adds coordinator keys (privacy, say).
     /// </summary>
-    public async Task LaunchAsync(string study, int rounds, JsonObject policy, JsonObject? extra = null)
+    public async Task LaunchAsync(string study, int rounds, JsonObject policy, JsonObject? extra = null, int agents = 3)
     {
         using (var init = Start("certs", null, "certs", "init", "--out", Certs, "--silos", "3"))
         {
@@ -88,7 +89,7 @@ internal sealed class ProcessConsortium : IDisposable
         _coordinatorConfig = WriteConfig("coordinator.json", new JsonObject { ["Coordinator"] = coordinator });
         _coordinatorEnvironment = new Dictionary<string, string> { ["SECUREFED_Coordinator__Rounds"] = rounds.ToString(CultureInfo.InvariantCulture) };
         StartCoordinator();
-        for (var i = 1; i <= 3; i++)
+        for (var i = 1; i <= agents; i++)
         {
             Agents.Add(StartAgent($"agent-{i}", i, "deployment-test", policy));
         }

@@ -104,12 +104,15 @@ public sealed class RecordPrivacyFederationTests : IDisposable
         // Calibrated to the study's 10 rounds; a coordinator asking for 12 gets refusals once the target is spent.
         var study = RecordStudy("""{"unit": "record", "epsilon": 1, "expected_batch": 16}""");
 
-        // Every silo refuses round 11, so the federation stops (issue 13 will report that as a stopped federation).
-        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => FederationSimulation.RunAsync(
+        // Every silo refuses round 11, so the federation stops at once, after one attempt, saying who refused and why.
+        var result = await FederationSimulation.RunAsync(
             new SimulationOptions { StudyPath = study, SiloData = [.. Files.Select(Hospitals)], Rounds = 12, Seed = 3, OutputDirectory = Path.Combine(_dir, "run") },
-            null, CancellationToken.None));
+            null, CancellationToken.None);
 
-        Assert.Contains("0 silos accepted", stopped.Message, StringComparison.Ordinal);
+        Assert.Equal(10, result.Outcome.RoundsCompleted);
+        Assert.Contains("round 11 cannot release: at most 0 of the", result.Outcome.StopReason, StringComparison.Ordinal);
+        Assert.Contains("silo-2 refused the plan of round 11 (", result.Outcome.StopReason, StringComparison.Ordinal);
+        Assert.Single(result.Outcome.Rounds, r => r.Round == 11);
         foreach (var silo in new[] { "silo-1", "silo-2", "silo-3" })
         {
             var ledger = new SiloPrivacyLedger(Path.Combine(_dir, "run", "silos", $"{silo}.ledger.jsonl"));

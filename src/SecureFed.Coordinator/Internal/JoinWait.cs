@@ -33,9 +33,9 @@ internal sealed class JoinWait(CoordinatorOptions options, SessionRegistry regis
             if (waited >= options.JoinTimeout)
             {
                 var seconds = options.JoinTimeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
-                var outNote = sessions.Count > eligible ? $" ({sessions.Count - eligible} more connected but left out of the round)" : "";
+                var outNote = sessions.Count > eligible ? $" and may take part ({sessions.Count - eligible} more are connected but left out of the round)" : "";
                 throw new TimeoutException(
-                    $"only {eligible} silos that may take part connected within the join timeout of {seconds} s (JoinTimeoutSeconds){outNote}; at least MinSilos = {options.MinSilos} are needed: start the missing agents, or raise JoinTimeoutSeconds, and start the coordinator again (it resumes)");
+                    $"only {eligible} of the {options.MinSilos} silos a round needs (MinSilos) connected within the join timeout of {seconds} s (JoinTimeoutSeconds){outNote}: start the missing agents, or raise JoinTimeoutSeconds, and start the coordinator again (it resumes)");
             }
 
             if (eligible != logged)

@@ -42,18 +42,18 @@ public sealed record ConnectionLimits
 
     /// <summary>
     /// Silence on a connection after which the coordinator sends an HTTP/2 ping (Kestrel's keep-alive ping). A peer
-    /// that vanished without closing (a crashed machine, a cut network) holds its stream open until then.
+    /// that vanished without closing (a crashed machine, a cut network) holds its stream open until the ping goes unanswered.
     /// </summary>
-    public static TimeSpan KeepAlivePingDelay { get; } = TimeSpan.FromSeconds(30);
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long an unanswered keep-alive ping waits before the connection, and every stream on it, is closed.</summary>
-    public static TimeSpan KeepAlivePingTimeout { get; } = TimeSpan.FromSeconds(20);
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
     /// The longest a session whose peer stopped answering stays live: after that its connection is closed, and a new
     /// session of the same silo (an agent restarted after a crash) is admitted.
     /// </summary>
-    public static TimeSpan DeadPeerBound => KeepAlivePingDelay + KeepAlivePingTimeout;
+    public TimeSpan DeadPeerBound => KeepAlivePingDelay + KeepAlivePingTimeout;
 
     /// <summary>The least a queued message is charged against <see cref="MaxSessionOutboxBytes"/> (its objects' cost in memory).</summary>
     public const int MessageOverheadBytes = 256;
@@ -79,6 +79,9 @@ public sealed record ConnectionLimits
         Require(MaxSessionOutboxBytes >= 2 * maxMessageBytes, nameof(MaxSessionOutboxBytes), MaxSessionOutboxBytes, $"must hold two of the largest messages: at least 2 x MaxMessageBytes = {2L * maxMessageBytes}");
         Require(NoticesPerMinute is >= 0 and <= 1_000_000, nameof(NoticesPerMinute), NoticesPerMinute, "must be within 0..1000000");
         Require(Seconds(DrainTimeout, 600), nameof(DrainTimeout), DrainTimeout, "must be positive and at most 10 minutes");
+        // Kestrel takes no keep-alive ping delay or timeout below one second.
+        Require(KeepAlivePingDelay >= TimeSpan.FromSeconds(1) && KeepAlivePingDelay <= TimeSpan.FromHours(1), nameof(KeepAlivePingDelay), KeepAlivePingDelay, "must be within 1 s..1 hour");
+        Require(KeepAlivePingTimeout >= TimeSpan.FromSeconds(1) && KeepAlivePingTimeout <= TimeSpan.FromHours(1), nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "must be within 1 s..1 hour");
         Require(UnhealthyAfterAborts >= 1, nameof(UnhealthyAfterAborts), UnhealthyAfterAborts, "must be at least 1");
     }
 }

@@ -147,8 +147,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
             // Pings find peers that vanished without closing (a half-open TCP connection holds its stream forever).
             // They also bound how long such a silo keeps its seat against its own restarted agent (SessionRegistry).
-            kestrel.Limits.Http2.KeepAlivePingDelay = ConnectionLimits.KeepAlivePingDelay;
-            kestrel.Limits.Http2.KeepAlivePingTimeout = ConnectionLimits.KeepAlivePingTimeout;
+            kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
             kestrel.Listen(options.ListenAddress, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

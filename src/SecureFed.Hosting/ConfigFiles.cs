@@ -258,6 +258,12 @@ public sealed class CoordinatorLimitsConfig
     /// <summary>Consecutive aborted rounds after which health reports NOT_SERVING.</summary>
     public int UnhealthyAfterAborts { get; set; } = Defaults.UnhealthyAfterAborts;
 
+    /// <summary>Seconds of silence on a connection before the coordinator pings it (HTTP/2 keep-alive).</summary>
+    public double KeepAlivePingDelaySeconds { get; set; } = Defaults.KeepAlivePingDelay.TotalSeconds;
+
+    /// <summary>Seconds an unanswered ping waits before the connection is closed (and the silo's seat is free again).</summary>
+    public double KeepAlivePingTimeoutSeconds { get; set; } = Defaults.KeepAlivePingTimeout.TotalSeconds;
+
     /// <summary>The limits, for <see cref="CoordinatorOptions.Limits"/> (validated with the other options).</summary>
     public ConnectionLimits ToLimits() => new()
     {
@@ -271,6 +277,8 @@ public sealed class CoordinatorLimitsConfig
         NoticesPerMinute = NoticesPerMinute,
         DrainTimeout = Seconds(nameof(DrainTimeoutSeconds), DrainTimeoutSeconds),
         UnhealthyAfterAborts = UnhealthyAfterAborts,
+        KeepAlivePingDelay = Seconds(nameof(KeepAlivePingDelaySeconds), KeepAlivePingDelaySeconds),
+        KeepAlivePingTimeout = Seconds(nameof(KeepAlivePingTimeoutSeconds), KeepAlivePingTimeoutSeconds),
     };
 
     private static TimeSpan Seconds(string option, double value) =>

@@ -177,8 +177,11 @@ internal sealed class TestFederation : IAsyncDisposable
         new AgentOptions { Coordinator = Coordinator!.Address, FederationId = "test-federation", ReconnectMin = TimeSpan.FromMilliseconds(50), ReconnectMax = TimeSpan.FromMilliseconds(500) },
         Pki.Silos[siloId], Pki.Ca.Certificate, trainer, policy ?? new LocalPolicy { AllowedDatasets = ["fake"] });
 
-    /// <summary>A raw client presenting <paramref name="clientCertificate"/> (or none), trusting the consortium CA for the server.</summary>
-    public GrpcChannel RawChannel(X509Certificate2? clientCertificate)
+    /// <summary>
+    /// A raw client presenting <paramref name="clientCertificate"/> (or none), trusting the consortium CA for the server;
+    /// to the coordinator, or to <paramref name="address"/> (a proxy in front of it).
+    /// </summary>
+    public GrpcChannel RawChannel(X509Certificate2? clientCertificate, Uri? address = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -189,7 +192,7 @@ internal sealed class TestFederation : IAsyncDisposable
                 RemoteCertificateValidationCallback = (_, _, _, _) => true,
             },
         };
-        return GrpcChannel.ForAddress(Coordinator!.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxSendMessageSize = 16 * 1024 * 1024 });
+        return GrpcChannel.ForAddress(address ?? Coordinator!.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxSendMessageSize = 16 * 1024 * 1024 });
     }
 
     public async ValueTask DisposeAsync()
@@ -231,9 +234,9 @@ internal sealed class ScriptedPeer : IAsyncDisposable
     private readonly GrpcChannel _channel;
     private readonly AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> _call;
 
-    public ScriptedPeer(TestFederation federation, X509Certificate2? certificate)
+    public ScriptedPeer(TestFederation federation, X509Certificate2? certificate, Uri? address = null)
     {
-        _channel = federation.RawChannel(certificate);
+        _channel = federation.RawChannel(certificate, address);
         _call = new Contracts.V1.Federation.FederationClient(_channel).Connect();
     }
 

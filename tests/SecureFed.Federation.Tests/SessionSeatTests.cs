@@ -106,6 +106,30 @@ public sealed class SessionSeatTests
     }
 
     [Fact]
+    public async Task Connect_FirstPeerVanishedWithoutClosing_RefusedWhileLiveThenAdmittedOnceTheKeepAlivePingsCloseIt()
+    {
+        await using var fed = new TestFederation(3);
+        var limits = new Coordinator.ConnectionLimits { KeepAlivePingDelay = TimeSpan.FromSeconds(1), KeepAlivePingTimeout = TimeSpan.FromSeconds(1) };
+        await fed.StartCoordinatorAsync(fed.Options(rounds: 1, minSilos: 3) with { JoinTimeout = TimeSpan.FromMinutes(5), Limits = limits });
+        await using var proxy = new FreezingProxy(fed.Coordinator!.Address.Port);
+        await using var vanished = new ScriptedPeer(fed, fed.Pki.Silos["silo-1"], proxy.Address);
+        await vanished.SendAsync(ScriptedPeer.Hello("silo-1"));
+        await vanished.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.Welcome);
+
+        // The machine is gone but its connection is half-open: nothing closes it but the coordinator's pings.
+        proxy.Freeze();
+        var whileLive = await ScriptedPeer.ConnectAsync(fed, fed.Pki.Silos["silo-1"], "silo-1");
+        await WaitForLogAsync(fed, "Silo silo-1 disconnected");
+        await using var restarted = new ScriptedPeer(fed, fed.Pki.Silos["silo-1"]);
+        await restarted.SendAsync(ScriptedPeer.Hello("silo-1"));
+        var welcome = await restarted.ReadUntilAsync(CoordinatorMessage.BodyOneofCase.Welcome);
+
+        Assert.Equal(StatusCode.AlreadyExists, whileLive.StatusCode);
+        Assert.Contains("within 2 s of it going silent", whileLive.Detail, StringComparison.Ordinal);
+        Assert.Equal("silo-1", welcome.Welcome.SiloId);
+    }
+
+    [Fact]
     public async Task Wait_FewerThanMinSilosAtTheJoinTimeout_StopsThenWithAnErrorNamingJoinTimeoutSeconds()
     {
         await using var fed = new TestFederation(3);

@@ -165,7 +165,7 @@ internal sealed class FederationService : Federation.FederationBase
             PeerText.Bound($"a second session presented {sameKey} from {refused.Peer} while the silo's session from {live.Peer} (since {since}) was live; refused, and the live session kept its seat"),
             Proven: false,
             SitsOut: false));
-        var seconds = ConnectionLimits.DeadPeerBound.TotalSeconds;
+        var seconds = _options.Limits.DeadPeerBound.TotalSeconds;
         return new RpcException(new Status(StatusCode.AlreadyExists,
             $"silo '{refused.SiloId}' already has a live session with this coordinator (since {since}); a second one is refused so a copied key cannot take its seat. An agent restarted after a crash gets in once its old connection is closed (within {seconds} s of it going silent)"));
     }

@@ -18,7 +18,7 @@ internal enum SessionAdmission
 /// <summary>
 /// The connected agents, one session per silo. A second session of a silo whose session is live is refused (a copied
 /// key must not take the seat silently); a silo whose session ended, or whose peer vanished and had its connection
-/// closed by the transport's keep-alive pings (<see cref="ConnectionLimits.DeadPeerBound"/>), gets in again.
+/// closed by the transport's keep-alive pings (within <see cref="ConnectionLimits.DeadPeerBound"/>), gets in again.
 /// Thread-safe; waiters are woken after every change.
 /// </summary>
 internal sealed class SessionRegistry

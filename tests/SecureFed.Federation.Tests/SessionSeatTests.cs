@@ -63,6 +63,45 @@ public sealed class SessionSeatTests
     }
 
     [Fact]
+    public async Task Connect_SecondAgentWithTheSameCertificate_RetriesSayingWhyWhileTheFirstKeepsItsSeatAndTheFederationCompletes()
+    {
+        await using var fed = new TestFederation(2);
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 2));
+        var genuine = new FakeTrainer(1f);
+        fed.StartAgent("silo-1", genuine);
+        await WaitForLogAsync(fed, "Silo silo-1 connected");
+
+        var copyLogs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var copyLogging = new ListLoggerProvider(copyLogs);
+        var copyTrainer = new FakeTrainer(100f);
+        var copy = new Agent.SiloAgent(
+            new Agent.AgentOptions { Coordinator = coordinator.Address, FederationId = "test-federation", ReconnectMin = TimeSpan.FromMilliseconds(50), ReconnectMax = TimeSpan.FromMilliseconds(200) },
+            fed.Pki.Silos["silo-1"], fed.Pki.Ca.Certificate, copyTrainer, new Agent.LocalPolicy { AllowedDatasets = ["fake"] }, copyLogging.CreateLogger("copy"));
+        using var stopCopy = new CancellationTokenSource();
+        var copyRun = Task.Run(() => copy.RunAsync(stopCopy.Token));
+        using (var deadline = new CancellationTokenSource(TestFederation.Timeout))
+        {
+            while (copyLogs.Count(l => l.Contains("refused a second session of silo silo-1", StringComparison.Ordinal)) < 2)
+            {
+                await Task.Delay(20, deadline.Token); // refused, and refused again on its retry
+            }
+        }
+
+        fed.StartAgent("silo-2", new FakeTrainer(3f));
+        var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+        await stopCopy.CancelAsync();
+        var ended = await Record.ExceptionAsync(() => copyRun.WaitAsync(TestFederation.Timeout));
+        Assert.True(ended is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }, ended?.ToString()); // it never gave up
+
+        Assert.Equal(2, outcome.RoundsCompleted);
+        Assert.Equal(2, genuine.Calls);
+        Assert.Equal(0, copyTrainer.Calls);
+        Assert.Contains(copyLogs, l => l.Contains("transient after a restart", StringComparison.Ordinal) && l.Contains("another machine is using this silo's key", StringComparison.Ordinal));
+        Assert.All(VerifiedLedger(fed), e => Assert.Contains(e.Outcomes!, o => o.SiloId == "silo-1" && o.Outcome == "contributed"));
+        Assert.Contains(VerifiedLedger(fed).SelectMany(e => e.Faults ?? []), f => f.SiloId == "silo-1" && f.Fault.Contains("second session", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Connect_SecondSessionDuringAnAttempt_RefusedAndNotedInThatAttemptsEntryWithoutCostingTheSeat()
     {
         await using var fed = new TestFederation(2);

@@ -111,6 +111,10 @@ public static class DomainMapping
                 Threshold = (uint)sa.Threshold,
                 KeyStageTimeoutMs = (long)sa.KeyStageTimeout.TotalMilliseconds,
                 MaskedInputTimeoutMs = (long)sa.MaskedInputTimeout.TotalMilliseconds,
+                Graph = sa.Graph == SecureAggregationPlan.CompleteGraph ? "" : sa.Graph,
+                GraphDegree = checked((uint)sa.GraphDegree),
+                NeighbourhoodThreshold = checked((uint)sa.NeighbourhoodThreshold),
+                GraphSeed = sa.GraphSeed,
             };
         }
 
@@ -145,7 +149,9 @@ public static class DomainMapping
             wire.SecureAggregation is { } sa
                 ? new SecureAggregationPlan(
                     checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue, checked((int)sa.Threshold),
-                    TimeSpan.FromMilliseconds(sa.KeyStageTimeoutMs), TimeSpan.FromMilliseconds(sa.MaskedInputTimeoutMs)).Validate()
+                    TimeSpan.FromMilliseconds(sa.KeyStageTimeoutMs), TimeSpan.FromMilliseconds(sa.MaskedInputTimeoutMs),
+                    sa.Graph.Length == 0 ? SecureAggregationPlan.CompleteGraph : sa.Graph, checked((int)sa.GraphDegree),
+                    checked((int)sa.NeighbourhoodThreshold), sa.GraphSeed).Validate()
                 : null,
             wire.StudyHash,
             string.IsNullOrEmpty(wire.Kind) ? RoundKinds.Training : wire.Kind,

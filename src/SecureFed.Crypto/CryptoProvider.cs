@@ -7,7 +7,7 @@ namespace SecureFed.Crypto;
 /// <summary>
 /// The set of primitive implementations SecureFed uses, so callers depend on the operation interfaces only.
 /// <see cref="Default"/> is X25519 (BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-256-CTR masks
-/// (AES-NI when present), Shamir over GF(2^8), and ECDSA P-256 signatures. Every member is thread-safe.
+/// (AES-NI when present), Shamir over GF(2^8) and GF(2^16), and ECDSA P-256 signatures. Every member is thread-safe.
 /// </summary>
 public sealed class CryptoProvider
 {
@@ -18,6 +18,7 @@ public sealed class CryptoProvider
         Aead = new ChaCha20Poly1305Aead();
         MaskGenerator = new AesCtrMaskGenerator();
         SecretSharing = new ShamirGf256SecretSharing();
+        WideSecretSharing = new ShamirGf65536SecretSharing();
     }
 
     /// <summary>The default provider.</summary>
@@ -35,8 +36,24 @@ public sealed class CryptoProvider
     /// <summary>AES-256-CTR mask generator.</summary>
     public IMaskGenerator MaskGenerator { get; }
 
-    /// <summary>Shamir secret sharing over GF(2^8).</summary>
+    /// <summary>Shamir secret sharing over GF(2^8): at most 255 shares.</summary>
     public ISecretSharing SecretSharing { get; }
+
+    /// <summary>Shamir secret sharing over GF(2^16): at most 65535 shares, secrets of an even length.</summary>
+    public ISecretSharing WideSecretSharing { get; }
+
+    /// <summary>
+    /// The sharing for an index space of <paramref name="maxIndex"/> shares: GF(2^8) up to 255, so every plan that
+    /// fitted it before keeps exactly the same shares (and interoperates with parties that know only GF(2^8));
+    /// GF(2^16) beyond.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxIndex"/> is not in 1..65535.</exception>
+    public ISecretSharing SecretSharingFor(int maxIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxIndex, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxIndex, WideSecretSharing.MaxShares);
+        return maxIndex <= SecretSharing.MaxShares ? SecretSharing : WideSecretSharing;
+    }
 
     /// <summary>A signer over a P-256 private key. The caller keeps ownership of <paramref name="privateKey"/>
     /// and must keep it alive while the signer is used.</summary>

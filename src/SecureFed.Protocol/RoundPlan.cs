@@ -71,10 +71,74 @@ public sealed record PrivacyPlan(
 /// <param name="Threshold">t over the plan's participants (0 until the coordinator fixes it in a plan).</param>
 /// <param name="KeyStageTimeout">Deadline of the key, consistency and unmask stages (zero: the coordinator's default).</param>
 /// <param name="MaskedInputTimeout">Deadline of the masked-input stage, which includes training (zero: default).</param>
+/// <param name="Graph">"complete" (Bonawitz et al., the default) or "harary" (SecAgg+, Bell et al. 2020: each silo
+/// shares keys and masks only with its <paramref name="GraphDegree"/> neighbours).</param>
+/// <param name="GraphDegree">k, the neighbours per silo (harary only).</param>
+/// <param name="NeighbourhoodThreshold">t_N, the shares of k+1 that reconstruct a silo's secret (harary only).</param>
+/// <param name="GraphSeed">64 lowercase hex characters: the 32-byte seed that fixes the ring order (harary only).</param>
 public sealed record SecureAggregationPlan(
     int RingBits = 32, int ScaleBits = 16, double MaxAbsValue = 16.0, int Threshold = 0,
-    TimeSpan KeyStageTimeout = default, TimeSpan MaskedInputTimeout = default)
+    TimeSpan KeyStageTimeout = default, TimeSpan MaskedInputTimeout = default,
+    string Graph = SecureAggregationPlan.CompleteGraph, int GraphDegree = 0, int NeighbourhoodThreshold = 0, string GraphSeed = "")
 {
+    /// <summary>The <see cref="Graph"/> value of full-graph Bonawitz.</summary>
+    public const string CompleteGraph = "complete";
+
+    /// <summary>The <see cref="Graph"/> value of SecAgg+.</summary>
+    public const string HararyGraph = "harary";
+
+    /// <summary>From this many silos on, <see cref="WithGraphFor"/> in "auto" mode picks SecAgg+: past the 255 that
+    /// GF(2^8) shares held, where the complete graph's O(n^2) key agreements start to dominate a round. Below it the
+    /// complete graph costs at most about twice a Harary graph of the paper's degree (k = 120 at n = 300), and keeps
+    /// every earlier plan as it was.</summary>
+    public const int SecAggPlusFrom = 256;
+
+    /// <summary>The neighbour graph this plan fixes.</summary>
+    /// <exception cref="ProtocolViolationException">The graph fields are inconsistent (see <see cref="Validate"/>).</exception>
+    public SecureAggregation.SecAggGraph ToGraph()
+    {
+        Validate();
+        return Graph == HararyGraph
+            ? SecureAggregation.SecAggGraph.Harary(GraphDegree, NeighbourhoodThreshold, Convert.FromHexString(GraphSeed))
+            : SecureAggregation.SecAggGraph.Complete;
+    }
+
+    /// <summary>
+    /// This plan with its graph fixed for <paramref name="participants"/> silos: <paramref name="mode"/> "complete",
+    /// "harary" (SecAgg+ with k and t_N from <see cref="SecureAggregation.SecAggGraph.Choose"/> for the corruption
+    /// and dropout bounds; the complete graph when that neighbourhood would be everyone), or "auto" (harary from
+    /// <see cref="SecAggPlusFrom"/> silos on). The seed is fresh randomness; once in the plan it is hashed with it.
+    /// </summary>
+    /// <exception cref="ProtocolViolationException">An unknown mode or bounds out of range.</exception>
+    public SecureAggregationPlan WithGraphFor(int participants, string mode, double corruptFraction, double dropoutFraction)
+    {
+        bool plus = mode switch
+        {
+            CompleteGraph => false,
+            HararyGraph => true,
+            "auto" => participants >= SecAggPlusFrom,
+            _ => throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation graph '{mode}' must be complete, harary or auto"),
+        };
+        if (!plus)
+        {
+            return this with { Graph = CompleteGraph, GraphDegree = 0, NeighbourhoodThreshold = 0, GraphSeed = "" };
+        }
+
+        SecureAggregation.SecAggGraph graph;
+        try
+        {
+            graph = SecureAggregation.SecAggGraph.Choose(participants, corruptFraction, dropoutFraction, SecureAggregation.SecAggGraph.NewSeed());
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation graph: {ex.Message}");
+        }
+
+        return graph.Kind == SecureAggregation.SecAggGraphKind.Complete
+            ? this with { Graph = CompleteGraph, GraphDegree = 0, NeighbourhoodThreshold = 0, GraphSeed = "" }
+            : this with { Graph = HararyGraph, GraphDegree = graph.Degree, NeighbourhoodThreshold = graph.NeighbourhoodThreshold, GraphSeed = Convert.ToHexStringLower(graph.Seed) };
+    }
+
     /// <summary>
     /// The threshold for <paramref name="participants"/> silos: floor(2n/3) + 1 (the malicious-server bound of
     /// Bonawitz et al.), raised to <paramref name="atLeast"/> when privacy or policy need more, never above n.
@@ -91,6 +155,22 @@ public sealed record SecureAggregationPlan(
             throw new ProtocolViolationException(
                 FaultKind.InvalidArgument,
                 $"secure aggregation plan: ring bits {RingBits} (32 or 64), scale bits {ScaleBits} (1..40), max abs {MaxAbsValue} (> 0), threshold {Threshold} (>= 0), timeouts >= 0");
+        }
+
+        bool harary = Graph == HararyGraph;
+        if (!harary && Graph != CompleteGraph)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation plan: graph '{Graph}' must be {CompleteGraph} or {HararyGraph}");
+        }
+
+        if (harary
+            ? GraphDegree < 2 || GraphDegree % 2 != 0 || 2 * NeighbourhoodThreshold <= GraphDegree + 1 || NeighbourhoodThreshold > GraphDegree + 1
+              || GraphSeed.Length != 64 || !GraphSeed.All(char.IsAsciiHexDigitLower)
+            : GraphDegree != 0 || NeighbourhoodThreshold != 0 || GraphSeed.Length != 0)
+        {
+            throw new ProtocolViolationException(
+                FaultKind.InvalidArgument,
+                $"secure aggregation plan: graph {Graph} with degree {GraphDegree} (even, >= 2), neighbourhood threshold {NeighbourhoodThreshold} (more than half of degree + 1, at most degree + 1) and a seed of {GraphSeed.Length} characters (64 lowercase hex); the complete graph takes none of them");
         }
 
         return this;
@@ -189,6 +269,15 @@ public sealed record RoundPlan(
             Field("secagg.threshold", sa.Threshold.ToString(CultureInfo.InvariantCulture));
             Field("secagg.keytimeout", ((long)sa.KeyStageTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
             Field("secagg.inputtimeout", ((long)sa.MaskedInputTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+
+            // SecAgg+ only, so complete-graph plans hash as before.
+            if (sa.Graph != SecureAggregationPlan.CompleteGraph)
+            {
+                Field("secagg.graph", sa.Graph);
+                Field("secagg.degree", sa.GraphDegree.ToString(CultureInfo.InvariantCulture));
+                Field("secagg.neighbourhoodthreshold", sa.NeighbourhoodThreshold.ToString(CultureInfo.InvariantCulture));
+                Field("secagg.graphseed", sa.GraphSeed);
+            }
         }
 
         // Fields added with studies; absent from plans that do not use them, so those hash as before.

@@ -128,11 +128,18 @@ public class ShamirTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(256)]
+    [InlineData(65536)]
     [InlineData(-1)]
-    public void SecretShare_IndexOutsideOneTo255_Throws(int index)
+    public void SecretShare_IndexOutsideOneTo65535_Throws(int index)
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new SecretShare(index, [1]));
+    }
+
+    [Fact]
+    public void Combine_Gf256ShareIndexAbove255_ThrowsArgumentException()
+    {
+        var shares = Sharing.Split([1, 2], 2, 2, SystemRandomSource.Instance);
+        Assert.Throws<ArgumentException>(() => Sharing.Combine([shares[0], new SecretShare(256, [3, 4])], 2));
     }
 
     [Theory]

@@ -11,12 +11,6 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
 
     public IReadOnlyList<SecretShare> Split(ReadOnlySpan<byte> secret, int threshold, int shareCount, IRandomSource rng)
     {
-        ArgumentNullException.ThrowIfNull(rng);
-        if (secret.IsEmpty)
-        {
-            throw new ArgumentException("The secret to split is empty.", nameof(secret));
-        }
-
         ValidateThreshold(threshold);
         if (shareCount < threshold || shareCount > MaxIndex)
         {
@@ -25,19 +19,53 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
                 nameof(shareCount));
         }
 
+        Span<int> indices = stackalloc int[shareCount];
+        for (int i = 0; i < shareCount; i++)
+        {
+            indices[i] = i + 1;
+        }
+
+        return SplitAt(secret, threshold, indices, rng);
+    }
+
+    public IReadOnlyList<SecretShare> SplitAt(ReadOnlySpan<byte> secret, int threshold, ReadOnlySpan<int> indices, IRandomSource rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (secret.IsEmpty)
+        {
+            throw new ArgumentException("The secret to split is empty.", nameof(secret));
+        }
+
+        ValidateThreshold(threshold);
+        if (indices.Length < threshold)
+        {
+            throw new ArgumentException($"{indices.Length} share indices, fewer than the threshold {threshold}.", nameof(indices));
+        }
+
+        Span<bool> seen = stackalloc bool[MaxIndex + 1];
+        foreach (int index in indices)
+        {
+            if (index is < 1 or > MaxIndex || seen[index])
+            {
+                throw new ArgumentException($"Share index {index} is outside 1..{MaxIndex} or repeated.", nameof(indices));
+            }
+
+            seen[index] = true;
+        }
+
         int length = secret.Length;
 
         // coefficients[(k - 1) * length + j] is the x^k coefficient of byte j's polynomial (k = 1..threshold-1);
         // the constant term is the secret byte. All byte positions are evaluated together (Horner, vectorised).
         byte[] coefficients = SecretBytes.AllocatePinned((threshold - 1) * length);
-        var shares = new SecretShare[shareCount];
+        var shares = new SecretShare[indices.Length];
         int made = 0;
         try
         {
             rng.Fill(coefficients);
-            for (; made < shareCount; made++)
+            for (; made < indices.Length; made++)
             {
-                byte x = (byte)(made + 1);
+                byte x = (byte)indices[made];
                 byte[] value = SecretBytes.AllocatePinned(length);
                 var y = value.AsSpan();
                 if (threshold == 1)
@@ -58,7 +86,7 @@ internal sealed class ShamirGf256SecretSharing : ISecretSharing
                     Gf256.Xor(y, secret);
                 }
 
-                shares[made] = new SecretShare(made + 1, SecretBytes.Adopt(value));
+                shares[made] = new SecretShare(indices[made], SecretBytes.Adopt(value));
             }
         }
         catch

@@ -91,13 +91,20 @@ public sealed class SecAggClient : IDisposable
         return new KeyAdvertisement(_parameters.RoundId, Id, cpk, spk, signature);
     });
 
-    /// <summary>Stage 1: verifies every advertisement, then Shamir-splits s_sk and a fresh self-mask seed b
-    /// t-of-|U| and encrypts each peer's pair of shares to it.</summary>
+    /// <summary>Stage 1: verifies every advertisement of its neighbourhood (all of U with the complete graph; others
+    /// are ignored unread), then Shamir-splits s_sk and a fresh self-mask seed b t_N-of-|N[u]| and encrypts each
+    /// neighbour's pair of shares to it.</summary>
     public ShareKeysMessage ShareKeys(AdvertisedKeys message) => Step(message, () =>
     {
         var u1 = new Dictionary<string, KeyAdvertisement>(StringComparer.Ordinal);
         foreach (var ad in message.Advertisements ?? throw Malformed("the advertisement list is missing"))
         {
+            // SecAgg+: keys of clients outside N[u] play no part here, so they are neither verified nor kept.
+            if (ad?.Sender is not null && _parameters.IsParticipant(ad.Sender) && !_parameters.InNeighbourhood(Id, ad.Sender))
+            {
+                continue;
+            }
+
             VerifyAdvertisement(ad);
 
             // Keep our own copy of the verified keys, so later changes to the message cannot swap them.
@@ -115,18 +122,29 @@ public sealed class SecAggClient : IDisposable
                 FaultKind.FailedPrecondition, $"the advertised key set does not contain {Id}'s own keys unchanged");
         }
 
-        RequireThreshold(u1.Count, "U1 (advertised keys)");
+        RequireNeighbourhoodThreshold(u1.Count, "U1 (advertised keys)");
         _u1 = u1;
         _selfMaskSeed = SecretBytes.Generate(_crypto.MaskGenerator.SeedSize, _rng);
-        int n = _parameters.Participants.Count;
-        var maskKeyShares = _crypto.SecretSharing.Split(_maskKeys!.PrivateKey, _parameters.Threshold, n, _rng);
-        var selfMaskShares = _crypto.SecretSharing.Split(_selfMaskSeed, _parameters.Threshold, n, _rng);
+
+        // One share for each member of N[u] at its global index (with the complete graph: indices 1..n, the same
+        // shares as a plain t-of-n split).
+        var neighbourhood = _parameters.NeighbourhoodOf(Id);
+        var indices = neighbourhood.Select(_parameters.ShareIndexOf).ToArray();
+        var slots = new Dictionary<string, int>(neighbourhood.Count, StringComparer.Ordinal);
+        for (int i = 0; i < neighbourhood.Count; i++)
+        {
+            slots[neighbourhood[i]] = i;
+        }
+
+        var sharing = _parameters.SecretSharing(_crypto);
+        var maskKeyShares = sharing.SplitAt(_maskKeys!.PrivateKey.Reveal(), _parameters.NeighbourhoodThreshold, indices, _rng);
+        var selfMaskShares = sharing.SplitAt(_selfMaskSeed.Reveal(), _parameters.NeighbourhoodThreshold, indices, _rng);
         try
         {
             var ciphertexts = new List<EncryptedShare>(u1.Count - 1);
             foreach (var peer in u1.Keys.Order(StringComparer.Ordinal))
             {
-                int slot = _parameters.ShareIndexOf(peer) - 1;
+                int slot = slots[peer];
                 if (peer == Id)
                 {
                     // Our own shares stay here; they are revealed at Unmask like any peer's share.
@@ -220,7 +238,7 @@ public sealed class SecAggClient : IDisposable
             }
 
             _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();
-            RequireThreshold(_u2.Length, "U2 (shared keys)");
+            RequireNeighbourhoodThreshold(_u2.Length, "U2 (shared keys)");
             var masked = input.ToArray();
             var masks = new List<(SecretBytes Seed, bool Add)>(_u2.Length) { (_selfMaskSeed!, true) };
             try
@@ -254,13 +272,20 @@ public sealed class SecAggClient : IDisposable
         });
     }
 
-    /// <summary>Stage 3: checks that U3 is a subset of U2 that contains this client and has at least t members,
-    /// and signs (context, U3).</summary>
+    /// <summary>Stage 3: checks that U3 contains this client and has at least t members, and that its members in
+    /// N[u] are a subset of U2 (as this client saw it) with at least t_N members; signs (context, U3).</summary>
     public ConsistencySignature SignConsistency(ConsistencyCheckRequest message) => Step(message, () =>
     {
         var u3 = SortedDistinct(message.Survivors, "U3");
+        int neighbours = 0;
         foreach (var id in u3)
         {
+            if (_parameters.IsParticipant(id) && !_parameters.InNeighbourhood(Id, id))
+            {
+                continue;
+            }
+
+            neighbours++;
             if (Array.BinarySearch(_u2!, id, StringComparer.Ordinal) < 0)
             {
                 throw new ProtocolViolationException(
@@ -274,13 +299,14 @@ public sealed class SecAggClient : IDisposable
         }
 
         RequireThreshold(u3.Length, "U3 (masked inputs)");
+        RequireNeighbourhoodThreshold(neighbours, "U3 (masked inputs) within the neighbourhood");
         _u3 = u3;
         return new ConsistencySignature(_parameters.RoundId, Id, _signer.Sign(SecAggCrypto.ConsistencyPayload(_parameters, u3)));
     });
 
-    /// <summary>Stage 4: checks U3 is the set signed, that at least t distinct members of U3 signed that same
-    /// U3, and that no peer is both dropped and a survivor; then reveals shares of s_sk for the dropped peers and
-    /// shares of b for the survivors, never both for one peer.</summary>
+    /// <summary>Stage 4: checks U3 is the set signed, that at least t_N distinct members of U3 in N[u] (t of all
+    /// U3 with the complete graph) signed that same U3, and that no peer is both dropped and a survivor; then reveals,
+    /// for its neighbours, shares of s_sk for the dropped and shares of b for the survivors, never both for one peer.</summary>
     public UnmaskResponse Unmask(UnmaskRequest message) => Step(message, () =>
     {
         var u3 = SortedDistinct(message.Survivors, "U3");
@@ -292,6 +318,7 @@ public sealed class SecAggClient : IDisposable
 
         byte[] payload = SecAggCrypto.ConsistencyPayload(_parameters, u3);
         var signers = new HashSet<string>(StringComparer.Ordinal);
+        var outside = new HashSet<string>(StringComparer.Ordinal);
         foreach (var signature in message.Signatures ?? throw Malformed("the signature list is missing"))
         {
             if (signature is null || signature.Sender is null || signature.Signature is null)
@@ -310,9 +337,17 @@ public sealed class SecAggClient : IDisposable
                 throw Malformed($"a consistency signature from {signature.Sender}, who is not in U3");
             }
 
-            if (!signers.Add(signature.Sender))
+            // SecAgg+: only signatures from N[u] count towards t_N; the others are not verified (their own
+            // neighbourhoods check them), so a client verifies O(k) signatures, not O(n).
+            bool counts = _parameters.InNeighbourhood(Id, signature.Sender);
+            if (!(counts ? signers : outside).Add(signature.Sender))
             {
                 throw Malformed($"two consistency signatures from {signature.Sender}");
+            }
+
+            if (!counts)
+            {
+                continue;
             }
 
             if (!Verifier(signature.Sender).Verify(payload, signature.Signature))
@@ -322,10 +357,10 @@ public sealed class SecAggClient : IDisposable
             }
         }
 
-        if (signers.Count < _parameters.Threshold)
+        if (signers.Count < _parameters.NeighbourhoodThreshold)
         {
             throw new SecAggAbortedException(
-                SecAggStage.Unmask, $"{signers.Count} valid consistency signatures, fewer than the threshold {_parameters.Threshold}");
+                SecAggStage.Unmask, $"{signers.Count} valid consistency signatures, fewer than the threshold {_parameters.NeighbourhoodThreshold}");
         }
 
         var dropped = SortedDistinct(message.Dropped, "the dropped set");
@@ -338,14 +373,16 @@ public sealed class SecAggClient : IDisposable
                     $"refused: the server asks for both the mask-key share and the self-mask share of {id} (listed as dropped and as a survivor)");
             }
 
-            if (!_heldShares.ContainsKey(id))
+            if ((!_parameters.IsParticipant(id) || _parameters.InNeighbourhood(Id, id)) && !_heldShares.ContainsKey(id))
             {
                 throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"refused: {id} is not in U2 as seen by {Id}");
             }
         }
 
-        var maskKeyShares = dropped.Select(id => new RevealedShare(id, _heldShares[id].MaskKey.Reveal().ToArray())).ToArray();
-        var selfMaskShares = u3.Select(id => new RevealedShare(id, _heldShares[id].SelfMask.Reveal().ToArray())).ToArray();
+        var maskKeyShares = dropped.Where(id => _parameters.InNeighbourhood(Id, id))
+            .Select(id => new RevealedShare(id, _heldShares[id].MaskKey.Reveal().ToArray())).ToArray();
+        var selfMaskShares = u3.Where(id => _parameters.InNeighbourhood(Id, id))
+            .Select(id => new RevealedShare(id, _heldShares[id].SelfMask.Reveal().ToArray())).ToArray();
         return new UnmaskResponse(_parameters.RoundId, Id, maskKeyShares, selfMaskShares);
     });
 
@@ -432,7 +469,7 @@ public sealed class SecAggClient : IDisposable
         }
     }
 
-    private void VerifyAdvertisement(KeyAdvertisement? ad)
+    private void VerifyAdvertisement([System.Diagnostics.CodeAnalysis.NotNull] KeyAdvertisement? ad)
     {
         if (ad is null || ad.Sender is null || ad.CipherPublicKey is null || ad.MaskPublicKey is null || ad.Signature is null)
         {
@@ -478,6 +515,14 @@ public sealed class SecAggClient : IDisposable
         if (count < _parameters.Threshold)
         {
             throw new SecAggAbortedException(Stage, $"{set} has {count} members, fewer than the threshold {_parameters.Threshold}");
+        }
+    }
+
+    private void RequireNeighbourhoodThreshold(int count, string set)
+    {
+        if (count < _parameters.NeighbourhoodThreshold)
+        {
+            throw new SecAggAbortedException(Stage, $"{set} has {count} members, fewer than the threshold {_parameters.NeighbourhoodThreshold}");
         }
     }
 

@@ -12,22 +12,30 @@ namespace SecureFed.Protocol.SecureAggregation;
 /// <para>Threshold rule: t must be more than half of |U| (2t &gt; |U|, so two disjoint groups cannot both
 /// unmask) and at most |U|. The default is floor(2|U|/3) + 1, the bound of Bonawitz et al.'s active-adversary
 /// analysis (CCS 2017, section 6.3), which tolerates a malicious server colluding with fewer than |U|/3
-/// clients. At most 255 participants (Shamir over GF(2^8)); participant i (0-based in sorted order) holds share
-/// index i + 1.</para>
+/// clients. Participant i (0-based in sorted order) holds share index i + 1; Shamir is over GF(2^8) up to 255
+/// participants (as before, so those plans give the same shares) and over GF(2^16) beyond, up to 65535.</para>
+/// <para>Graph (<see cref="Graph"/>): with the complete graph (the default) every secret is shared t-of-|U| among
+/// all. With SecAgg+'s Harary graph each client's secrets are shared t_N-of-(k+1) within its closed neighbourhood
+/// N[u], it masks only with its neighbours, and every "at least t_N" check is made per neighbourhood, while t stays
+/// the fewest survivors a round releases with (the global checks, and the privacy calibration).</para>
 /// <para>Immutable and thread-safe.</para>
 /// </remarks>
 public sealed class SecAggParameters
 {
-    /// <summary>The largest number of participants (the Shamir share indices 1..255).</summary>
-    public const int MaxParticipants = 255;
+    /// <summary>The largest number of participants (the Shamir share indices 1..65535 of GF(2^16)).</summary>
+    public const int MaxParticipants = 65535;
 
     private readonly string[] _participants;
     private readonly Dictionary<string, int> _indexById;
     private readonly byte[] _context;
 
+    // Harary only: for participant i (0-based), the sorted 0-based indices of N[i] (itself and its k neighbours).
+    private readonly int[][]? _neighbourhoods;
+
     private SecAggParameters(
-        string federationId, long roundId, string[] participants, int threshold, int ringBits, int scaleBits, int vectorLength)
+        string federationId, long roundId, string[] participants, int threshold, int ringBits, int scaleBits, int vectorLength, SecAggGraph graph)
     {
+        Graph = graph;
         FederationId = federationId;
         RoundId = roundId;
         _participants = participants;
@@ -56,6 +64,16 @@ public sealed class SecAggParameters
             fields.Add(SignedPayload.Utf8(p));
         }
 
+        // Only SecAgg+ rounds bind a graph, so complete-graph contexts are exactly what they were.
+        if (graph.Kind == SecAggGraphKind.Harary)
+        {
+            fields.Add(SignedPayload.Utf8("graph/harary"));
+            fields.Add(SignedPayload.UInt64((ulong)graph.Degree));
+            fields.Add(SignedPayload.UInt64((ulong)graph.NeighbourhoodThreshold));
+            fields.Add(graph.Seed.ToArray());
+            _neighbourhoods = Internal.HararyGraph.Neighbourhoods(participants, graph.Degree, graph.Seed);
+        }
+
         _context = SHA256.HashData(SignedPayload.Encode(fields.ToArray()));
     }
 
@@ -80,6 +98,13 @@ public sealed class SecAggParameters
     /// <summary>Number of ring elements in each input.</summary>
     public int VectorLength { get; }
 
+    /// <summary>The neighbour graph: <see cref="SecAggGraph.Complete"/> (Bonawitz) or SecAgg+'s Harary graph.</summary>
+    public SecAggGraph Graph { get; }
+
+    /// <summary>t_N: shares that reconstruct a client's secret, and the fewest survivors each neighbourhood needs
+    /// (the round threshold t with the complete graph).</summary>
+    public int NeighbourhoodThreshold => Graph.Kind == SecAggGraphKind.Complete ? Threshold : Graph.NeighbourhoodThreshold;
+
     /// <summary>SHA-256 of an injective encoding of every parameter above: the domain-separation context that
     /// HKDF, AEAD associated data and signatures bind, so nothing from another round or plan verifies here.</summary>
     public ReadOnlySpan<byte> Context => _context;
@@ -99,6 +124,8 @@ public sealed class SecAggParameters
     /// <param name="ringBits">k: 32 or 64.</param>
     /// <param name="scaleBits">f: 0..52.</param>
     /// <param name="threshold">t; null means <see cref="DefaultThreshold"/>. Must satisfy |U|/2 &lt; t ≤ |U|.</param>
+    /// <param name="graph">The neighbour graph; null means <see cref="SecAggGraph.Complete"/>. A Harary graph needs
+    /// an even degree k with k + 1 &lt; |U| and (k+1)/2 &lt; t_N ≤ k + 1.</param>
     /// <exception cref="ArgumentException">A parameter is invalid; the message names it, its value and the limit.</exception>
     public static SecAggParameters Create(
         string federationId,
@@ -107,8 +134,10 @@ public sealed class SecAggParameters
         int vectorLength,
         int ringBits = 64,
         int scaleBits = 16,
-        int? threshold = null)
+        int? threshold = null,
+        SecAggGraph? graph = null)
     {
+        graph ??= SecAggGraph.Complete;
         ArgumentException.ThrowIfNullOrEmpty(federationId);
         ArgumentNullException.ThrowIfNull(participants);
         var sorted = participants.ToArray();
@@ -160,7 +189,24 @@ public sealed class SecAggParameters
             throw new ArgumentOutOfRangeException(nameof(vectorLength), vectorLength, $"vector length {vectorLength} must be at least 1");
         }
 
-        return new SecAggParameters(federationId, roundId, sorted, t, ringBits, scaleBits, vectorLength);
+        if (graph.Kind == SecAggGraphKind.Harary)
+        {
+            int k = graph.Degree;
+            if (k < 2 || k % 2 != 0 || k + 1 >= sorted.Length)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(graph), k, $"graph degree {k} must be even, at least 2 and below {sorted.Length - 1} for {sorted.Length} participants (use the complete graph otherwise)");
+            }
+
+            int tn = graph.NeighbourhoodThreshold;
+            if (2 * tn <= k + 1 || tn > k + 1)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(graph), tn, $"neighbourhood threshold {tn} must exceed half of the {k + 1} members of a neighbourhood and be at most {k + 1}");
+            }
+        }
+
+        return new SecAggParameters(federationId, roundId, sorted, t, ringBits, scaleBits, vectorLength, graph);
     }
 
     /// <summary>
@@ -184,7 +230,31 @@ public sealed class SecAggParameters
             ? index
             : throw new ArgumentException($"'{id}' is not a participant of round {RoundId}", nameof(id));
 
+    /// <summary>N[<paramref name="id"/>]: the participant and its neighbours, in ordinal order (all of U with the
+    /// complete graph).</summary>
+    /// <exception cref="ArgumentException"><paramref name="id"/> is not a participant.</exception>
+    public IReadOnlyList<string> NeighbourhoodOf(string id)
+    {
+        int index = ShareIndexOf(id) - 1;
+        return _neighbourhoods is null ? _participants : Array.ConvertAll(_neighbourhoods[index], i => _participants[i]);
+    }
+
+    /// <summary>Whether <paramref name="id"/> is in N[<paramref name="owner"/>] (the relation is symmetric; a
+    /// participant is in its own neighbourhood). False when either is not a participant.</summary>
+    public bool InNeighbourhood(string owner, string id)
+    {
+        if (owner is null || id is null || !_indexById.TryGetValue(owner, out int a) || !_indexById.TryGetValue(id, out int b))
+        {
+            return false;
+        }
+
+        return _neighbourhoods is null || Array.BinarySearch(_neighbourhoods[a - 1], b - 1) >= 0;
+    }
+
+    /// <summary>The Shamir sharing for this round's index space (<see cref="CryptoProvider.SecretSharingFor"/>).</summary>
+    internal ISecretSharing SecretSharing(CryptoProvider crypto) => crypto.SecretSharingFor(_participants.Length);
+
     /// <summary>Prints ids and numbers only.</summary>
     public override string ToString() =>
-        $"SecAggParameters(federation={FederationId}, round={RoundId}, n={_participants.Length}, t={Threshold}, k={RingBits}, f={ScaleBits}, length={VectorLength})";
+        $"SecAggParameters(federation={FederationId}, round={RoundId}, n={_participants.Length}, t={Threshold}, k={RingBits}, f={ScaleBits}, length={VectorLength}, graph={Graph})";
 }

@@ -41,6 +41,10 @@ public sealed class SecAggServer
     private readonly HashSet<string> _maskedInputSenders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ConsistencySignature> _signatures = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnmaskResponse> _responses = new(StringComparer.Ordinal);
+
+    // By responder, the shares it revealed by owner (the values are the ones in _responses, zeroed with them).
+    private readonly Dictionary<string, Dictionary<string, byte[]>> _revealedMaskKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, byte[]>> _revealedSelfMasks = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Sender, string Recipient), EncryptedShare> _delivered = [];
     private string[] _u1 = [];
     private string[] _u2 = [];
@@ -191,7 +195,8 @@ public sealed class SecAggServer
         return new AdvertisedKeys(_parameters.RoundId, _u1.Select(id => _advertisements[id]).ToArray());
     });
 
-    /// <summary>Accepts one client's encrypted shares: exactly one ciphertext for every other member of U1.</summary>
+    /// <summary>Accepts one client's encrypted shares: exactly one ciphertext for every other member of U1 in its
+    /// neighbourhood (all of U1 with the complete graph).</summary>
     public void ReceiveShareKeys(ShareKeysMessage message) => Receive(message, _shareKeys.ContainsKey, _u1, () =>
     {
         var recipients = new HashSet<string>(StringComparer.Ordinal);
@@ -203,9 +208,10 @@ public sealed class SecAggServer
                 throw Malformed($"a share entry of {message.Sender} is missing, empty or names another sender");
             }
 
-            if (share.Recipient == message.Sender || Array.BinarySearch(_u1, share.Recipient, StringComparer.Ordinal) < 0 || !recipients.Add(share.Recipient))
+            if (share.Recipient == message.Sender || Array.BinarySearch(_u1, share.Recipient, StringComparer.Ordinal) < 0
+                || !_parameters.InNeighbourhood(message.Sender, share.Recipient) || !recipients.Add(share.Recipient))
             {
-                throw Malformed($"a share of {message.Sender} is addressed to {share.Recipient}, not to a distinct other member of U1");
+                throw Malformed($"a share of {message.Sender} is addressed to {share.Recipient}, not to a distinct other member of U1 in its neighbourhood");
             }
 
             if (share.KeyCommitment is not { Length: 32 } || share.Signature is not { Length: > 0 })
@@ -222,9 +228,12 @@ public sealed class SecAggServer
             }
         }
 
-        if (recipients.Count != _u1.Length - 1)
+        int due = _parameters.Graph.Kind == SecAggGraphKind.Complete
+            ? _u1.Length - 1
+            : _parameters.NeighbourhoodOf(message.Sender).Count(id => id != message.Sender && Array.BinarySearch(_u1, id, StringComparer.Ordinal) >= 0);
+        if (recipients.Count != due)
         {
-            throw Malformed($"{message.Sender} sent {recipients.Count} shares; U1 needs {_u1.Length - 1}");
+            throw Malformed($"{message.Sender} sent {recipients.Count} shares; U1 needs {due}");
         }
 
         if (message.SelfMaskCommitment is null || message.SelfMaskCommitment.Length != SecAggCrypto.KeySize)
@@ -363,12 +372,15 @@ public sealed class SecAggServer
         return new UnmaskRequest(_parameters.RoundId, _u3.ToArray(), _dropped.ToArray(), _u4.Select(id => _signatures[id]).ToArray());
     });
 
-    /// <summary>Accepts one client's revealed shares: s_sk shares for exactly U2\U3 and b shares for exactly U3.</summary>
+    /// <summary>Accepts one client's revealed shares: s_sk shares for exactly U2\U3 and b shares for exactly U3, each
+    /// within the sender's neighbourhood (all of them with the complete graph).</summary>
     public void ReceiveUnmaskResponse(UnmaskResponse message) => Receive(message, _responses.ContainsKey, _u4, () =>
     {
-        RequireExactOwners(message.Sender, message.MaskKeyShares, _dropped, "mask-key");
-        RequireExactOwners(message.Sender, message.SelfMaskShares, _u3, "self-mask");
+        var maskKeys = RequireExactOwners(message.Sender, message.MaskKeyShares, Near(message.Sender, _dropped), "mask-key");
+        var selfMasks = RequireExactOwners(message.Sender, message.SelfMaskShares, Near(message.Sender, _u3), "self-mask");
         _responses.Add(message.Sender, message);
+        _revealedMaskKeys.Add(message.Sender, maskKeys);
+        _revealedSelfMasks.Add(message.Sender, selfMasks);
     });
 
     /// <summary>
@@ -390,14 +402,14 @@ public sealed class SecAggServer
             {
                 var owner = id;
                 bool Committed(SecretBytes seed) => CryptographicOperations.FixedTimeEquals(SecAggCrypto.SelfMaskCommitment(_parameters, owner, seed), _selfMaskCommitments[owner]);
-                var selfMask = Reconstruct(id, r => r.SelfMaskShares, Committed);
+                var selfMask = Reconstruct(id, _revealedSelfMasks, Committed);
                 masks.Add((selfMask, false));
                 if (!Committed(selfMask))
                 {
                     throw new SecAggAbortedException(
                         SecAggStage.Unmask, $"the reconstructed self-mask seed of {id} does not match its commitment (corrupt shares)")
                     {
-                        Suspect = Suspect(owner, r => r.SelfMaskShares, Committed),
+                        Suspect = Suspect(owner, _revealedSelfMasks, Committed),
                     };
                 }
             }
@@ -406,19 +418,19 @@ public sealed class SecAggServer
             {
                 var owner = dropped;
                 bool Advertised(SecretBytes key) => CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(key), _advertisements[owner].MaskPublicKey);
-                using var maskKey = Reconstruct(dropped, r => r.MaskKeyShares, Advertised);
+                using var maskKey = Reconstruct(dropped, _revealedMaskKeys, Advertised);
                 if (!Advertised(maskKey))
                 {
                     throw new SecAggAbortedException(
                         SecAggStage.Unmask, $"the reconstructed mask key of {dropped} does not match its advertised public key (corrupt shares)")
                     {
-                        Suspect = Suspect(owner, r => r.MaskKeyShares, Advertised),
+                        Suspect = Suspect(owner, _revealedMaskKeys, Advertised),
                     };
                 }
 
-                foreach (var survivor in _u3)
+                foreach (var survivor in Near(dropped, _u3))
                 {
-                    // The survivor added PRG(s_uv) when the dropped id sorts after it and subtracted it otherwise;
+                    // Only neighbours masked with the dropped client (all survivors with the complete graph). The survivor added PRG(s_uv) when the dropped id sorts after it and subtracted it otherwise;
                     // undo exactly that.
                     var pairSeed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
                     masks.Add((pairSeed, string.CompareOrdinal(dropped, survivor) < 0));
@@ -445,32 +457,57 @@ public sealed class SecAggServer
         return RingVector.Adopt(_parameters.RingBits, sum);
     });
 
-    /// <summary>Reconstructs <paramref name="owner"/>'s secret; inconsistent shares abort, naming the likeliest culprit (checked with <paramref name="valid"/>).</summary>
-    private SecretBytes Reconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, Func<SecretBytes, bool> valid) =>
-        TryReconstruct(owner, select, null) ?? throw new SecAggAbortedException(
-            SecAggStage.Unmask, $"the shares of {owner}'s secret are inconsistent (a responder sent a corrupt share)") { Suspect = Suspect(owner, select, valid) };
+    /// <summary>Reconstructs <paramref name="owner"/>'s secret from the shares its neighbourhood revealed; fewer than
+    /// t_N responders there, or inconsistent shares, abort (naming the likeliest culprit, checked with <paramref name="valid"/>).</summary>
+    private SecretBytes Reconstruct(string owner, Dictionary<string, Dictionary<string, byte[]>> revealed, Func<SecretBytes, bool> valid)
+    {
+        int holders = Holders(owner, revealed, null).Count;
+        if (holders < _parameters.NeighbourhoodThreshold)
+        {
+            throw new SecAggAbortedException(
+                SecAggStage.Unmask, $"{holders} members of {owner}'s neighbourhood revealed shares, fewer than the threshold {_parameters.NeighbourhoodThreshold}");
+        }
+
+        return TryReconstruct(owner, revealed, null) ?? throw new SecAggAbortedException(
+            SecAggStage.Unmask, $"the shares of {owner}'s secret are inconsistent (a responder sent a corrupt share)") { Suspect = Suspect(owner, revealed, valid) };
+    }
+
+    /// <summary>The responders (except <paramref name="without"/>) that revealed a share of <paramref name="owner"/>'s secret, in ordinal order.</summary>
+    private List<string> Holders(string owner, Dictionary<string, Dictionary<string, byte[]>> revealed, string? without)
+    {
+        var holders = new List<string>();
+        foreach (var holder in _parameters.NeighbourhoodOf(owner))
+        {
+            if (holder != without && revealed.TryGetValue(holder, out var shares) && shares.ContainsKey(owner))
+            {
+                holders.Add(holder);
+            }
+        }
+
+        return holders;
+    }
 
     /// <summary>
-    /// Reconstructs <paramref name="owner"/>'s secret from the responses (leaving out <paramref name="without"/>), or
-    /// null when the shares are inconsistent.
+    /// Reconstructs <paramref name="owner"/>'s secret from the responses of its neighbourhood (leaving out
+    /// <paramref name="without"/>), or null when the shares are inconsistent or too few.
     /// </summary>
-    private SecretBytes? TryReconstruct(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, string? without)
+    private SecretBytes? TryReconstruct(string owner, Dictionary<string, Dictionary<string, byte[]>> revealed, string? without)
     {
-        var shares = new List<SecretShare>(_responses.Count);
+        var holders = Holders(owner, revealed, without);
+        if (holders.Count < _parameters.NeighbourhoodThreshold)
+        {
+            return null;
+        }
+
+        var shares = new List<SecretShare>(holders.Count);
         try
         {
-            foreach (var (holder, response) in _responses)
+            foreach (var holder in holders)
             {
-                if (holder == without)
-                {
-                    continue;
-                }
-
-                var revealed = select(response).First(s => s.Owner == owner);
-                shares.Add(new SecretShare(_parameters.ShareIndexOf(holder), revealed.Value));
+                shares.Add(new SecretShare(_parameters.ShareIndexOf(holder), revealed[holder][owner]));
             }
 
-            return _crypto.SecretSharing.Combine(shares, _parameters.Threshold);
+            return _parameters.SecretSharing(_crypto).Combine(shares, _parameters.NeighbourhoodThreshold);
         }
         catch (CryptographicException)
         {
@@ -490,13 +527,14 @@ public sealed class SecAggServer
     /// share it checks out (<paramref name="valid"/>), when there is a share to spare; else the
     /// owner itself, which dealt the shares and the commitment. A guess, not a proof: with several liars it can be wrong.
     /// </summary>
-    private string Suspect(string owner, Func<UnmaskResponse, IReadOnlyList<RevealedShare>> select, Func<SecretBytes, bool> valid)
+    private string Suspect(string owner, Dictionary<string, Dictionary<string, byte[]>> revealed, Func<SecretBytes, bool> valid)
     {
-        if (_responses.Count > _parameters.Threshold)
+        var holders = Holders(owner, revealed, null);
+        if (holders.Count > _parameters.NeighbourhoodThreshold)
         {
-            foreach (var holder in _responses.Keys.Order(StringComparer.Ordinal))
+            foreach (var holder in holders)
             {
-                using var secret = TryReconstruct(owner, select, holder);
+                using var secret = TryReconstruct(owner, revealed, holder);
                 if (secret is not null && valid(secret))
                 {
                     return holder;
@@ -506,6 +544,12 @@ public sealed class SecAggServer
 
         return owner;
     }
+
+    /// <summary>The members of <paramref name="sorted"/> in N[<paramref name="owner"/>] (all of them with the complete graph).</summary>
+    private string[] Near(string owner, string[] sorted) =>
+        _parameters.Graph.Kind == SecAggGraphKind.Complete
+            ? sorted
+            : _parameters.NeighbourhoodOf(owner).Where(id => Array.BinarySearch(sorted, id, StringComparer.Ordinal) >= 0).ToArray();
 
     private void Receive(SecAggClientMessage message, Func<string, bool> alreadyReceived, string[]? previousSurvivors, Action accept)
     {
@@ -575,22 +619,24 @@ public sealed class SecAggServer
         }
     }
 
-    private static void RequireExactOwners(string sender, IReadOnlyList<RevealedShare>? shares, string[] expected, string kind)
+    private static Dictionary<string, byte[]> RequireExactOwners(string sender, IReadOnlyList<RevealedShare>? shares, string[] expected, string kind)
     {
         if (shares is null || shares.Count != expected.Length)
         {
             throw Malformed($"{sender} revealed {shares?.Count ?? 0} {kind} shares; {expected.Length} are due");
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var byOwner = new Dictionary<string, byte[]>(shares.Count, StringComparer.Ordinal);
         foreach (var share in shares)
         {
             if (share?.Owner is null || share.Value is null || share.Value.Length != SecAggCrypto.KeySize
-                || Array.BinarySearch(expected, share.Owner, StringComparer.Ordinal) < 0 || !seen.Add(share.Owner))
+                || Array.BinarySearch(expected, share.Owner, StringComparer.Ordinal) < 0 || !byOwner.TryAdd(share.Owner, share.Value))
             {
                 throw Malformed($"{sender} revealed a {kind} share that is malformed, repeated or for a client not due one");
             }
         }
+
+        return byOwner;
     }
 
     private void ForgetInputs()
@@ -610,6 +656,8 @@ public sealed class SecAggServer
         }
 
         _responses.Clear();
+        _revealedMaskKeys.Clear();
+        _revealedSelfMasks.Clear();
         _shareKeys.Clear();
         _delivered.Clear();
         _selfMaskCommitments.Clear();

@@ -373,6 +373,10 @@ public sealed class AgentConfig
 
             var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
             trainer = new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]);
+            if (logger is not null)
+            {
+                Log.DemoShare(logger, SiloIndex, SiloCount, data.Dataset, data.SiloData[SiloIndex - 1].RowCount);
+            }
         }
 
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);

@@ -41,6 +41,18 @@ internal static partial class Log
     [LoggerMessage(2020, LogLevel.Information, "Round {Round}: this silo's record-level epsilon is {Epsilon:F4} at delta {Delta:G3} (cap {Cap:G6}; 0 = none)")]
     public static partial void RecordEpsilon(ILogger logger, long round, double epsilon, double cap, double delta);
 
+    [LoggerMessage(2022, LogLevel.Information, "Round {Round}: trained locally on {Rows} rows, training loss {Loss:F4}")]
+    public static partial void Trained(ILogger logger, long round, long rows, double loss);
+
+    [LoggerMessage(2023, LogLevel.Information, "Round {Round}: this silo's held-out rows: accuracy {Accuracy:F4}, loss {Loss:F4} on {Rows} rows (local, before any noise; stays here)")]
+    public static partial void LocalEvaluation(ILogger logger, long round, long rows, double accuracy, double loss);
+
+    [LoggerMessage(2024, LogLevel.Information, "Round {Round} done: this silo's epsilon {Epsilon:F4} at delta {Delta:G3} ({Accountant}, its own ledger), cap {Cap}")]
+    public static partial void RoundEpsilon(ILogger logger, long round, double epsilon, double delta, string accountant, string cap);
+
+    [LoggerMessage(2025, LogLevel.Information, "Round {Round} done: the plan had no client-level noise, so this silo's release has no epsilon bound (cap {Cap})")]
+    public static partial void RoundWithoutNoise(ILogger logger, long round, string cap);
+
     [LoggerMessage(2021, LogLevel.Error, "Giving up: {Reason}")]
     public static partial void GaveUp(ILogger logger, string reason);
 }

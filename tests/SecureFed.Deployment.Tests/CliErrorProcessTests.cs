@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace SecureFed.Deployment.Tests;
 
@@ -155,10 +156,17 @@ public sealed class CliErrorProcessTests : IDisposable
                 var agent = _consortium.Agents[i];
                 Assert.True(await agent.WaitForExitAsync(StepTimeout), _consortium.Transcripts());
                 Assert.True(agent.ExitCode == 0, agent.Transcript());
-                var rows = File.ReadLines(RepoPaths.File("data", "hospitals", files[i])).Count(l => l.Trim().Length > 0) - 1;
-                Assert.Contains($"This silo's data: {rows} rows read from {RepoPaths.File("data", "hospitals", files[i])}", agent.Stdout, StringComparison.Ordinal);
-                Assert.Contains($"This silo's data: of {rows} rows, ", agent.Stdout, StringComparison.Ordinal);
-                Assert.Contains("used for training and ", agent.Stdout, StringComparison.Ordinal);
+                var file = RepoPaths.File("data", "hospitals", files[i]);
+                var read = Regex.Match(agent.Stdout, $@"This silo's data: (\d+) rows read from {Regex.Escape(file)} for study ");
+                Assert.True(read.Success, agent.Transcript());
+                var used = Regex.Match(agent.Stdout, @"This silo's data: of (\d+) rows, (\d+) used for training and (\d+) held out for evaluation");
+                Assert.True(used.Success, agent.Transcript());
+                var rows = int.Parse(read.Groups[1].Value, CultureInfo.InvariantCulture);
+                Assert.InRange(rows, 100, 1000);
+                Assert.Equal(rows, int.Parse(used.Groups[1].Value, CultureInfo.InvariantCulture));
+                Assert.Equal(rows, int.Parse(used.Groups[2].Value, CultureInfo.InvariantCulture) + int.Parse(used.Groups[3].Value, CultureInfo.InvariantCulture));
+                Assert.Contains($"trained locally on {used.Groups[2].Value} rows", agent.Stdout, StringComparison.Ordinal);
+                Assert.Contains($"on {used.Groups[3].Value} rows (local, before any noise", agent.Stdout, StringComparison.Ordinal);
                 for (var round = 1; round <= rounds; round++)
                 {
                     Assert.Contains($"Round {round}: trained locally on ", agent.Stdout, StringComparison.Ordinal);
@@ -166,10 +174,11 @@ public sealed class CliErrorProcessTests : IDisposable
                     Assert.Contains($"Round {round} done: this silo's epsilon ", agent.Stdout, StringComparison.Ordinal);
                 }
 
-                // The epsilon it prints is what its own ledger holds, against the cap of its own policy.
+                // The last epsilon it prints is what its own ledger holds, against the cap of its own policy.
                 var epsilon = new SecureFed.Agent.SiloPrivacyLedger(_consortium.SiloLedger(i + 1)).Epsilon(SecureFed.Privacy.AccountantKind.Rdp, 1e-5);
+                var printed = Regex.Matches(agent.Stdout, @"Round \d+ done: this silo's epsilon (\S+) at delta 1E-05 \(rdp, its own ledger\), cap 1000").Last();
                 Assert.True(epsilon > 0, agent.Transcript());
-                Assert.Contains($"Round {rounds} done: this silo's epsilon {epsilon.ToString("F4", CultureInfo.InvariantCulture)} at delta 1E-05 (rdp, its own ledger), cap 1000", agent.Stdout, StringComparison.Ordinal);
+                Assert.Equal(epsilon.ToString("F4", CultureInfo.InvariantCulture), printed.Groups[1].Value);
             }
         }
         finally

@@ -35,6 +35,7 @@ public sealed class CliErrorsTests
     [InlineData("io", 1)]
     [InlineData("crypto", 1)]
     [InlineData("policy", 1)]
+    [InlineData("rpc", 1)]
     public async Task RunAsync_UserCausedFailures_OneLineWithoutTrace(string kind, int expected)
     {
         Exception error = kind switch
@@ -44,13 +45,15 @@ public sealed class CliErrorsTests
             "missing" => new FileNotFoundException("no such file"),
             "io" => new IOException("disk full"),
             "crypto" => new System.Security.Cryptography.CryptographicException("bad key"),
+            "rpc" => new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, "coordinator down", new System.Net.Sockets.SocketException(111))),
             _ => new Protocol.PolicyRefusedException("refused"),
         };
+        var expectedLine = error is Grpc.Core.RpcException ? "error: Unavailable: coordinator down (Connection refused)" : $"error: {error.Message}";
 
         var (code, stderr) = await RunAsync(() => throw error);
 
         Assert.Equal(expected, code);
-        Assert.Equal($"error: {error.Message}", stderr.Trim());
+        Assert.Equal(expectedLine, stderr.Trim());
     }
 
     private static async Task<(int Code, string Stderr)> RunAsync(Func<Task<int>> action)

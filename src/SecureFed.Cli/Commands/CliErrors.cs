@@ -43,7 +43,14 @@ internal static class CliErrors
             WriteError("cancelled");
             return 130;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or Grpc.Core.RpcException
+        catch (Grpc.Core.RpcException ex)
+        {
+            // Status(StatusCode="Unavailable", Detail=..., DebugException=...) is for developers; a person reads the code and why.
+            var cause = ex.Status.DebugException?.GetBaseException().Message is { Length: > 0 } m && !ex.Status.Detail.Contains(m, StringComparison.Ordinal) ? $" ({m})" : "";
+            WriteError($"{ex.StatusCode}: {ex.Status.Detail}{cause}");
+            return Failed;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException
             or CryptographicException or DbException or SecureFedException or ModelExport.ExportRefusedException)
         {
             WriteError(ex.Message);

@@ -41,6 +41,9 @@ public sealed record LocalUpdate(float[] Delta, long ExampleCount)
 {
     /// <summary>What record-level DP-SGD spent producing it; null without record-level privacy.</summary>
     public RecordSpend? RecordPrivacy { get; init; }
+
+    /// <summary>Mean training loss of the last local epoch (NaN when the trainer does not say); for this silo's own log only.</summary>
+    public double TrainLoss { get; init; } = double.NaN;
 }
 
 /// <summary>

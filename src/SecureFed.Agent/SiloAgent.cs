@@ -196,6 +196,7 @@ public sealed class SiloAgent
         }, ct);
 
         Protocol.RoundPlan? plan = null;
+        Protocol.RoundPlan? accepted = null;     // the last plan this silo accepted, for its line when the round ends
         VectorAssembler? model = null;
         VectorAssembler? evaluated = null;       // a model sent for evaluation (STAGE_EVALUATE)
         string? evaluatedHash = null;
@@ -245,6 +246,7 @@ public sealed class SiloAgent
                         _policy.CheckRecordPrivacy(recordSpend, _ledger);
                         var statistics = candidate.Kind == RoundKinds.Statistics ? _trainer.ComputeStatistics(candidate) : null;
                         plan = candidate;
+                        accepted = candidate;
                         model = candidate.Kind == RoundKinds.Statistics ? null : new VectorAssembler(candidate.ParameterCount, int.MaxValue);
                         await SendDecisionAsync(call, candidate.Round, candidate.ComputeHash(), true, string.Empty, ct, recordSpend);
                         if (statistics is not null && candidate.Task(SumTask.Statistics) is { } task)
@@ -322,13 +324,16 @@ public sealed class SiloAgent
                             using var evalSpan = AgentTelemetry.Start("evaluate", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                             var task = plan.Task(SumTask.Evaluation)
                                 ?? throw new ProtocolViolationException(FaultKind.InvalidArgument, "an evaluation round whose plan sums no evaluation vector");
-                            await ContributeAsync(call, plan, task, await _trainer.EvaluateAsync(plan, global, ct), pending, maxChunk, ct);
+                            var sums = await _trainer.EvaluateAsync(plan, global, ct);
+                            LogLocalEvaluation(plan, sums);
+                            await ContributeAsync(call, plan, task, sums, pending, maxChunk, ct);
                             break;
                         }
 
                         TrainingStarted?.Invoke(plan.Round);
                         using var trainSpan = AgentTelemetry.Start("train", DomainMapping.TraceContext(message.Header), SiloId, plan.Round);
                         var update = await _trainer.TrainAsync(plan, global, ct);
+                        Log.Trained(_logger, plan.Round, update.ExampleCount, update.TrainLoss);
                         if (update.RecordPrivacy is { } spend)
                         {
                             // Written before the update leaves: a crash after the upload never under-counts the records' epsilon.
@@ -421,6 +426,12 @@ public sealed class SiloAgent
                     secure = null;
                     pending.Clear();
                     RoundResultReceived?.Invoke(checked((long)message.Header.Round), message.RoundResult);
+                    if (accepted is not null && (long)message.Header.Round == accepted.Round)
+                    {
+                        LogEpsilon(accepted);
+                        accepted = null;
+                    }
+
                     break;
 
                 case CoordinatorMessage.BodyOneofCase.Notice:
@@ -470,6 +481,33 @@ public sealed class SiloAgent
         }
 
         await UploadAsync(call, plan, task.Name, [.. vector.Select(v => (float)v)], 1, maxChunk, ct);
+    }
+
+    /// <summary>This silo's own metrics of a model on its held-out rows, before any noise; they stay in its log.</summary>
+    private void LogLocalEvaluation(Protocol.RoundPlan plan, double[] sums)
+    {
+        if (plan.Model.ClassCount < 2 || sums.Length != EvaluationSums.LengthFor(plan.Model.ClassCount))
+        {
+            return; // ContributeAsync refuses it with the reason
+        }
+
+        var local = EvaluationSums.Decode(sums, plan.Model.ClassCount, 1);
+        Log.LocalEvaluation(_logger, plan.Round, local.Examples, local.Examples > 0 ? (double)local.Correct / local.Examples : double.NaN,
+            local.Examples > 0 ? local.LossSum / local.Examples : double.NaN);
+    }
+
+    /// <summary>After a round this silo took part in: its own client-level epsilon (from its ledger) against its cap.</summary>
+    private void LogEpsilon(Protocol.RoundPlan plan)
+    {
+        var cap = _policy.EpsilonCap > 0 ? _policy.EpsilonCap.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "none";
+        if (plan.Privacy is null)
+        {
+            Log.RoundWithoutNoise(_logger, plan.Round, cap);
+            return;
+        }
+
+        var epsilon = _ledger.Epsilon(Privacy.PrivacyAccountants.ParseKind(_policy.Accountant), _policy.Delta);
+        Log.RoundEpsilon(_logger, plan.Round, epsilon, _policy.Delta, _policy.Accountant, cap);
     }
 
     private async Task<SecureAggregationSession?> HandleSecureAsync(

@@ -1,7 +1,7 @@
 using System.Net;
-using Microsoft.Extensions.Configuration;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
+using SecureFed.Hosting.Internal;
 using SecureFed.Identity;
 
 namespace SecureFed.Hosting;
@@ -383,6 +383,10 @@ public sealed class AgentConfig
 
             var data = new FederatedData(Dataset, SiloCount, Partition, Seed, DataDirectory: string.IsNullOrEmpty(DataDirectory) ? null : DataDirectory).Prepare();
             trainer = new TorchLocalTrainer(data.Dataset, data.SiloData[SiloIndex - 1]);
+            if (logger is not null)
+            {
+                Log.DemoShare(logger, SiloIndex, SiloCount, data.Dataset, data.SiloData[SiloIndex - 1].RowCount);
+            }
         }
 
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);
@@ -482,29 +486,4 @@ public sealed class PolicyConfig
         Delta = Delta,
         Accountant = Accountant,
     };
-}
-
-internal static class ConfigLoader
-{
-    public static T Load<T>(string path, string section, Action<T, string> resolve)
-        where T : new()
-    {
-        var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-        {
-            throw new FileNotFoundException($"configuration file {full} does not exist", full);
-        }
-
-        var configuration = new ConfigurationBuilder()
-            .AddJsonFile(full, optional: false)
-            .AddEnvironmentVariables("SECUREFED_")
-            .Build();
-        var value = configuration.GetSection(section).Get<T>(o => o.ErrorOnUnknownConfiguration = true)
-            ?? throw new InvalidDataException($"configuration file {full} has no \"{section}\" section");
-        resolve(value, Path.GetDirectoryName(full)!);
-        return value;
-    }
-
-    public static string Resolve(string directory, string path) =>
-        string.IsNullOrEmpty(path) ? path : Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(directory, path));
 }

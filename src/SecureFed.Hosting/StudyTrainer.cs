@@ -54,6 +54,7 @@ public sealed class StudyTrainer : ILocalTrainer
         if (pinned is not null)
         {
             _table = SiloTable.Read(pinned, _dataPath, _readOptions);
+            Log.RowsRead(_logger, _table.RowCount, _dataPath, pinned.Name);
         }
 
         Dataset = pinned?.Name ?? string.Empty;
@@ -128,6 +129,7 @@ public sealed class StudyTrainer : ILocalTrainer
             return new LocalUpdate(result.Delta, result.Examples)
             {
                 RecordPrivacy = result.RecordPrivacy is { } spent && record is not null ? record with { Steps = spent.Steps } : null,
+                TrainLoss = result.TrainLoss,
             };
         }
         finally
@@ -235,6 +237,7 @@ public sealed class StudyTrainer : ILocalTrainer
         {
             _table = SiloTable.Read(study, _dataPath, _readOptions);
             _prepared = null;
+            Log.RowsRead(_logger, _table.RowCount, _dataPath, study.Name);
             return _table;
         }
         catch (DataFormatException ex)
@@ -279,6 +282,7 @@ public sealed class StudyTrainer : ILocalTrainer
         var all = new TabularDataset($"{study.Name}/{Path.GetFileName(table.Source)}", names, features, labels, study.ClassCount);
         var (train, holdout) = HoldoutSplit.Split(labels, study.ClassCount, study.Holdout, study.EvaluationSeed);
         _prepared = new Prepared(study, plan.StudyHash, plan.StatisticsHash, all.Subset(train, all.Name + "/train"), all.Subset(holdout, all.Name + "/holdout"));
+        Log.RowsUsed(_logger, table.RowCount, _prepared.Train.RowCount, _prepared.Holdout.RowCount, study.Holdout);
         return _prepared;
     }
 
@@ -317,4 +321,13 @@ internal static partial class Log
 {
     [LoggerMessage(2101, LogLevel.Warning, "This silo's data does not fit the plan's study: {Problem}")]
     public static partial void DataRefused(ILogger logger, string problem);
+
+    [LoggerMessage(2102, LogLevel.Information, "This silo's data: {Rows} rows read from {File} for study {Study}")]
+    public static partial void RowsRead(ILogger logger, int rows, string file, string study);
+
+    [LoggerMessage(2103, LogLevel.Information, "This silo's data: of {Rows} rows, {Train} used for training and {Holdout} held out for evaluation (the study's holdout {Fraction:G3})")]
+    public static partial void RowsUsed(ILogger logger, int rows, int train, int holdout, double fraction);
+
+    [LoggerMessage(2104, LogLevel.Information, "This silo's data: share {Index} of {Count} of the demonstration split of {Dataset}, {Rows} rows, all used for training")]
+    public static partial void DemoShare(ILogger logger, int index, int count, string dataset, int rows);
 }

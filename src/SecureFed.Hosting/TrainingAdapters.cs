@@ -206,7 +206,7 @@ public sealed class TorchLocalTrainer : ILocalTrainer
         try
         {
             var result = await Task.Run(() => LocalTrainer.Train(spec, globalParameters, _data, ModelMapping.ToSettings(plan.Training)), cancellationToken);
-            return new LocalUpdate(result.Delta, result.Examples);
+            return new LocalUpdate(result.Delta, result.Examples) { TrainLoss = result.TrainLoss };
         }
         finally
         {

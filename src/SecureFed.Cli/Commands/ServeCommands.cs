@@ -17,10 +17,21 @@ internal static class ServeCommands
         var command = new Command("coordinator", "Run the coordinator: gRPC over mutual TLS, rounds until the configured count, state in SQLite (resumes after a restart).") { config, traceFile };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var file = CoordinatorConfig.Load(parse.GetValue(config)!);
+            var path = parse.GetValue(config)!;
+            var file = CoordinatorConfig.Load(path);
             using var telemetry = Telemetry.Start("securefed-coordinator", parse.GetValue(traceFile));
-            await using var host = file.Build(ConsoleLogging);
-            await host.StartAsync(ct);
+            await using var host = Configured(path, () => file.Build(ConsoleLogging));
+            try
+            {
+                await host.StartAsync(ct);
+            }
+            catch (IOException ex) when (IsAddressInUse(ex))
+            {
+                CliErrors.WriteError(
+                    $"port {file.Port} on {file.ListenAddress} is in use; change Coordinator:Port (or Coordinator:ListenAddress) in {Path.GetFullPath(path)} or set SECUREFED_Coordinator__Port, or stop the process listening there");
+                return CliErrors.Failed;
+            }
+
             Console.Error.WriteLine($"coordinator listening on {host.Address}");
             var outcome = await host.Completion.WaitAsync(ct);
             Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}");
@@ -36,10 +47,11 @@ internal static class ServeCommands
         var command = new Command("agent", "Run a silo agent: dials out to the coordinator over mutual TLS, trains on local data, takes part in secure aggregation each round. Retries with backoff while the coordinator is unreachable; exits 0 when the federation completes, 3 on an error retrying cannot fix (not a member, wrong federation id, a coordinator certificate from another CA), 2 for a bad config, 1 otherwise.") { config, traceFile };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var file = AgentConfig.Load(parse.GetValue(config)!);
+            var path = parse.GetValue(config)!;
+            var file = AgentConfig.Load(path);
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
-            var agent = file.Build(loggerFactory.CreateLogger("SecureFed.Agent"));
+            var agent = Configured(path, () => file.Build(loggerFactory.CreateLogger("SecureFed.Agent")));
             Agent.AgentOutcome outcome;
             try
             {
@@ -58,6 +70,34 @@ internal static class ServeCommands
         return command;
     }
 
+    /// <summary>Builds from a loaded file; a value the options refuse ("option X = ... is invalid") also names the file.</summary>
+    private static T Configured<T>(string path, Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException ex) when (ex.Message.StartsWith("option ", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{Path.GetFullPath(path)}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Kestrel's bind failure: an IOException around the socket's "address already in use".</summary>
+    private static bool IsAddressInUse(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                || e.GetType().Name == "AddressInUseException")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static void ConsoleLogging(ILoggingBuilder builder) =>
         builder.AddSimpleConsole(o =>
         {
@@ -65,5 +105,7 @@ internal static class ServeCommands
             o.TimestampFormat = "HH:mm:ss ";
         }).SetMinimumLevel(LogLevel.Information)
             .AddFilter("Microsoft", LogLevel.Warning)
+            // The host logs a failed start (a port in use, a bad store) with its stack trace; CliErrors prints that one line.
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical)
             .AddFilter("Grpc", LogLevel.Warning);
 }

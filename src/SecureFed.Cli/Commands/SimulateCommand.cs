@@ -155,7 +155,14 @@ internal static class SimulateCommand
                 table.AddRow("stopped early", Markup.Escape(why));
             }
 
-            table.AddRow("output", Markup.Escape(Path.GetFullPath(options.OutputDirectory)));
+            var outDir = Path.GetFullPath(options.OutputDirectory);
+            var html = Path.Combine(outDir, Audit.Reports.ReportWriter.HtmlFileName);
+            if (File.Exists(html))
+            {
+                table.AddRow("report", Markup.Escape($"{html} (epsilon and accuracy by round, verified ledger; {Audit.Reports.ReportWriter.JsonFileName} beside it)"));
+            }
+
+            table.AddRow("output", Markup.Escape(outDir));
             AnsiConsole.Write(table);
             return 0;
         }));

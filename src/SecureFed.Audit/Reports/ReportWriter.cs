@@ -348,7 +348,13 @@ public static class ReportWriter
         }
         else
         {
-            Line("differential privacy", "off (no epsilon guarantee)");
+            Line("differential privacy", report.RecordEpsilon.Count > 0 ? "client-level off (record-level below)" : "off (no epsilon guarantee)");
+        }
+
+        if (report.RecordEpsilon.Count > 0)
+        {
+            Line("record-level epsilon per silo (DP-SGD, recomputed from the logged steps)",
+                string.Join(", ", report.RecordEpsilon.Select(kv => $"{kv.Key} {Number(kv.Value)}")));
         }
 
         if (report.Accuracy.Count > 0)

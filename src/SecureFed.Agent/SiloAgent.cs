@@ -74,6 +74,9 @@ public sealed class SiloAgent
     /// <summary>This silo's id, as written in its certificate.</summary>
     public string SiloId { get; }
 
+    /// <summary>What this silo's ledger entries state about it: its id and how its policy measures its epsilon.</summary>
+    private SiloLedgerStamp LedgerStamp => new(SiloId, _policy.Accountant, _policy.Delta, _policy.EpsilonCap);
+
     /// <summary>Raised when local training of a round starts (after the plan passed policy and the model hash checked).</summary>
     public event Action<long>? TrainingStarted;
 
@@ -337,15 +340,15 @@ public sealed class SiloAgent
                         if (update.RecordPrivacy is { } spend)
                         {
                             // Written before the update leaves: a crash after the upload never under-counts the records' epsilon.
-                            _ledger.RecordTraining(plan.FederationId, plan.Round, spend);
-                            Log.RecordEpsilon(_logger, plan.Round, _ledger.RecordEpsilon(spend.Accountant, spend.Delta), _policy.RecordEpsilonCap, spend.Delta);
+                            var recordEpsilon = _ledger.RecordTraining(plan.FederationId, plan.Round, spend, SiloId, _policy.RecordEpsilonCap, plan.ComputeHash());
+                            Log.RecordEpsilon(_logger, plan.Round, recordEpsilon, _policy.RecordEpsilonCap, spend.Delta);
                         }
 
                         if (plan.Privacy is { } dp)
                         {
                             // Clip and noise before anything leaves; the silo's ledger is written first, so a
                             // crash after the upload can never under-count what this silo released.
-                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null), planHash: plan.ComputeHash());
+                            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.WorstCaseNoiseMultiplier(dp, plan.ParameterCount, plan.SecureAggregation is not null), planHash: plan.ComputeHash(), stamp: LedgerStamp);
                             update = new LocalUpdate(UpdatePrivatizer.Apply(update.Delta, dp, _noise), 1);
                         }
 
@@ -470,7 +473,7 @@ public sealed class SiloAgent
 
         if (plan.Privacy is { } dp && task.ClipNorm > 0)
         {
-            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, plan.SecureAggregation is not null), task.Name, plan.ComputeHash());
+            _ledger.Record(plan.FederationId, plan.Round, PrivacyCharge.ReleaseNoiseMultiplier(dp, task, dp.Threshold, plan.SecureAggregation is not null), task.Name, plan.ComputeHash(), LedgerStamp);
             vector = UpdatePrivatizer.ApplyToRelease(vector, dp, task, _noise);
         }
 

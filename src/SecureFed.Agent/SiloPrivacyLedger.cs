@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SecureFed.Audit;
 using SecureFed.Privacy;
 
 namespace SecureFed.Agent;
@@ -8,6 +9,10 @@ namespace SecureFed.Agent;
 /// A silo's own record of the privacy it has spent, kept whatever the coordinator says: one entry per round in
 /// which the silo released a noised update, charged at the plan's worst case (exactly t survivors). With a file,
 /// each entry is appended and flushed to disk before the update leaves, so a crash never under-counts.
+/// Each entry states the epsilon the silo had spent after it (by its accountant, at its delta) and its cap, and is
+/// hash-chained to the one before (<see cref="SiloLedgerCanonicalForm"/>), so an auditor can verify a file the silo
+/// hands over (<see cref="SiloLedgerVerifier"/>, <c>securefed audit report --silo-ledger</c>). Files written before the
+/// chain existed stay readable, and the chain continues over their entries.
 /// Thread-safe.
 /// </summary>
 public sealed class SiloPrivacyLedger
@@ -15,6 +20,7 @@ public sealed class SiloPrivacyLedger
     private readonly string? _path;
     private readonly Lock _gate = new();
     private readonly List<Entry> _entries = [];
+    private string _head = LedgerEntry.GenesisHash;
 
     /// <summary>Creates a ledger kept in memory only.</summary>
     public SiloPrivacyLedger()
@@ -37,9 +43,13 @@ public sealed class SiloPrivacyLedger
                     continue;
                 }
 
-                _entries.Add(JsonSerializer.Deserialize<Entry>(line)
+                _entries.Add(JsonSerializer.Deserialize<Entry>(line, SiloLedgerCanonicalForm.FileOptions)
                     ?? throw new InvalidDataException($"{_path}: line {lineNumber} is not a ledger entry"));
             }
+
+            // The chain goes on from the last entry's hash, recomputed (an older file's entries carry none).
+            var hashes = SiloLedgerVerifier.ChainHashes([.. _entries.Select(ToAudit)]);
+            _head = hashes.Count == 0 ? LedgerEntry.GenesisHash : hashes[^1];
         }
     }
 
@@ -54,6 +64,30 @@ public sealed class SiloPrivacyLedger
     {
         /// <summary>The plan hash of the attempt that released it: a retried round is another plan, so another release.</summary>
         public string? PlanHash { get; init; }
+
+        /// <summary>The silo's id (from its certificate); null in older files.</summary>
+        public string? SiloId { get; init; }
+
+        /// <summary>
+        /// The silo's epsilon after this entry (client-level over its client-level releases, record-level over its DP-SGD
+        /// runs) by <see cref="Accountant"/> at <see cref="Delta"/>; null in older files and when no accounting was given.
+        /// </summary>
+        public double? Epsilon { get; init; }
+
+        /// <summary>The delta of <see cref="Epsilon"/>.</summary>
+        public double? Delta { get; init; }
+
+        /// <summary>The accountant of <see cref="Epsilon"/>.</summary>
+        public string? Accountant { get; init; }
+
+        /// <summary>The silo's cap on that epsilon when the entry was written (0: none).</summary>
+        public double? EpsilonCap { get; init; }
+
+        /// <summary>The previous entry's hash (<see cref="LedgerEntry.GenesisHash"/> for the first); null in older files.</summary>
+        public string? PreviousHash { get; init; }
+
+        /// <summary>This entry's hash (<see cref="SiloLedgerCanonicalForm"/>); null in older files.</summary>
+        public string? Hash { get; init; }
     }
 
     /// <summary>The entries so far.</summary>
@@ -100,14 +134,20 @@ public sealed class SiloPrivacyLedger
 
     /// <summary>
     /// Records one local DP-SGD run before its update leaves. Every training attempt is its own entry (a retried round
-    /// trains again on the same records with fresh noise, so it spends again); flushed to disk.
+    /// trains again on the same records with fresh noise, so it spends again); flushed to disk. The entry states the
+    /// record-level epsilon after it (the spend's accountant and delta) and <paramref name="recordCap"/>.
     /// </summary>
-    public void RecordTraining(string federationId, long round, RecordSpend spend)
+    /// <returns>The silo's record-level epsilon after this run.</returns>
+    public double RecordTraining(string federationId, long round, RecordSpend spend, string? siloId = null, double recordCap = 0, string? planHash = null)
     {
         ArgumentNullException.ThrowIfNull(spend);
         lock (_gate)
         {
-            AppendLocked(new Entry(federationId, round, spend.NoiseMultiplier, spend.SamplingRate, DateTimeOffset.UtcNow, RecordTask, spend.Steps));
+            var entry = new Entry(federationId, round, spend.NoiseMultiplier, spend.SamplingRate, DateTimeOffset.UtcNow, RecordTask, spend.Steps)
+            {
+                PlanHash = planHash,
+            };
+            return AppendLocked(Accounted(entry, siloId, spend.Accountant, spend.Delta, recordCap)).Epsilon ?? 0;
         }
     }
 
@@ -116,7 +156,9 @@ public sealed class SiloPrivacyLedger
     /// (<paramref name="planHash"/>) recorded twice is one release, but a retried round's new plan sends a freshly
     /// noised vector, so it is charged again.
     /// </summary>
-    public void Record(string federationId, long round, double noiseMultiplier, string? task = null, string? planHash = null)
+    /// <remarks>With <paramref name="stamp"/> the entry states the silo's client-level epsilon after it, by the stamp's
+    /// accountant at its delta, and its cap.</remarks>
+    public void Record(string federationId, long round, double noiseMultiplier, string? task = null, string? planHash = null, SiloLedgerStamp? stamp = null)
     {
         lock (_gate)
         {
@@ -125,27 +167,67 @@ public sealed class SiloPrivacyLedger
                 return;
             }
 
-            AppendLocked(new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task) { PlanHash = planHash });
+            var entry = new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task) { PlanHash = planHash };
+            AppendLocked(stamp is null ? entry : Accounted(entry, stamp.SiloId, stamp.Accountant, stamp.Delta, stamp.EpsilonCap));
         }
     }
 
-    /// <summary>Writes and flushes one entry, then keeps it; the caller holds the lock.</summary>
-    private void AppendLocked(Entry entry)
+    /// <summary><paramref name="entry"/> with the silo's id and its epsilon after it; the caller holds the lock.</summary>
+    private Entry Accounted(Entry entry, string? siloId, string accountant, double delta, double cap)
     {
+        var entry2 = entry with { SiloId = siloId, Accountant = accountant, Delta = delta, EpsilonCap = cap };
+        List<SiloLedgerEntry> history = [.. _entries.Select(ToAudit), ToAudit(entry2)];
+        return entry2 with { Epsilon = SiloLedgerVerifier.EpsilonAfter(history, history.Count - 1, accountant, delta) };
+    }
+
+    /// <summary>Chains, writes and flushes one entry, then keeps it; the caller holds the lock.</summary>
+    private Entry AppendLocked(Entry entry)
+    {
+        entry = entry with { PreviousHash = _head };
+        entry = entry with { Hash = SiloLedgerCanonicalForm.Hash(ToAudit(entry), _entries.Count + 1, _head) };
         if (_path is not null)
         {
             using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
             using (var writer = new StreamWriter(stream, leaveOpen: true))
             {
-                writer.WriteLine(JsonSerializer.Serialize(entry));
+                writer.WriteLine(JsonSerializer.Serialize(entry, SiloLedgerCanonicalForm.FileOptions));
             }
 
             stream.Flush(flushToDisk: true);
         }
 
         _entries.Add(entry);
+        _head = entry.Hash;
+        return entry;
     }
+
+    /// <summary>The auditor's view of an entry (the fields the canonical form covers).</summary>
+    private static SiloLedgerEntry ToAudit(Entry e) => new()
+    {
+        FederationId = e.FederationId,
+        Round = e.Round,
+        NoiseMultiplier = e.NoiseMultiplier,
+        SamplingRate = e.SamplingRate,
+        At = e.At,
+        Task = e.Task,
+        Steps = e.Steps,
+        PlanHash = e.PlanHash,
+        SiloId = e.SiloId,
+        Epsilon = e.Epsilon,
+        Delta = e.Delta,
+        Accountant = e.Accountant,
+        EpsilonCap = e.EpsilonCap,
+        PreviousHash = e.PreviousHash,
+        Hash = e.Hash,
+    };
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"silo privacy ledger ({_entries.Count} rounds)");
 }
+
+/// <summary>What a silo's ledger entries state about the silo besides the release: its id and how it measures its epsilon.</summary>
+/// <param name="SiloId">The silo's id, from its certificate.</param>
+/// <param name="Accountant">The accountant of its client-level epsilon ("rdp", "exact" or "pld").</param>
+/// <param name="Delta">The delta it measures that epsilon at.</param>
+/// <param name="EpsilonCap">Its own cap on that epsilon (0: none).</param>
+public sealed record SiloLedgerStamp(string SiloId, string Accountant, double Delta, double EpsilonCap);

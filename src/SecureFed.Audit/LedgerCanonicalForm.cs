@@ -15,7 +15,7 @@ namespace SecureFed.Audit;
 /// invariant culture, doubles in round-trip ("R") form, the timestamp as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>, absent optional values as <c>null</c>, an infinite epsilon as the string
 /// <c>"Infinity"</c>. The fields added later (<c>kind</c>, <c>study_hash</c>, <c>statistics_hash</c>, <c>settings_change</c>,
-/// <c>evaluation</c>, <c>releases</c>, <c>record_privacy</c>, <c>abort_reason</c>, <c>faults</c>, <c>outcomes</c>, <c>planned_rounds</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
+/// <c>evaluation</c>, <c>releases</c>, <c>record_privacy</c>, <c>abort_reason</c>, <c>faults</c>, <c>outcomes</c>, <c>planned_rounds</c>, <c>model_kind</c>, <c>study_name</c>, in that order, after <c>trace_id</c>) are written only when set (an empty
 /// <c>releases</c> list counts as unset), so entries without them encode exactly as before. The format label makes a ledger hash useless as any other SecureFed preimage.</para>
 /// <para>A stored line is the canonical object with <c>entry_hash</c> and <c>signature</c> appended. Verifiers never
 /// hash the stored text: they parse it and re-encode, so an edit to any field changes the hash.</para>
@@ -273,6 +273,16 @@ public static class LedgerCanonicalForm
         if (c.PlannedRounds is { } planned)
         {
             w.WriteNumber("planned_rounds", planned);
+        }
+
+        if (c.ModelKind is { } model)
+        {
+            w.WriteString("model_kind", model);
+        }
+
+        if (c.StudyName is { } name)
+        {
+            w.WriteString("study_name", name);
         }
     }
 

@@ -236,6 +236,18 @@ public record LedgerEntryDraft
     /// <summary>The rounds the federation planned when this entry was written (<see langword="null"/> in older entries): a ledger whose completed rounds fall short stopped early.</summary>
     public int? PlannedRounds { get; init; }
 
+    /// <summary>
+    /// The kind of model the federation trains ("logreg", "mlp", as the study's model section names it), or
+    /// <see langword="null"/> in older entries.
+    /// </summary>
+    public string? ModelKind { get; init; }
+
+    /// <summary>The study's name (its <c>name</c>), or <see langword="null"/> when the federation declares no study and in older entries.</summary>
+    public string? StudyName { get; init; }
+
+    /// <summary>The longest <see cref="ModelKind"/> or <see cref="StudyName"/> an entry holds.</summary>
+    public const int MaxNameLength = 200;
+
     /// <summary>The members at fault in this attempt, in the order it happened; <see langword="null"/> (or empty) when none was.</summary>
     public IReadOnlyList<LedgerFault>? Faults { get; init; }
 
@@ -250,6 +262,11 @@ public record LedgerEntryDraft
     {
         return reason is null ? null : Identity.PeerText.Bound(reason, MaxReasonLength);
     }
+
+    /// <summary><paramref name="name"/> fit for <see cref="ModelKind"/> or <see cref="StudyName"/>: one line of at most
+    /// <see cref="MaxNameLength"/> characters; null or empty gives null.</summary>
+    public static string? BoundName(string? name) =>
+        string.IsNullOrEmpty(name) ? null : Identity.PeerText.Bound(name, MaxNameLength) is { Length: > 0 } b ? b : null;
 
     /// <summary>The kind with the default applied: <see cref="Kind"/>, or "training" when it is <see langword="null"/>.</summary>
     internal string EffectiveKind => Kind ?? LedgerEntryKinds.Training;

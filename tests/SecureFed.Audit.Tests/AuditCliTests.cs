@@ -170,6 +170,43 @@ public sealed class AuditCliTests : IDisposable
         Assert.All(commands.SelectMany(c => c.Arguments), a => Assert.False(string.IsNullOrWhiteSpace(a.Description), $"argument {a.Name} has no description"));
     }
 
+    [Fact]
+    public async Task Report_GoodAndTamperedSiloLedger_WritesBothExitsOneAndNamesTheTamperedFileAndEntry()
+    {
+        _consortium.WriteGoodLedger(_ledger);
+        string good = _consortium.PathOf("silo-1.jsonl");
+        var silo = new SecureFed.Agent.SiloPrivacyLedger(good);
+        foreach (int round in new[] { 1, 2, 4 })
+        {
+            silo.Record("fed-1", round, 0.9, planHash: TestConsortium.Hex(round * 7 + 1), stamp: new SecureFed.Agent.SiloLedgerStamp("silo-1", "rdp", 1e-5, 0));
+        }
+
+        string bad = _consortium.PathOf("silo-1-tampered.jsonl");
+        var lines = File.ReadAllLines(good);
+        lines[1] = lines[1].Replace("\"NoiseMultiplier\":0.9", "\"NoiseMultiplier\":0.5", StringComparison.Ordinal);
+        File.WriteAllLines(bad, lines);
+        string outDir = _consortium.PathOf("report");
+
+        var both = await RunAsync("audit", "report", _ledger, "--out", outDir, "--coordinator-cert", _coordinatorPem, "--ca", _caPem, "--silo-ledger", good, "--silo-ledger", bad);
+        using var bothJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
+        var goodOnly = await RunAsync("audit", "report", _ledger, "--out", outDir, "--coordinator-cert", _coordinatorPem, "--ca", _caPem, "--silo-ledger", good);
+        var missing = await RunAsync("audit", "report", _ledger, "--out", outDir, "--silo-ledger", _consortium.PathOf("nope.jsonl"));
+
+        Assert.Equal(1, both.Code);
+        string error = Assert.Single(both.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: silo ledger {bad}: verification FAILED at entry 2: its hash ", error, StringComparison.Ordinal);
+        Assert.Contains($"silo ledger {good}: verified", both.Output, StringComparison.Ordinal);
+        Assert.Contains("ledger verified", both.Output, StringComparison.Ordinal);
+        Assert.Equal(["verified", "failed"], bothJson.RootElement.GetProperty("silo_ledgers").EnumerateArray().Select(l => l.GetProperty("status").GetString()));
+        Assert.Equal(2, bothJson.RootElement.GetProperty("silo_ledgers")[1].GetProperty("failed_entry").GetInt64());
+        Assert.Equal(0, goodOnly.Code);
+        Assert.Equal("", goodOnly.Error);
+        Assert.Contains($"final model hash: {TestConsortium.Hex(1006)}", goodOnly.Output, StringComparison.Ordinal);
+        Assert.Equal(goodOnly.Output[goodOnly.Output.IndexOf("SecureFed audit report", StringComparison.Ordinal)..], File.ReadAllText(Path.Combine(outDir, "report.txt")));
+        Assert.Equal(2, missing.Code);
+        Assert.Equal($"error: The silo ledger file '{_consortium.PathOf("nope.jsonl")}' does not exist.", missing.Error.TrimEnd());
+    }
+
     private static async Task<Run> RunAsync(params string[] args)
     {
         var output = new StringWriter();

@@ -117,6 +117,33 @@ public sealed class FederationProcessTests(ITestOutputHelper output) : IDisposab
             Assert.True(await verify.WaitForExitAsync(StepTimeout), verify.Transcript());
             Assert.True(verify.ExitCode == 0, verify.Transcript());
             Assert.Contains("record-level epsilon silo-1 ", verify.Stdout, StringComparison.Ordinal);
+
+            // The report of this real coordinator's ledger (no --summary), with the silos' own ledgers handed over:
+            // silo-1's as it is, silo-2's with one DP-SGD run's noise multiplier edited.
+            var tampered = Path.Combine(_consortium.Directory, "silo-2-tampered.jsonl");
+            var lines = File.ReadAllLines(SiloLedger(2));
+            var first = System.Text.Json.Nodes.JsonNode.Parse(lines[0])!.AsObject();
+            first["NoiseMultiplier"] = first["NoiseMultiplier"]!.GetValue<double>() * 2;
+            lines[0] = first.ToJsonString();
+            File.WriteAllLines(tampered, lines);
+            var reportDir = Path.Combine(_consortium.Directory, "audit");
+            using var report = Start("report", null, "audit", "report", ledger, "--out", reportDir, "--coordinator-cert", Path.Combine(certs, "coordinator.pem"),
+                "--ca", Path.Combine(certs, "ca.pem"), "--silo-ledger", SiloLedger(1), "--silo-ledger", tampered);
+            Assert.True(await report.WaitForExitAsync(StepTimeout), report.Transcript());
+            Assert.True(report.ExitCode == 1, report.Transcript());
+            Assert.Contains($"error: silo ledger {tampered}: verification FAILED at entry 1: its hash ", report.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"silo ledger {SiloLedger(1)}: verified, {rounds} releases of this federation agree with the coordinator's ledger", report.Stdout, StringComparison.Ordinal);
+            var finalModel = training[^1].ModelHashAfter;
+            Assert.Contains($"final model hash: {finalModel}\n", report.Stdout, StringComparison.Ordinal);
+            Assert.Contains($"study: hospitals-breast-cancer-record-dp, hash {training[^1].StudyHash}", report.Stdout, StringComparison.Ordinal);
+            Assert.Contains("model kind: ", report.Stdout, StringComparison.Ordinal);
+            Assert.Contains($"planned rounds: {rounds}", report.Stdout, StringComparison.Ordinal);
+            Assert.Contains("accuracy by round (federated evaluation in the ledger):", report.Stdout, StringComparison.Ordinal);
+            Assert.Contains("  round 1: accuracy ", report.Stdout, StringComparison.Ordinal);
+            var html = File.ReadAllText(Path.Combine(reportDir, "report.html"));
+            Assert.Contains($"<td id=\"final-model\" class=\"hash\">{finalModel}</td>", html, StringComparison.Ordinal);
+            Assert.Contains("data-status=\"failed\"", html, StringComparison.Ordinal);
+            output.WriteLine(report.Stdout);
             output.WriteLine(Transcripts());
         }
         finally

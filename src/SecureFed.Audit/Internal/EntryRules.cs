@@ -79,6 +79,16 @@ internal static class EntryRules
             return "the planned rounds are negative";
         }
 
+        if (c.ModelKind is { } model && (model.Length == 0 || model.Length > LedgerEntryDraft.MaxNameLength || model.Any(char.IsControl)))
+        {
+            return $"the model kind is not one line of 1 to {LedgerEntryDraft.MaxNameLength} characters";
+        }
+
+        if (c.StudyName is { } name && (name.Length == 0 || name.Length > LedgerEntryDraft.MaxNameLength || name.Any(char.IsControl)))
+        {
+            return $"the study name is not one line of 1 to {LedgerEntryDraft.MaxNameLength} characters";
+        }
+
         if (c.Aggregation is not ("secure" or "plain"))
         {
             return $"aggregation '{c.Aggregation}' must be secure or plain";

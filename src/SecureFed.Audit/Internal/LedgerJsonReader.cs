@@ -66,6 +66,8 @@ internal static class LedgerJsonReader
                 Faults = o.Has("faults") ? ParseFaults(o.Array("faults")) : null,
                 Outcomes = o.Has("outcomes") ? ParseOutcomes(o.Array("outcomes")) : null,
                 PlannedRounds = o.Has("planned_rounds") ? o.Int32("planned_rounds") : null,
+                ModelKind = o.Has("model_kind") ? o.String("model_kind") : null,
+                StudyName = o.Has("study_name") ? o.String("study_name") : null,
                 PreviousHash = o.String("previous_hash"),
                 EntryHash = o.String("entry_hash"),
                 Signature = o.String("signature"),

@@ -135,6 +135,51 @@ public sealed record ReportVerification(string Status, string Reason, long? Fail
     public const string NotVerified = "not verified";
 }
 
+/// <summary>One release in a silo's own ledger, with the epsilon the silo stated after it and how it compares with the coordinator's ledger.</summary>
+/// <param name="Entry">Its 1-based position in the silo's file.</param>
+/// <param name="Round">The round.</param>
+/// <param name="Task">"training", "statistics", "evaluation" or "record" (a DP-SGD run).</param>
+/// <param name="NoiseMultiplier">The noise multiplier the silo priced it at.</param>
+/// <param name="Epsilon">The silo's epsilon after it (client-level, or record-level for a DP-SGD run), or null in older files.</param>
+/// <param name="EpsilonCap">The silo's cap on that epsilon (null when none or not stated).</param>
+/// <param name="Accountant">The accountant of <paramref name="Epsilon"/>.</param>
+/// <param name="Delta">The delta of <paramref name="Epsilon"/>.</param>
+/// <param name="Agreement">How it compares with the coordinator's ledger.</param>
+public sealed record ReportSiloRelease(
+    long Entry, long Round, string Task, double NoiseMultiplier, double? Epsilon, double? EpsilonCap, string? Accountant, double? Delta, SiloLedgerAgreement Agreement);
+
+/// <summary>A silo's own ledger as the report shows it: its verification, and its releases in this federation.</summary>
+/// <param name="Source">The file it came from.</param>
+/// <param name="SiloId">The silo its entries name (null when they name none: older files).</param>
+/// <param name="Verification">The verdict on the file's chain and stated epsilons.</param>
+/// <param name="Releases">Its entries of the reported federation, in file order.</param>
+public sealed record ReportSiloLedger(string Source, string? SiloId, SiloLedgerVerification Verification, IReadOnlyList<ReportSiloRelease> Releases)
+{
+    /// <summary>"verified" (chain and epsilons hold and every release agrees with the coordinator's ledger), "failed"
+    /// (the file does not verify) or "disagrees" (it verifies, but the coordinator's ledger contradicts a release).</summary>
+    public string Status => !Verification.Ok ? ReportVerification.Failed
+        : Releases.Any(r => r.Agreement.Verdict == SiloLedgerAgreement.Disagrees) ? Disagrees : ReportVerification.Verified;
+
+    /// <summary>The <see cref="Status"/> of a verified file that the coordinator's ledger contradicts.</summary>
+    public const string Disagrees = "disagrees";
+
+    /// <summary>One line naming the file, the entry and what is wrong; null when <see cref="Status"/> is verified.</summary>
+    public string? Problem => Status switch
+    {
+        ReportVerification.Failed => $"silo ledger {Source}: verification FAILED at {Verification.Reason}",
+        Disagrees => Releases.First(r => r.Agreement.Verdict == SiloLedgerAgreement.Disagrees) is var r
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"silo ledger {Source}: entry {r.Entry} disagrees with the coordinator's ledger: {r.Agreement.Detail}")
+            : null,
+        _ => null,
+    };
+
+    /// <summary>The silo's last stated client-level epsilon in the file's releases shown, or null.</summary>
+    public double? ClientEpsilon => Releases.LastOrDefault(r => r.Task != SiloLedgerEntry.RecordTask && r.Epsilon is not null)?.Epsilon;
+
+    /// <summary>The silo's last stated record-level epsilon in the file's releases shown, or null.</summary>
+    public double? RecordEpsilon => Releases.LastOrDefault(r => r.Task == SiloLedgerEntry.RecordTask && r.Epsilon is not null)?.Epsilon;
+}
+
 /// <summary>
 /// The audit report of one federation: its study, federated statistics, rounds (with their federated evaluations),
 /// participants, privacy parameters, charged releases, budget left and verification status, built from ledger entries
@@ -191,6 +236,15 @@ public sealed record AuditReport
 
     /// <summary>The distinct study hashes the entries carry, in order of appearance (normally one, or none).</summary>
     public IReadOnlyList<string> StudyHashes { get; init; } = [];
+
+    /// <summary>The study's name, as the last entry that names one says, or null (no study, or an older ledger).</summary>
+    public string? StudyName { get; init; }
+
+    /// <summary>The kind of model trained, as the last entry that names one says, or null (an older ledger).</summary>
+    public string? ModelKind { get; init; }
+
+    /// <summary>The silo ledgers handed over, verified and compared with this ledger, in the order given.</summary>
+    public IReadOnlyList<ReportSiloLedger> SiloLedgers { get; init; } = [];
 
     /// <summary>The federated-statistics round, or <see langword="null"/> when the ledger has none.</summary>
     public ReportStatistics? Statistics { get; init; }
@@ -315,7 +369,29 @@ public sealed record AuditReport
             LedgerSource = context.LedgerSource,
             ExportedModel = context.ExportedModel,
             ExportedHeadInLedger = context.ExportedModel is { } m && mine.Any(e => e.EntryHash == m.LedgerHeadHash),
+            StudyName = mine.LastOrDefault(e => e.StudyName is not null)?.StudyName,
+            ModelKind = mine.LastOrDefault(e => e.ModelKind is not null)?.ModelKind,
+            SiloLedgers = [.. context.SiloLedgers.Select(f => BuildSiloLedger(f, mine, federation))],
         };
+    }
+
+    private static ReportSiloLedger BuildSiloLedger(SiloLedgerFile file, List<LedgerEntry> coordinator, string federation)
+    {
+        var verification = SiloLedgerVerifier.Verify(file.Entries);
+        var agreements = SiloLedgerVerifier.Compare(file.Entries, coordinator, federation).ToDictionary(a => a.Entry);
+        var releases = new List<ReportSiloRelease>();
+        for (int i = 0; i < file.Entries.Count; i++)
+        {
+            var e = file.Entries[i];
+            if (agreements.TryGetValue(i + 1, out var agreement))
+            {
+                releases.Add(new ReportSiloRelease(
+                    i + 1, e.Round, e.Task ?? LedgerEntryKinds.Training, e.NoiseMultiplier, e.Epsilon, e.EpsilonCap is > 0 ? e.EpsilonCap : null,
+                    e.Accountant, e.Delta, agreement));
+            }
+        }
+
+        return new ReportSiloLedger(file.Source, file.Entries.Select(e => e.SiloId).FirstOrDefault(s => s is not null), verification, releases);
     }
 
     /// <summary>Each silo's record-level epsilon, entry by entry, recomputed from the logged DP-SGD steps.</summary>

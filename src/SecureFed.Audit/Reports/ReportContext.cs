@@ -37,6 +37,10 @@ public sealed record ReportContext
     /// <summary>The model exported from this federation (its model card), or <see langword="null"/> when none was exported.</summary>
     public ReportExportedModel? ExportedModel { get; init; }
 
+    /// <summary>Silo ledgers the silos handed over (<see cref="SiloLedgerVerifier.Read"/>); each is verified and compared
+    /// with the coordinator's ledger, and gets its own section. Empty when none was given.</summary>
+    public IReadOnlyList<SiloLedgerFile> SiloLedgers { get; init; } = [];
+
     /// <summary>
     /// Reads accuracy by round from a simulation's <c>summary.json</c> (<c>rounds[].round</c> and
     /// <c>rounds[].accuracy</c>). Rounds whose accuracy is <c>null</c> are skipped; when a round appears more than once
@@ -132,3 +136,8 @@ public sealed record ReportContext
 /// <param name="LedgerHeadHash">The ledger head hash the export was verified against.</param>
 /// <param name="Architecture">The model's one-line description.</param>
 public sealed record ReportExportedModel(string File, string FileSha256, string ModelHash, string LedgerHeadHash, string Architecture);
+
+/// <summary>A silo's own ledger as handed to the auditor.</summary>
+/// <param name="Source">Where it came from (a file name), shown in the report and in every failure.</param>
+/// <param name="Entries">Its entries in file order.</param>
+public sealed record SiloLedgerFile(string Source, IReadOnlyList<SiloLedgerEntry> Entries);

@@ -12,9 +12,10 @@ namespace SecureFed.Cli.Commands;
 /// <summary>
 /// <c>securefed audit verify</c>: checks a ledger the way an outside auditor would (SecureFed.Audit's
 /// <see cref="LedgerVerifier"/>). Exit 0 when everything holds, 1 naming the first bad entry, 2 for unreadable
-/// input. <c>securefed audit report</c>: writes report.json and report.html (<see cref="ReportWriter"/>), verifying
-/// first when a coordinator certificate and CA are given; exit 0 when written, 1 when written but verification
-/// failed, 2 for unreadable input. Writes to the invocation's Output/Error (Console by default).
+/// input. <c>securefed audit report</c>: writes report.json, report.html and report.txt (<see cref="ReportWriter"/>),
+/// verifying first when a coordinator certificate and CA are given, and verifying each <c>--silo-ledger</c>; exit 0 when
+/// written, 1 when written but the ledger or a silo ledger failed verification (or a silo ledger disagrees with the
+/// ledger; each such file gets one line on stderr naming it and the entry), 2 for unreadable input. Writes to the invocation's Output/Error (Console by default).
 /// </summary>
 internal static class AuditCommand
 {
@@ -83,12 +84,19 @@ internal static class AuditCommand
         {
             Description = "The model.json of the federation's exported model (securefed model export); the report names the model and says whether it is the ledger's final model.",
         };
+        var siloLedger = new Option<string[]>("--silo-ledger")
+        {
+            Description = "A silo's own privacy ledger (Agent:Policy:LedgerPath), handed over by the silo; repeatable. Each is verified " +
+                "(hash chain, every stated epsilon recomputed) and compared with the coordinator's ledger, and gets a section of the report.",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var command = new Command(
             "report",
-            "Write report.json and a self-contained report.html: epsilon and accuracy by round, participants, dropouts, mechanism " +
-            "parameters, budget left and trace ids. Exit 0 when written; 1 when written but verification failed; 2 for unreadable files.")
+            "Write report.json, a self-contained report.html and report.txt (also printed): study, model kind, rounds planned and completed, " +
+            "final model hash, epsilon and accuracy by round, participants, dropouts, mechanism parameters, budget left, trace ids and each " +
+            "silo ledger given. Exit 0 when written; 1 when written but the ledger or a silo ledger failed verification or disagrees; 2 for unreadable files.")
         {
-            ledger, output, summary, coordinatorCert, ca, federation, modelCard,
+            ledger, output, summary, coordinatorCert, ca, federation, modelCard, siloLedger,
         };
         command.SetAction((parse, _) => Task.FromResult(Report(
             parse,
@@ -98,12 +106,14 @@ internal static class AuditCommand
             parse.GetValue(coordinatorCert),
             parse.GetValue(ca),
             parse.GetValue(federation),
-            parse.GetValue(modelCard))));
+            parse.GetValue(modelCard),
+            parse.GetValue(siloLedger) ?? [])));
         return command;
     }
 
     private static int Report(
-        ParseResult parse, string ledgerPath, string outDir, string? summaryPath, string? coordinatorPath, string? caPath, string? federation, string? modelCardPath)
+        ParseResult parse, string ledgerPath, string outDir, string? summaryPath, string? coordinatorPath, string? caPath, string? federation, string? modelCardPath,
+        string[] siloLedgerPaths)
     {
         var error = parse.InvocationConfiguration.Error;
         if ((coordinatorPath is null) != (caPath is null))
@@ -137,6 +147,7 @@ internal static class AuditCommand
                 GeneratedAt = TimeProvider.System.GetUtcNow(),
                 LedgerSource = Path.GetFileName(ledgerPath),
                 ExportedModel = modelCardPath is null ? null : ExportedModelOf(modelCardPath),
+                SiloLedgers = [.. siloLedgerPaths.Select(p => new SiloLedgerFile(p, SiloLedgerVerifier.Read(p)))],
             };
             AuditReport report;
             try
@@ -153,13 +164,28 @@ internal static class AuditCommand
             var text = parse.InvocationConfiguration.Output;
             text.WriteLine($"wrote {files.JsonPath}");
             text.WriteLine($"wrote {files.HtmlPath}");
+            text.WriteLine($"wrote {files.TextPath}");
             text.WriteLine(report.Verification.Status switch
             {
                 ReportVerification.Verified => "ledger verified",
                 ReportVerification.Failed => $"ledger verification FAILED: {report.Verification.Reason}",
                 _ => "ledger not verified (give --coordinator-cert and --ca to verify it)",
             });
-            return report.Verification.Status == ReportVerification.Failed ? Refuted : Verified;
+            var siloProblems = report.SiloLedgers.Select(l => l.Problem).OfType<string>().ToList();
+            foreach (var l in report.SiloLedgers.Where(l => l.Problem is null))
+            {
+                text.WriteLine($"silo ledger {l.Source}: verified");
+            }
+
+            // One line per bad silo ledger, naming the file and the entry; the report shows it as failed too.
+            foreach (string problem in siloProblems)
+            {
+                error.WriteLine($"error: {problem}");
+            }
+
+            text.WriteLine();
+            text.Write(ReportWriter.ToText(report));
+            return report.Verification.Status == ReportVerification.Failed || siloProblems.Count > 0 ? Refuted : Verified;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
             or UnauthorizedAccessException or CryptographicException or IOException)

@@ -772,6 +772,8 @@ internal sealed class RoundOrchestrator
             Faults = faults.Count == 0 ? null : [.. faults.Select(f => new LedgerFault(f.SiloId, LedgerEntryDraft.BoundReason(f.What)!, f.Proven))],
             Outcomes = outcomes.Count > 0 ? outcomes : null,
             PlannedRounds = _options.Rounds,
+            ModelKind = LedgerEntryDraft.BoundName(_options.Model.Kind),
+            StudyName = plan.StudyHash.Length > 0 ? LedgerEntryDraft.BoundName(_options.Dataset) : null,
             RecordPrivacy = state?.RecordSpends() is { Count: > 0 } spends
                 ? [.. spends.Select(x => new LedgerRecordPrivacy(x.SiloId, x.Spend.NoiseMultiplier, x.Spend.SamplingRate, checked((long)x.Spend.Steps), x.Spend.Delta, x.Spend.Accountant))]
                 : null,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SecureFed.Coordinator;
 using SecureFed.Hosting;
 
 namespace SecureFed.Cli.Commands;
@@ -19,10 +20,29 @@ internal static class ServeCommands
         {
             var file = CoordinatorConfig.Load(parse.GetValue(config)!);
             using var telemetry = Telemetry.Start("securefed-coordinator", parse.GetValue(traceFile));
+            using var interruption = Interruption.Listen(ct);
             await using var host = file.Build(ConsoleLogging);
-            await host.StartAsync(ct);
+            await host.StartAsync(interruption.Token);
             Console.Error.WriteLine($"coordinator listening on {host.Address}");
-            var outcome = await host.Completion.WaitAsync(ct);
+            FederationOutcome outcome;
+            try
+            {
+                outcome = await host.Completion.WaitAsync(interruption.Token);
+            }
+            catch (OperationCanceledException) when (interruption.Requested)
+            {
+                // A clean stop: the attempt in progress is stored and signed as aborted before the process ends.
+                await host.StopAsync(interruption.Reason);
+                var next = host.Store.NextRoundNumber();
+                var aborted = host.Store.Rounds().LastOrDefault() is { Status: "aborted" } last && last.AbortReason == interruption.Reason
+                    ? $"round {last.Round} (attempt {last.Attempt}) recorded as aborted"
+                    : "no round was running";
+                Console.Out.WriteLine(
+                    $"coordinator stopped ({interruption.Reason}): {host.Store.CompletedRounds()} rounds completed, {aborted}; " +
+                    $"run the same `securefed coordinator --config` again to resume at round {next} (store {host.Store.Path}, ledger {host.LedgerPath})");
+                return interruption.ExitCode;
+            }
+
             Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}");
             return 0;
         }));

@@ -7,7 +7,13 @@ namespace SecureFed.Cli;
 public static class Program
 {
     /// <summary>Parses the arguments and runs the chosen command.</summary>
-    public static Task<int> Main(string[] args) => BuildRoot().Parse(args).InvokeAsync();
+    /// <remarks>
+    /// System.CommandLine's own SIGINT/SIGTERM handling is off: it would end the process two seconds after the signal,
+    /// in the middle of a clean stop. The long-running commands (simulate, coordinator, agent) take the signals
+    /// themselves (<see cref="Interruption"/>); the others end as the signal's default does.
+    /// </remarks>
+    public static Task<int> Main(string[] args) =>
+        BuildRoot().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
     /// <summary>The command tree (exposed for tests of help text and parsing).</summary>
     public static RootCommand BuildRoot()

@@ -5,8 +5,8 @@ namespace SecureFed.Cli.Commands;
 /// <summary>
 /// SIGINT (Ctrl-C) and SIGTERM for a long-running command: the first one cancels <see cref="Token"/> so the command
 /// stops cleanly (the attempt in progress recorded as aborted, summary and report written); a second one exits at once
-/// with the same code. Registered after System.CommandLine's own handler, so this one runs first and takes the signal
-/// (System.CommandLine would otherwise end the process two seconds later, in the middle of the clean stop).
+/// with the same code. System.CommandLine's own handling is off (Program.Main): it would end the process two seconds
+/// after the signal, in the middle of the clean stop.
 /// </summary>
 /// <remarks>Thread-safe: signals arrive on their own threads.</remarks>
 internal sealed class Interruption : IDisposable
@@ -47,7 +47,7 @@ internal sealed class Interruption : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        // Taken here: neither the runtime's default (ending the process) nor System.CommandLine's handler runs.
+        // Taken here: the runtime's default (ending the process) does not run.
         context.Cancel = true;
         var name = context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
         if (Interlocked.Increment(ref _signals) > 1)

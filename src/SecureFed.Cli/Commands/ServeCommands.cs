@@ -60,10 +60,11 @@ internal static class ServeCommands
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
             var agent = file.Build(loggerFactory.CreateLogger("SecureFed.Agent"));
+            using var interruption = Interruption.Listen(ct);
             Agent.AgentOutcome outcome;
             try
             {
-                outcome = await agent.RunAsync(ct);
+                outcome = await agent.RunAsync(interruption.Token);
             }
             catch (Agent.AgentGaveUpException ex)
             {

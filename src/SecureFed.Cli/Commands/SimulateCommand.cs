@@ -189,8 +189,11 @@ internal static class SimulateCommand
         }
 
         var dir = Path.GetDirectoryName(result.StorePath)!;
+        var aborted = result.Outcome.Rounds.LastOrDefault() is { Completed: false } last && last.AbortReason == reason
+            ? $"round {last.Round} recorded as aborted"
+            : "no round was running";
         Console.Error.WriteLine(
-            $"interrupted ({reason}): {result.Outcome.RoundsCompleted} rounds completed, the round in progress recorded as aborted; summary.json and report.html written; " +
+            $"interrupted ({reason}): {result.Outcome.RoundsCompleted} rounds completed, {aborted}; summary.json and report.html written; " +
             $"resume with `securefed simulate --out {dir}`");
         return interruption.ExitCode;
     }

@@ -84,6 +84,27 @@ public sealed class InterruptTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_signalled_twice_exits_at_once_and_the_folder_still_resumes()
+    {
+        var dir = Path.Combine(_consortium.Directory, "run");
+        var first = _consortium.Start("simulate-1", null, "simulate", "--silos", "3", "--rounds", "6", "--noise-multiplier", "1.0", "--out", dir);
+        Assert.True(await first.WaitForOutputAsync("r1   acc", TimeSpan.FromSeconds(180)), first.Transcript());
+        first.Signal("TERM");
+        Assert.True(await first.WaitForOutputAsync("SIGTERM: stopping", ProcessConsortium.StepTimeout), first.Transcript());
+        first.Signal("INT");
+        Assert.True(await first.WaitForExitAsync(TimeSpan.FromSeconds(10)), first.Transcript());
+        Assert.True(first.ExitCode == 143, first.Transcript());
+        Assert.Contains("SIGINT again: exiting at once", first.Stderr, StringComparison.Ordinal);
+
+        // Cut short like a crash, and no worse: the store opens, the attempt is charged as interrupted, the run ends.
+        var second = _consortium.Start("simulate-2", null, "simulate", "--out", dir);
+        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(240)), second.Transcript());
+        Assert.True(second.ExitCode == 0, second.Transcript());
+        Assert.Equal(6, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!["rounds_completed"]!);
+        await VerifyLedgerAsync(dir);
+    }
+
+    [Fact]
     public async Task Coordinator_sent_SIGTERM_during_a_round_records_it_aborted_and_a_restart_finishes_the_federation()
     {
         const int rounds = 3;

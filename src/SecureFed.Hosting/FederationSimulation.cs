@@ -209,17 +209,7 @@ public static class FederationSimulation
             await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), CancellationToken.None);
         }
 
-        var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
-        var report = Audit.Reports.AuditReport.Build(entries, new Audit.Reports.ReportContext
-        {
-            // The ledger itself carries each round's federated evaluation, so the report needs no summary.
-            Verification = Audit.LedgerVerifier.Verify(entries, coordinatorCert, ca.Certificate, time),
-            FederationId = coordinatorOptions.FederationId,
-            GeneratedAt = DateTimeOffset.UtcNow,
-            LedgerSource = Path.GetFileName(coordinator.LedgerPath),
-            ExportedModel = exported?.Report,
-        });
-        Audit.Reports.ReportWriter.Write(report, outDir);
+        LedgerReport.Write(coordinator.LedgerPath, coordinatorCert, ca.Certificate, coordinatorOptions.FederationId, outDir, exported?.Report);
         if (training)
         {
             new SimulationRecord(interrupted is null ? SimulationRecord.Completed : SimulationRecord.Interrupted, options).Write();

@@ -108,7 +108,9 @@ public sealed class InterruptTests : IDisposable
     public async Task Coordinator_sent_SIGTERM_during_a_round_records_it_aborted_and_a_restart_finishes_the_federation()
     {
         const int rounds = 3;
-        await _consortium.LaunchAsync(RepoPaths.File("data", "hospitals", "study.json"), rounds, new JsonObject { ["MinCohort"] = 2 });
+        var reports = Path.Combine(_consortium.Directory, "reports");
+        await _consortium.LaunchAsync(
+            RepoPaths.File("data", "hospitals", "study.json"), rounds, new JsonObject { ["MinCohort"] = 2 }, new JsonObject { ["ReportDirectory"] = reports });
         var coordinator = _consortium.Coordinator!;
         // Round 1 started: the signal lands inside a round (or right after it), never before the federation began.
         Assert.True(await coordinator.WaitForOutputAsync(" 1 started with ", TimeSpan.FromSeconds(180)), _consortium.Transcripts());
@@ -117,11 +119,15 @@ public sealed class InterruptTests : IDisposable
         Assert.True(coordinator.ExitCode == 143, _consortium.Transcripts());
         Assert.Contains("coordinator stopped (interrupted by the operator (SIGTERM))", coordinator.Stdout, StringComparison.Ordinal);
         Assert.Contains("to resume at round", coordinator.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(reports, "report.html")), _consortium.Transcripts());
+        Assert.Contains("aborted", File.ReadAllText(Path.Combine(reports, "report.json")), StringComparison.Ordinal);
+        File.Delete(Path.Combine(reports, "report.html"));
 
         // Nothing lost: the store opens again, every attempt has its entry, and the restart completes every round.
         var restarted = _consortium.StartCoordinator();
         Assert.True(await restarted.WaitForExitAsync(TimeSpan.FromSeconds(240)), _consortium.Transcripts());
         Assert.True(restarted.ExitCode == 0, _consortium.Transcripts());
+        Assert.True(File.Exists(Path.Combine(reports, "report.html")), _consortium.Transcripts());
         foreach (var agent in _consortium.Agents)
         {
             Assert.True(await agent.WaitForExitAsync(ProcessConsortium.StepTimeout), _consortium.Transcripts());

@@ -37,10 +37,16 @@ internal static class ServeCommands
                 var aborted = host.Store.Rounds().LastOrDefault() is { Status: "aborted" } last && last.AbortReason == interruption.Reason
                     ? $"round {last.Round} (attempt {last.Attempt}) recorded as aborted"
                     : "no round was running";
+                var report = LedgerReport.WriteFor(file, host) is { } written ? $", report {written.HtmlPath}" : "";
                 Console.Out.WriteLine(
                     $"coordinator stopped ({interruption.Reason}): {host.Store.CompletedRounds()} rounds completed, {aborted}; " +
-                    $"run the same `securefed coordinator --config` again to resume at round {next} (store {host.Store.Path}, ledger {host.LedgerPath})");
+                    $"run the same `securefed coordinator --config` again to resume at round {next} (store {host.Store.Path}, ledger {host.LedgerPath}{report})");
                 return interruption.ExitCode;
+            }
+
+            if (LedgerReport.WriteFor(file, host) is { } files)
+            {
+                Console.Error.WriteLine($"wrote {files.HtmlPath}");
             }
 
             Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}");

@@ -48,27 +48,8 @@ public static class FederationSimulation
         var outDir = Path.GetFullPath(options.OutputDirectory);
         Directory.CreateDirectory(outDir);
         var storePath = Path.Combine(outDir, "federation.db");
-        var saved = SimulationRecord.Read(outDir);
         var training = options.EvaluateModelHash is null;
-        if (File.Exists(storePath) && training)
-        {
-            if (saved is null)
-            {
-                throw new InvalidOperationException($"{outDir} already holds a federation (federation.db) that cannot be resumed (no {SimulationRecord.FileName}); choose another --out");
-            }
-
-            if (!saved.Resumable)
-            {
-                throw new InvalidOperationException($"{outDir} holds a completed federation (see its summary.json); choose another --out, or --evaluate one of its models");
-            }
-
-            if (saved.Difference(options) is { } difference)
-            {
-                throw new ArgumentException(
-                    $"{outDir} holds an interrupted run with other options: {difference}; resume it with the options it was started with (leave them out: they are read from {SimulationRecord.FileName}), or choose another --out");
-            }
-        }
-
+        CheckOutput(options);
         if (!File.Exists(storePath) && options.EvaluateModelHash is not null)
         {
             throw new InvalidOperationException($"--evaluate needs the federation that trained the model: {outDir} holds no federation.db (pass that run's --out)");
@@ -216,6 +197,35 @@ public static class FederationSimulation
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Refuses an output folder this run cannot use: one holding a completed federation, a federation without
+    /// simulation.json, or an interrupted run started with other options (the message names the option).
+    /// </summary>
+    public static void CheckOutput(SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var outDir = Path.GetFullPath(options.OutputDirectory);
+        var saved = SimulationRecord.Read(outDir);
+        if (File.Exists(Path.Combine(outDir, "federation.db")) && options.EvaluateModelHash is null)
+        {
+            if (saved is null)
+            {
+                throw new InvalidOperationException($"{outDir} already holds a federation (federation.db) that cannot be resumed (no {SimulationRecord.FileName}); choose another --out");
+            }
+
+            if (!saved.Resumable)
+            {
+                throw new InvalidOperationException($"{outDir} holds a completed federation (see its summary.json); choose another --out, or --evaluate one of its models");
+            }
+
+            if (saved.Difference(options) is { } difference)
+            {
+                throw new ArgumentException(
+                    $"{outDir} holds an interrupted run with other options: {difference}; resume it with the options it was started with (leave them out: they are read from {SimulationRecord.FileName}), or choose another --out");
+            }
+        }
     }
 
     /// <summary>

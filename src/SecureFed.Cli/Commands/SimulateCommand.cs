@@ -89,6 +89,7 @@ internal static class SimulateCommand
             using var interruption = Interruption.Listen(ct);
             var stop = interruption.Token;
             string Reason() => interruption.Reason;
+            FederationSimulation.CheckOutput(options);
             var quiet = parse.GetValue(json);
             SimulationResult result;
             if (quiet)

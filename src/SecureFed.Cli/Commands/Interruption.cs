@@ -23,8 +23,11 @@ internal sealed class Interruption : IDisposable
     private int _signals;
     private volatile string? _signal;
 
-    private Interruption(CancellationToken outer)
+    private readonly string _stopping;
+
+    private Interruption(CancellationToken outer, string stopping)
     {
+        _stopping = stopping;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
         _sigInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         _sigTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -42,8 +45,8 @@ internal sealed class Interruption : IDisposable
     /// <summary>The documented exit code for the signal received: 130 (SIGINT) or 143 (SIGTERM).</summary>
     public int ExitCode => _signal == "SIGTERM" ? TerminatedExitCode : InterruptedExitCode;
 
-    /// <summary>Starts listening for SIGINT and SIGTERM until disposed.</summary>
-    public static Interruption Listen(CancellationToken outer) => new(outer);
+    /// <summary>Starts listening for SIGINT and SIGTERM until disposed; <paramref name="stopping"/> says what the first one does.</summary>
+    public static Interruption Listen(CancellationToken outer, string stopping = "stopping after recording the round in progress as aborted") => new(outer, stopping);
 
     private void OnSignal(PosixSignalContext context)
     {
@@ -60,7 +63,7 @@ internal sealed class Interruption : IDisposable
         }
 
         _signal = name;
-        Console.Error.WriteLine($"{name}: stopping after recording the round in progress as aborted (send it again to exit at once)");
+        Console.Error.WriteLine($"{name}: {_stopping} (send it again to exit at once)");
         // Cancelling runs the token's callbacks; not on the signal thread, which must stay free for a second signal.
         ThreadPool.QueueUserWorkItem(
             static cts =>

@@ -66,7 +66,7 @@ internal static class ServeCommands
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
             var agent = file.Build(loggerFactory.CreateLogger("SecureFed.Agent"));
-            using var interruption = Interruption.Listen(ct);
+            using var interruption = Interruption.Listen(ct, "stopping the agent");
             Agent.AgentOutcome outcome;
             try
             {

@@ -28,8 +28,11 @@ public static class Program
             return Task.FromResult(CliErrors.Usage);
         }
 
-        // Off: System.CommandLine's own handler prints the stack trace; CliErrors decides what a person sees.
-        return CliErrors.RunAsync(() => result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        // Off: System.CommandLine's own exception handler prints the stack trace; CliErrors decides what a person sees.
+        // Off too: its SIGINT/SIGTERM handling ends the process two seconds after the signal, in the middle of a clean
+        // stop. The long-running commands (simulate, coordinator, agent) take the signals themselves (Interruption);
+        // the others end as the signal's default does.
+        return CliErrors.RunAsync(() => result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }));
     }
 
     /// <summary>The command tree (exposed for tests of help text and parsing).</summary>

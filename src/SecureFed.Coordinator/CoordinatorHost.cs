@@ -177,6 +177,9 @@ public sealed class CoordinatorHost : IAsyncDisposable
         builder.Services.AddGrpcHealthChecks().AddCheck("federation", health.Check);
         var registry = new SessionRegistry();
         builder.Services.AddSingleton(health);
+        // The process that embeds the coordinator owns SIGINT/SIGTERM (the CLI stops it cleanly, a test harness has its
+        // own): the default console lifetime would swallow them and stop nothing.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>();
         // One instance for every call: it counts the open health watches (an interceptor unknown to DI is made per call).
         builder.Services.AddSingleton<CallGuardInterceptor>();
         builder.Services.AddSingleton(new CoordinatorClock(time));
@@ -232,8 +235,20 @@ public sealed class CoordinatorHost : IAsyncDisposable
     }
 
     /// <summary>Stops the federation and the server. A running round is left as interrupted in the store.</summary>
-    public async Task StopAsync()
+    public Task StopAsync() => StopAsync(null);
+
+    /// <summary>
+    /// Stops the federation and the server. The attempt in progress is stored and signed in the ledger as aborted with
+    /// <paramref name="reason"/> (charged every release it had revealed) and run again under the same number on resume.
+    /// </summary>
+    /// <param name="reason">Why it stopped, for the aborted attempt's ledger entry (null: "the coordinator shut down").</param>
+    public async Task StopAsync(string? reason)
     {
+        if (reason is not null && !_stopping.IsCancellationRequested)
+        {
+            _orchestrator.ShutdownReason = reason;
+        }
+
         await _stopping.CancelAsync();
         if (_completion is not null)
         {

@@ -130,6 +130,12 @@ public sealed class CoordinatorConfig
     /// <summary>Section "Limits": what one connection, stream or member may cost the coordinator.</summary>
     public CoordinatorLimitsConfig Limits { get; set; } = new();
 
+    /// <summary>
+    /// Folder the coordinator writes the audit report into (report.json, report.html, the ledger verified) when the
+    /// federation ends or a signal stops it; empty: none (`securefed audit report` makes one at any time).
+    /// </summary>
+    public string ReportDirectory { get; set; } = "";
+
     /// <summary>Loads and binds a configuration file.</summary>
     public static CoordinatorConfig Load(string path) => ConfigLoader.Load<CoordinatorConfig>(path, "Coordinator", (c, dir) =>
     {
@@ -140,6 +146,7 @@ public sealed class CoordinatorConfig
         c.DenyList = ConfigLoader.Resolve(dir, c.DenyList);
         c.DataDirectory = string.IsNullOrEmpty(c.DataDirectory) ? "" : ConfigLoader.Resolve(dir, c.DataDirectory);
         c.Study = ConfigLoader.Resolve(dir, c.Study);
+        c.ReportDirectory = string.IsNullOrEmpty(c.ReportDirectory) ? "" : ConfigLoader.Resolve(dir, c.ReportDirectory);
     });
 
     /// <summary>The deny-list file, checked now against the CA certificate (a bad list fails at start, naming the file).</summary>

@@ -14,8 +14,9 @@ namespace SecureFed.Hosting;
 
 /// <summary>
 /// Runs a whole federation in one process: a coordinator and N agents talking gRPC over real loopback mutual TLS,
-/// with certificates minted for this run only (kept in memory, never written), and the coordinator's SQLite
-/// store in the output folder. Writes <c>summary.json</c> there.
+/// with certificates minted for this run (the CA's and the coordinator's kept in the output folder so an interrupted
+/// run resumes under the same identity), and the coordinator's SQLite store in the output folder. Writes
+/// <c>summary.json</c>, <c>simulation.json</c> and the audit report there.
 /// </summary>
 public static class FederationSimulation
 {
@@ -30,18 +31,25 @@ public static class FederationSimulation
             : new Protocol.SecureAggregationPlan(ringBits, privacy.ScaleBits, privacy.ClipNorm + (10 * Protocol.PrivacyCharge.PerClientSigma(privacy)));
 
     /// <summary>Runs the simulation to completion; <paramref name="progress"/> receives each round's report.</summary>
-    public static async Task<SimulationResult> RunAsync(SimulationOptions options, IProgress<RoundReport>? progress, CancellationToken cancellationToken)
+    public static Task<SimulationResult> RunAsync(SimulationOptions options, IProgress<RoundReport>? progress, CancellationToken cancellationToken) =>
+        RunAsync(options, progress, cancellationToken, null);
+
+    /// <summary>
+    /// Runs the simulation to completion, or resumes the interrupted one in the output folder (same options, see
+    /// <see cref="SimulationRecord"/>). When <paramref name="cancellationToken"/> fires the run stops cleanly instead of
+    /// throwing: the attempt in progress is stored and signed as aborted with <paramref name="stopReason"/>'s text,
+    /// summary.json and the audit report are written, and the result's <see cref="SimulationResult.Interrupted"/> says so.
+    /// </summary>
+    public static async Task<SimulationResult> RunAsync(
+        SimulationOptions options, IProgress<RoundReport>? progress, CancellationToken cancellationToken, Func<string>? stopReason)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var outDir = Path.GetFullPath(options.OutputDirectory);
         Directory.CreateDirectory(outDir);
         var storePath = Path.Combine(outDir, "federation.db");
-        if (File.Exists(storePath) && options.EvaluateModelHash is null)
-        {
-            throw new InvalidOperationException($"{outDir} already holds a federation (federation.db); choose another --out");
-        }
-
+        var training = options.EvaluateModelHash is null;
+        CheckOutput(options);
         if (!File.Exists(storePath) && options.EvaluateModelHash is not null)
         {
             throw new InvalidOperationException($"--evaluate needs the federation that trained the model: {outDir} holds no federation.db (pass that run's --out)");
@@ -58,8 +66,9 @@ public static class FederationSimulation
         var rounds = options.Rounds > 0 ? options.Rounds : study.Rounds;
 
         var time = TimeProvider.System;
-        using var ca = ConsortiumCa.Create("securefed-simulation", time, TimeSpan.FromDays(1));
-        using var coordinatorCert = ca.IssueCoordinator(["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
+        var (ca, coordinatorCert) = RunIdentity(outDir, time);
+        using var caScope = ca;
+        using var coordinatorScope = coordinatorCert;
         var siloCerts = siloIds.Select(id => ca.IssueSilo(SiloId.Parse(id), TimeSpan.FromDays(1))).ToArray();
         using var logs = new FileLoggerProvider(Path.Combine(outDir, "federation.log"), LogLevel.Information);
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
@@ -102,6 +111,13 @@ public static class FederationSimulation
             coordinator.RoundFinished += progress.Report;
         }
 
+        var finished = new System.Collections.Concurrent.ConcurrentQueue<RoundReport>();
+        coordinator.RoundFinished += finished.Enqueue;
+        if (training)
+        {
+            new SimulationRecord(SimulationRecord.Running, options).Write();
+        }
+
         await coordinator.StartAsync(cancellationToken);
         using var agentsStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var torchGate = new SemaphoreSlim(1, 1);
@@ -122,9 +138,18 @@ public static class FederationSimulation
         }).ToArray();
 
         FederationOutcome outcome;
+        string? interrupted = null;
         try
         {
             outcome = await coordinator.Completion.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // A clean stop: the attempt in progress is stored and signed as aborted (charged what it revealed) and run
+            // again under the same number when `simulate --out` resumes this folder.
+            interrupted = stopReason?.Invoke() ?? "the simulation was cancelled";
+            await coordinator.StopAsync(interrupted);
+            outcome = InterruptedOutcome(coordinator, [.. finished], interrupted, privacy);
         }
         finally
         {
@@ -152,32 +177,111 @@ public static class FederationSimulation
             StudyHash = study.Hash,
             StatisticsHash = coordinator.Store.Statistics()?.Hash,
         };
+        result = result with { Interrupted = interrupted };
         var summary = result.ToJson();
-        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), summary, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), summary, CancellationToken.None);
 
-        // Public certificates (no keys) so an auditor can re-verify the ledger with `securefed audit verify`.
-        CertificateStore.WriteCertificate(Path.Combine(outDir, "ca.pem"), ca.Certificate);
-        CertificateStore.WriteCertificate(Path.Combine(outDir, "coordinator.pem"), coordinatorCert);
-        // The model leaves: verified against the ledger and the store, written as model.onnx and its card model.json.
-        var exported = ExportModel(outDir, coordinator.Store, time);
+        // The model leaves only a finished federation: verified against the ledger and the store, written as model.onnx
+        // and its card model.json.
+        var exported = interrupted is null ? ExportModel(outDir, coordinator.Store, time) : null;
         if (exported is not null)
         {
             result = result with { ExportedModel = exported };
-            await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(outDir, "summary.json"), result.ToJson(), CancellationToken.None);
         }
 
-        var entries = Audit.AuditLedger.Read(coordinator.LedgerPath);
-        var report = Audit.Reports.AuditReport.Build(entries, new Audit.Reports.ReportContext
+        LedgerReport.Write(coordinator.LedgerPath, coordinatorCert, ca.Certificate, coordinatorOptions.FederationId, outDir, exported?.Report);
+        if (training)
         {
-            // The ledger itself carries each round's federated evaluation, so the report needs no summary.
-            Verification = Audit.LedgerVerifier.Verify(entries, coordinatorCert, ca.Certificate, time),
-            FederationId = coordinatorOptions.FederationId,
-            GeneratedAt = DateTimeOffset.UtcNow,
-            LedgerSource = Path.GetFileName(coordinator.LedgerPath),
-            ExportedModel = exported?.Report,
-        });
-        Audit.Reports.ReportWriter.Write(report, outDir);
+            new SimulationRecord(interrupted is null ? SimulationRecord.Completed : SimulationRecord.Interrupted, options).Write();
+        }
+
         return result;
+    }
+
+    /// <summary>
+    /// Refuses an output folder this run cannot use: one holding a completed federation, a federation without
+    /// simulation.json, or an interrupted run started with other options (the message names the option).
+    /// </summary>
+    public static void CheckOutput(SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var outDir = Path.GetFullPath(options.OutputDirectory);
+        var saved = SimulationRecord.Read(outDir);
+        if (File.Exists(Path.Combine(outDir, "federation.db")) && options.EvaluateModelHash is null)
+        {
+            if (saved is null)
+            {
+                throw new InvalidOperationException($"{outDir} already holds a federation (federation.db) that cannot be resumed (no {SimulationRecord.FileName}); choose another --out");
+            }
+
+            if (!saved.Resumable)
+            {
+                throw new InvalidOperationException($"{outDir} holds a completed federation (see its summary.json); choose another --out, or --evaluate one of its models");
+            }
+
+            if (saved.Difference(options) is { } difference)
+            {
+                throw new ArgumentException(
+                    $"{outDir} holds an interrupted run with other options: {difference}; resume it with the options it was started with (leave them out: they are read from {SimulationRecord.FileName}), or choose another --out");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The run's consortium CA and coordinator certificate: those in the folder when it holds them (a resumed run signs
+    /// its ledger entries with the same key and its silos chain to the same CA), otherwise minted now and written there:
+    /// public certificates (ca.pem, coordinator.pem) for `securefed audit verify`, keys in keys/ (mode 0600), valid one day.
+    /// </summary>
+    private static (ConsortiumCa Ca, System.Security.Cryptography.X509Certificates.X509Certificate2 Coordinator) RunIdentity(string outDir, TimeProvider time)
+    {
+        var caPem = Path.Combine(outDir, "ca.pem");
+        var caKey = Path.Combine(outDir, "keys", "ca.key");
+        var coordinatorPem = Path.Combine(outDir, "coordinator.pem");
+        var coordinatorKey = Path.Combine(outDir, "keys", "coordinator.key");
+        if (File.Exists(caKey) && File.Exists(coordinatorKey))
+        {
+            var loaded = ConsortiumCa.LoadFromFiles(caPem, caKey, time);
+            return (loaded, CertificateStore.LoadCertificateWithKey(coordinatorPem, coordinatorKey));
+        }
+
+        var ca = ConsortiumCa.Create("securefed-simulation", time, TimeSpan.FromDays(1));
+        var coordinator = ca.IssueCoordinator(["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
+        Directory.CreateDirectory(Path.Combine(outDir, "keys"));
+        CertificateStore.WriteCertificate(caPem, ca.Certificate);
+        CertificateStore.WriteCertificate(coordinatorPem, coordinator);
+        using (var key = System.Security.Cryptography.ECDsa.Create())
+        {
+            key.ImportFromPem(ca.ExportPrivateKeyPem());
+            CertificateStore.WritePrivateKey(caKey, key);
+        }
+
+        CertificateStore.WritePrivateKey(coordinatorKey, coordinator);
+        return (ca, coordinator);
+    }
+
+    /// <summary>
+    /// What an interrupted run reached: the rounds reported before the stop, the attempt the stop aborted (from the
+    /// store), the newest model and the epsilon the ledger's last entry recomputes.
+    /// </summary>
+    private static FederationOutcome InterruptedOutcome(CoordinatorHost coordinator, List<RoundReport> reports, string reason, Protocol.PrivacyPlan? privacy)
+    {
+        var store = coordinator.Store;
+        if (store.Rounds().LastOrDefault() is { Status: "aborted" } last && last.AbortReason == reason)
+        {
+            reports.Add(new RoundReport(last.Round, false, last.Participants, last.Contributors, last.Dropouts, last.Refused, last.Rejected,
+                double.NaN, double.NaN, last.ModelHashBefore ?? "", TimeSpan.Zero, reason, Kind: last.Kind));
+        }
+
+        var completed = store.Rounds().LastOrDefault(r => r.Status == "completed" && r.Kind == Protocol.RoundKinds.Training);
+        var epsilon = double.NaN;
+        if (privacy is not null && Audit.AuditLedger.Read(coordinator.LedgerPath).LastOrDefault(e => e.CumulativeEpsilon is not null)?.CumulativeEpsilon is { } spent)
+        {
+            epsilon = privacy.Accountant == "exact" ? spent.Exact : spent.Rdp;
+        }
+
+        return new FederationOutcome(
+            store.CompletedRounds(), store.LatestModel()?.Hash ?? "", completed?.Accuracy ?? double.NaN, completed?.Loss ?? double.NaN, reports, epsilon, reason);
     }
 
     /// <summary>
@@ -239,6 +343,9 @@ public sealed record SimulationResult(
 {
     /// <summary>Each silo's record-level epsilon spent (its own ledger, the study's accountant and delta); null without record-level privacy.</summary>
     public IReadOnlyDictionary<string, double>? RecordEpsilon { get; init; }
+
+    /// <summary>Why the run stopped before its end (a signal): it can be resumed with `simulate --out`; null when it ran to its end.</summary>
+    public string? Interrupted { get; init; }
 
     /// <summary>The model the run exported into its folder, or null when no training round completed.</summary>
     public ExportedModel? ExportedModel { get; init; }
@@ -327,6 +434,7 @@ public sealed record SimulationResult(
             ["threshold"] = Privacy?.Threshold,
             ["epsilon_budget"] = Privacy is { EpsilonBudget: > 0 } ? Privacy.EpsilonBudget : null,
             ["stop_reason"] = Outcome.StopReason,
+            ["interrupted"] = Interrupted is not null,
             ["store"] = StorePath,
             ["started_at"] = StartedAt.ToString("O", CultureInfo.InvariantCulture),
             ["ended_at"] = EndedAt.ToString("O", CultureInfo.InvariantCulture),

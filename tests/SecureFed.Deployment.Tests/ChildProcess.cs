@@ -124,6 +124,17 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>Sends the signal <paramref name="name"/> (INT, TERM) to the process, as `kill -s NAME` does.</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("/bin/kill") { ArgumentList = { "-s", name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -s {name} {_process.Id} exited {kill.ExitCode}");
+        }
+    }
+
     public void Kill()
     {
         try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SecureFed.Coordinator;
 using SecureFed.Hosting;
 
 namespace SecureFed.Cli.Commands;
@@ -20,10 +21,11 @@ internal static class ServeCommands
             var path = parse.GetValue(config)!;
             var file = CoordinatorConfig.Load(path);
             using var telemetry = Telemetry.Start("securefed-coordinator", parse.GetValue(traceFile));
+            using var interruption = Interruption.Listen(ct);
             await using var host = Configured(path, () => file.Build(ConsoleLogging));
             try
             {
-                await host.StartAsync(ct);
+                await host.StartAsync(interruption.Token);
             }
             catch (IOException ex) when (IsAddressInUse(ex))
             {
@@ -33,7 +35,31 @@ internal static class ServeCommands
             }
 
             Console.Error.WriteLine($"coordinator listening on {host.Address}");
-            var outcome = await host.Completion.WaitAsync(ct);
+            FederationOutcome outcome;
+            try
+            {
+                outcome = await host.Completion.WaitAsync(interruption.Token);
+            }
+            catch (OperationCanceledException) when (interruption.Requested)
+            {
+                // A clean stop: the attempt in progress is stored and signed as aborted before the process ends.
+                await host.StopAsync(interruption.Reason);
+                var next = host.Store.NextRoundNumber();
+                var aborted = host.Store.Rounds().LastOrDefault() is { Status: "aborted" } last && last.AbortReason == interruption.Reason
+                    ? $"round {last.Round} (attempt {last.Attempt}) recorded as aborted"
+                    : "no round was running";
+                var report = LedgerReport.WriteFor(file, host) is { } written ? $", report {written.HtmlPath}" : "";
+                Console.Out.WriteLine(
+                    $"coordinator stopped ({interruption.Reason}): {host.Store.CompletedRounds()} rounds completed, {aborted}; " +
+                    $"run the same `securefed coordinator --config` again to resume at round {next} (store {host.Store.Path}, ledger {host.LedgerPath}{report})");
+                return interruption.ExitCode;
+            }
+
+            if (LedgerReport.WriteFor(file, host) is { } files)
+            {
+                Console.Error.WriteLine($"wrote {files.HtmlPath}");
+            }
+
             Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}");
             return 0;
         }));
@@ -52,10 +78,11 @@ internal static class ServeCommands
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
             var agent = Configured(path, () => file.Build(loggerFactory.CreateLogger("SecureFed.Agent")));
+            using var interruption = Interruption.Listen(ct, "stopping the agent");
             Agent.AgentOutcome outcome;
             try
             {
-                outcome = await agent.RunAsync(ct);
+                outcome = await agent.RunAsync(interruption.Token);
             }
             catch (Agent.AgentGaveUpException ex)
             {

@@ -24,7 +24,7 @@ internal static class SimulateCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the initial model and training.", DefaultValueFactory = _ => 42 };
         var model = new Option<string?>("--model") { Description = "Bundled datasets only: train a logreg or the default mlp instead of the bundled study's model. A study file declares its own model (mlp layers, cnn) in its \"model\" section, and --model with --study is refused." };
         model.AcceptOnlyFromAmong("logreg", "mlp");
-        var output = new Option<string>("--out") { Description = "Output folder for the store, log and summary.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
+        var output = new Option<string>("--out") { Description = "Output folder for the store, log, summary.json and report.html. A folder holding an interrupted run (Ctrl-C, SIGTERM, a crash) resumes it with the options in its simulation.json; one holding a completed federation is refused.", DefaultValueFactory = _ => Path.Combine("runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets (default: the nearest data/ folder)." };
         var noise = new Option<double>("--noise-multiplier") { Description = "Central noise multiplier z of client-level differential privacy (each silo clips and adds its share of the noise); 0 turns privacy off.", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var clip = new Option<double>("--clip") { Description = "L2 clip norm C of each silo's model delta.", DefaultValueFactory = _ => 1.0, CustomParser = NumberOptions.ParseDouble };
@@ -48,39 +48,55 @@ internal static class SimulateCommand
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
+            // `--out DIR` of an interrupted run resumes it: options left out are those it was started with.
+            var outDir = parse.GetValue(output)!;
+            var saved = parse.GetValue(evaluate) is null ? SimulationRecord.Read(outDir) is { Resumable: true } r ? r.Options : null : null;
+            T Pick<T>(Option<T> option, Func<SimulationOptions, T> recorded) =>
+                saved is not null && parse.GetResult(option) is null or { Implicit: true } ? recorded(saved) : parse.GetValue(option)!;
             var options = new SimulationOptions
             {
-                Dataset = parse.GetValue(dataset)!,
-                Silos = parse.GetValue(silos),
-                Rounds = parse.GetValue(rounds),
-                Partition = parse.GetValue(partition)!,
-                Seed = parse.GetValue(seed),
-                Model = parse.GetValue(model),
-                OutputDirectory = parse.GetValue(output)!,
-                DataDirectory = parse.GetValue(dataDir),
-                NoiseMultiplier = parse.GetValue(noise),
-                ClipNorm = parse.GetValue(clip),
-                Delta = parse.GetValue(delta),
-                EpsilonBudget = parse.GetValue(budget),
-                Accountant = parse.GetValue(accountant)!,
-                Mechanism = parse.GetValue(mechanism)!,
-                Colluding = parse.GetValue(colluding),
-                Aggregation = parse.GetValue(aggregation)!,
-                RingBits = parse.GetValue(ringBits),
-                Dropout = parse.GetValue(dropout),
+                Dataset = Pick(dataset, o => o.Dataset),
+                Silos = Pick(silos, o => o.Silos),
+                Rounds = Pick(rounds, o => o.Rounds),
+                Partition = Pick(partition, o => o.Partition),
+                Seed = Pick(seed, o => o.Seed),
+                Model = Pick(model, o => o.Model),
+                OutputDirectory = outDir,
+                DataDirectory = Pick(dataDir, o => o.DataDirectory),
+                NoiseMultiplier = Pick(noise, o => o.NoiseMultiplier),
+                ClipNorm = Pick(clip, o => o.ClipNorm),
+                Delta = Pick(delta, o => o.Delta),
+                EpsilonBudget = Pick(budget, o => o.EpsilonBudget),
+                Accountant = Pick(accountant, o => o.Accountant),
+                Mechanism = Pick(mechanism, o => o.Mechanism),
+                Colluding = Pick(colluding, o => o.Colluding),
+                Aggregation = Pick(aggregation, o => o.Aggregation),
+                RingBits = Pick(ringBits, o => o.RingBits),
+                Dropout = Pick(dropout, o => o.Dropout),
                 TraceFile = parse.GetValue(traceFile),
-                StudyPath = parse.GetValue(study),
-                SiloData = parse.GetValue(siloData) ?? [],
-                Separator = parse.GetValue(separator) switch { null => null, "tab" => '\t', var x => x[0] },
+                StudyPath = Pick(study, o => o.StudyPath),
+                SiloData = Pick(siloData, o => [.. o.SiloData]) ?? [],
+                Separator = saved is not null && parse.GetResult(separator) is null
+                    ? saved.Separator
+                    : parse.GetValue(separator) switch { null => null, "tab" => '\t', var x => x[0] },
                 EvaluateModelHash = parse.GetValue(evaluate),
+                DataFile = saved?.DataFile,
+                PlanTimeout = saved?.PlanTimeout ?? new SimulationOptions { OutputDirectory = outDir }.PlanTimeout,
+                TrainTimeout = saved?.TrainTimeout ?? new SimulationOptions { OutputDirectory = outDir }.TrainTimeout,
+                SiloEpsilonCap = saved?.SiloEpsilonCap ?? 0,
+                StrictSilos = saved?.StrictSilos ?? [],
             }.Validate();
+            using var interruption = Interruption.Listen(ct);
+            var stop = interruption.Token;
+            string Reason() => interruption.Reason;
+            FederationSimulation.CheckOutput(options);
             var quiet = parse.GetValue(json);
             SimulationResult result;
             if (quiet)
             {
-                result = await FederationSimulation.RunAsync(options, null, ct);
+                result = await FederationSimulation.RunAsync(options, null, stop, Reason);
                 Console.Out.WriteLine(result.ToJson());
-                return 0;
+                return Interrupted(result, interruption);
             }
 
             var what = options.StudyPath is { } sp ? $"study {Path.GetFileName(sp)}, one silo per file" : $"{options.Dataset}, partition {options.Partition}";
@@ -125,7 +141,7 @@ internal static class SimulateCommand
                         AnsiConsole.MarkupLine(
                             $"r{r.Round,-3} {status}  silos {r.Contributors}/{r.Participants.Count} drop {r.Dropouts}{faults}  {r.Duration.TotalMilliseconds:F0} ms");
                     });
-                    return await FederationSimulation.RunAsync(options, progress, ct);
+                    return await FederationSimulation.RunAsync(options, progress, stop, Reason);
                 });
             var table = new Table().AddColumn("result").AddColumn("value");
             table.AddRow("rounds completed", result.Outcome.RoundsCompleted.ToString(CultureInfo.InvariantCulture));
@@ -164,9 +180,30 @@ internal static class SimulateCommand
 
             table.AddRow("output", Markup.Escape(outDir));
             AnsiConsole.Write(table);
-            return 0;
+            return Interrupted(result, interruption);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// After an interrupted run: one line on stderr saying what was kept and how to resume, and the signal's documented
+    /// exit code (130 for SIGINT, 143 for SIGTERM); 0 after a run that reached its end.
+    /// </summary>
+    private static int Interrupted(SimulationResult result, Interruption interruption)
+    {
+        if (result.Interrupted is not { } reason)
+        {
+            return 0;
+        }
+
+        var dir = Path.GetDirectoryName(result.StorePath)!;
+        var aborted = result.Outcome.Rounds.LastOrDefault() is { Completed: false } last && last.AbortReason == reason
+            ? $"round {last.Round} recorded as aborted"
+            : "no round was running";
+        Console.Error.WriteLine(
+            $"interrupted ({reason}): {result.Outcome.RoundsCompleted} rounds completed, {aborted}; summary.json and report.html written; " +
+            $"resume with `securefed simulate --out {dir}`");
+        return interruption.ExitCode;
     }
 
     private sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>

@@ -76,6 +76,9 @@ internal sealed class RoundOrchestrator
         _notes.Note(state, note);
     }
 
+    /// <summary>The abort reason an attempt a graceful shutdown stops is stored and signed with (set before cancelling).</summary>
+    public string ShutdownReason { get; set; } = "the coordinator shut down during the round";
+
     /// <summary>The round a newly connected silo should expect next.</summary>
     public long NextRound => _store.NextRoundNumber();
 
@@ -564,7 +567,7 @@ internal sealed class RoundOrchestrator
             // uploads seen under plain aggregation) is charged all the same.
             state.Abort();
             var aborted = new RoundReport(round, false, plan.Participants, 0, 0, 0, 0, double.NaN, double.NaN, model.Hash,
-                Stopwatch.GetElapsedTime(started), "the coordinator shut down during the round", Kind: kind);
+                Stopwatch.GetElapsedTime(started), ShutdownReason, Kind: kind);
             var seen = state.Releases.All();
             _store.AbortRound(aborted, AuditTrail.Serialize(Draft(plan, sessions, aborted, null, model.Hash, seen, state: state)), seen);
             _audit.Flush();

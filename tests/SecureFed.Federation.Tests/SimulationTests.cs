@@ -35,9 +35,20 @@ public sealed class SimulationTests : IDisposable
         Assert.Equal("federated", root.GetProperty("evaluation").GetString());
         Assert.Equal(root.GetProperty("rounds")[20].GetProperty("evaluation").GetProperty("accuracy").GetDouble(), result.Outcome.FinalAccuracy, 10);
         Assert.True(File.Exists(Path.Combine(_out, "federation.db")));
-        // Keys minted for the run stay in memory: only public certificates are written, for re-verification.
-        Assert.All(Directory.GetFiles(_out, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".db", StringComparison.Ordinal)),
+        // The run's CA and coordinator keys are kept for a resume, only in keys/ and readable by the owner alone;
+        // every other file written holds no private key (the silos' keys are re-issued and stay in memory).
+        var keys = Path.Combine(_out, "keys") + Path.DirectorySeparatorChar;
+        Assert.All(Directory.GetFiles(_out, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.StartsWith(keys, StringComparison.Ordinal)),
             f => Assert.DoesNotContain("PRIVATE KEY", File.ReadAllText(f), StringComparison.Ordinal));
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var key in Directory.GetFiles(keys))
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+            }
+        }
+
+        Assert.Equal(2, Directory.GetFiles(keys).Length);
         Assert.True(File.Exists(Path.Combine(_out, "federation.ledger.jsonl")));
         Assert.True(File.Exists(Path.Combine(_out, "report.html")));
         using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "report.json")));

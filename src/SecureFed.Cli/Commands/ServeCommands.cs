@@ -60,7 +60,7 @@ internal static class ServeCommands
                 Console.Error.WriteLine($"wrote {files.HtmlPath}");
             }
 
-            Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}");
+            Console.Out.WriteLine($"federation complete: {outcome.RoundsCompleted} rounds, accuracy {outcome.FinalAccuracy:F4}, model {outcome.FinalModelHash}{StoppedEarly(outcome.StopReason)}");
             return 0;
         }));
         return command;
@@ -91,7 +91,7 @@ internal static class ServeCommands
                 return GaveUp;
             }
 
-            Console.Out.WriteLine($"silo {outcome.SiloId}: federation complete after {outcome.RoundsCompleted} rounds ({outcome.RoundsParticipated} here), model {outcome.FinalModelHash}");
+            Console.Out.WriteLine($"silo {outcome.SiloId}: federation complete after {outcome.RoundsCompleted} rounds ({outcome.RoundsParticipated} here), model {outcome.FinalModelHash}{StoppedEarly(outcome.StopReason)}");
             return 0;
         }));
         return command;
@@ -124,6 +124,13 @@ internal static class ServeCommands
 
         return false;
     }
+
+    /// <summary>
+    /// The end of the final line when the federation stopped before its planned rounds (the budget, or a refusal that
+    /// left too few silos): still exit 0, a decided end, but said. The agent's copy comes from the coordinator: bounded.
+    /// </summary>
+    private static string StoppedEarly(string? reason) =>
+        reason is null ? "" : $"; stopped early: {Identity.PeerText.Bound(reason, 400)}";
 
     private static void ConsoleLogging(ILoggingBuilder builder) =>
         builder.AddSimpleConsole(o =>

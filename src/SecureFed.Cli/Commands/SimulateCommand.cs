@@ -171,14 +171,14 @@ internal static class SimulateCommand
                 table.AddRow("stopped early", Markup.Escape(why));
             }
 
-            var outDir = Path.GetFullPath(options.OutputDirectory);
-            var html = Path.Combine(outDir, Audit.Reports.ReportWriter.HtmlFileName);
+            var fullOut = Path.GetFullPath(options.OutputDirectory);
+            var html = Path.Combine(fullOut, Audit.Reports.ReportWriter.HtmlFileName);
             if (File.Exists(html))
             {
                 table.AddRow("report", Markup.Escape($"{html} (epsilon and accuracy by round, verified ledger; {Audit.Reports.ReportWriter.JsonFileName} beside it)"));
             }
 
-            table.AddRow("output", Markup.Escape(outDir));
+            table.AddRow("output", Markup.Escape(fullOut));
             AnsiConsole.Write(table);
             return Interrupted(result, interruption);
         }));

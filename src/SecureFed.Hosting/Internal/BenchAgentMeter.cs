@@ -12,7 +12,7 @@ namespace SecureFed.Hosting.Internal;
 /// <param name="WireWritten">TCP payload bytes the process had sent and had acknowledged, or null.</param>
 internal sealed record BenchAgentSample(long Round, double? CpuMs, long BytesSent, double MaskMs, long? WireRead, long? WireWritten);
 
-/// <summary>What one agent cost in the measured round: the difference of its samples around it.</summary>
+/// <summary>What one agent cost in the measured round: the difference of its samples around it (TCP bytes: the mean per round of the run).</summary>
 internal sealed record BenchAgentCost(double? CpuMs, long BytesUp, double MaskMs, long? WireUp, long? WireDown)
 {
     /// <summary>The cost of the last round in <paramref name="samples"/> (null when fewer than two rounds were seen).</summary>
@@ -25,9 +25,14 @@ internal sealed record BenchAgentCost(double? CpuMs, long BytesUp, double MaskMs
         }
 
         var (before, after) = (rounds[^2], rounds[^1]);
+
+        // The kernel has already received part of the next round when the agent reads a result, so the socket's
+        // counters cannot be cut at a round; they are taken over the whole run (from before connecting to the
+        // last result, TLS handshake included) per round.
+        var (start, perRound) = (rounds[0], Math.Max(1, after.Round - rounds[0].Round));
         return new BenchAgentCost(
             after.CpuMs - before.CpuMs, after.BytesSent - before.BytesSent, after.MaskMs - before.MaskMs,
-            after.WireWritten - before.WireWritten, after.WireRead - before.WireRead);
+            (after.WireWritten - start.WireWritten) / perRound, (after.WireRead - start.WireRead) / perRound);
     }
 }
 

@@ -16,7 +16,7 @@ internal static class TcpCounters
     private const int BytesAckedOffset = 120;
     private const int BytesReceivedOffset = 128;
 
-    /// <summary>(received, sent) summed over the process's TCP sockets, or nulls where TCP_INFO cannot be read.</summary>
+    /// <summary>(received, sent) summed over the process's open TCP sockets (0 before any), or nulls where TCP_INFO cannot be read.</summary>
     public static (long? Received, long? Sent) Read()
     {
         if (!OperatingSystem.IsLinux())
@@ -27,7 +27,6 @@ internal static class TcpCounters
         try
         {
             long received = 0, sent = 0;
-            var any = false;
             var info = new byte[256];
             foreach (var entry in new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos())
             {
@@ -46,10 +45,9 @@ internal static class TcpCounters
 
                 sent += BinaryPrimitives.ReadInt64LittleEndian(info.AsSpan(BytesAckedOffset));
                 received += BinaryPrimitives.ReadInt64LittleEndian(info.AsSpan(BytesReceivedOffset));
-                any = true;
             }
 
-            return any ? (received, sent) : (null, null);
+            return (received, sent);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException)
         {

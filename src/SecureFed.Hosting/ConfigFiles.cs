@@ -154,6 +154,9 @@ public sealed class CoordinatorConfig
         c.Study = ConfigLoader.Resolve(dir, c.Study);
     });
 
+    /// <summary>The graph keys (SecAggGraph, SecAggCorruption, SecAggDropout) as validated options; throws naming the key.</summary>
+    public SecAggGraphOptions ToGraphOptions() => new SecAggGraphOptions(SecAggGraph.Trim().ToLowerInvariant(), SecAggCorruption, SecAggDropout).Validate();
+
     /// <summary>The deny-list file, checked now against the CA certificate (a bad list fails at start, naming the file).</summary>
     internal static DenyListFile LoadDenyList(string path, string caCertificate)
     {
@@ -224,7 +227,7 @@ public sealed class CoordinatorConfig
                 "plain" => null,
                 _ => throw new ArgumentException($"option Aggregation = '{Aggregation}' is invalid: must be secure or plain"),
             },
-            SecureAggregationGraph = new SecAggGraphOptions(SecAggGraph.Trim().ToLowerInvariant(), SecAggCorruption, SecAggDropout),
+            SecureAggregationGraph = ToGraphOptions(),
         }.Validate();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);
         var root = CertificateStore.LoadCertificate(CaCertificate);

@@ -51,6 +51,26 @@ public sealed class SecAggGraphFederationTests
     }
 
     [Fact]
+    public void CoordinatorConfig_GraphKeys_BindToTheOptionsAndDefaultToAuto()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"securefed-graph-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggGraph": "Harary", "SecAggCorruption": 0.02, "SecAggDropout": 0.2 } }""");
+            Assert.Equal(new SecAggGraphOptions("harary", 0.02, 0.2), Hosting.CoordinatorConfig.Load(path).ToGraphOptions());
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggGraph": "ring" } }""");
+            var error = Assert.Throws<ArgumentException>(() => Hosting.CoordinatorConfig.Load(path).ToGraphOptions());
+            Assert.Contains("SecAggGraph = 'ring'", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Equal(SecAggGraphOptions.Default, new Hosting.CoordinatorConfig().ToGraphOptions());
+    }
+
+    [Fact]
     public void Apply_AutoBelowAndFrom256Silos_CompleteThenHarary()
     {
         var template = new SecureAggregationPlan(32, 16, 16.0, Threshold: 10);

@@ -28,6 +28,7 @@ public static class SecAggBenchAgent
         ArgumentNullException.ThrowIfNull(options);
         using var certificate = CertificateStore.LoadCertificateWithKey(options.Certificate, options.PrivateKey);
         using var root = CertificateStore.LoadCertificate(options.CaCertificate);
+        var trainer = new FixedTrainer(FixedTrainer.RandomDelta(options.Parameters, options.Seed));
         var agent = new SiloAgent(
             new AgentOptions
             {
@@ -35,7 +36,7 @@ public static class SecAggBenchAgent
                 FederationId = SecAggBenchmark.FederationId,
                 DropAtStage = options.DropAtMaskedInput ? Contracts.V1.Stage.MaskedInput : null,
             },
-            certificate, root, new FixedTrainer(FixedTrainer.RandomDelta(options.Parameters, options.Seed)), new LocalPolicy { AllowedDatasets = ["bench"] });
+            certificate, root, trainer, new LocalPolicy { AllowedDatasets = ["bench"] });
         var meter = new BenchAgentMeter(agent, ownsProcess: true);
         var outcome = await agent.RunAsync(cancellationToken);
         var samples = new JsonArray();
@@ -52,8 +53,20 @@ public static class SecAggBenchAgent
             });
         }
 
-        return new JsonObject { ["silo"] = agent.SiloId, ["rounds_completed"] = outcome.RoundsCompleted, ["samples"] = samples };
+        return new JsonObject
+        {
+            ["silo"] = agent.SiloId,
+            ["rounds_completed"] = outcome.RoundsCompleted,
+            ["graph"] = trainer.LastSecure?.Graph,
+            ["graph_degree"] = trainer.LastSecure?.GraphDegree,
+            ["neighbourhood_threshold"] = trainer.LastSecure?.NeighbourhoodThreshold,
+            ["samples"] = samples,
+        };
     }
+
+    /// <summary>The graph the agent's last plan named, from <see cref="RunAsync"/>'s JSON (null for a plain run).</summary>
+    internal static (string Graph, int Degree, int NeighbourhoodThreshold)? ParseGraph(JsonObject result) =>
+        result["graph"] is { } g ? ((string)g!, (int)result["graph_degree"]!, (int)result["neighbourhood_threshold"]!) : null;
 
     /// <summary>Reads the samples back from <see cref="RunAsync"/>'s JSON.</summary>
     internal static IReadOnlyList<BenchAgentSample> ParseSamples(JsonObject result) =>

@@ -38,8 +38,6 @@ public static class SecAggBenchmark
         var template = new SecureAggregationPlan(options.RingBits, 16, 16.0);
         var graph = options.GraphOptions.Validate();
 
-        // k and t_N depend on n and the bounds only (the seed is fresh each round), so this is the graph every round ran.
-        var planned = graph.Apply(template, silos, null);
         var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, cancellationToken);
         var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, cancellationToken);
         var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64);
@@ -60,9 +58,9 @@ public static class SecAggBenchmark
             ["prg_gb_per_s"] = Math.Round(prg, 3),
             ["exact_sum"] = secure.MeanError < 1e-3,
             ["agents_in_process"] = options.AgentsInProcess,
-            ["graph"] = planned.Graph,
-            ["graph_degree"] = planned.Graph == SecureAggregationPlan.HararyGraph ? planned.GraphDegree : silos - 1,
-            ["neighbourhood_threshold"] = planned.Graph == SecureAggregationPlan.HararyGraph ? planned.NeighbourhoodThreshold : SecureAggregationPlan.ThresholdFor(silos, 0),
+            ["graph"] = secure.Graph.Graph,
+            ["graph_degree"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.Degree : silos - 1,
+            ["neighbourhood_threshold"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.NeighbourhoodThreshold : SecureAggregationPlan.ThresholdFor(silos, 0),
             ["plain"] = plain.ToJson(),
             ["secure"] = secure.ToJson(),
             ["coordinator_cpu_ratio"] = Ratio(secure.CoordinatorCpuMs, plain.CoordinatorCpuMs),
@@ -81,7 +79,10 @@ public static class SecAggBenchmark
     /// <param name="Unmask">The coordinator's unmask time.</param>
     /// <param name="Client">One client's cost: the mean over the silos that did not drop.</param>
     /// <param name="MeanError">Largest error of the released mean.</param>
-    private sealed record Measurement(TimeSpan Round, double ProcessCpuMs, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError)
+    /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
+    private sealed record Measurement(
+        TimeSpan Round, double ProcessCpuMs, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph)
     {
         /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
         public double? CoordinatorCpuMs => AgentsInProcess ? null : ProcessCpuMs;
@@ -141,13 +142,14 @@ public static class SecAggBenchmark
             await coordinator.StartAsync(ct);
             IReadOnlyList<BenchAgentCost> costs;
             FederationOutcome outcome;
+            (string, int, int)? seen;
             if (command is null)
             {
-                (outcome, costs) = await RunAgentsInProcessAsync(coordinator, ids, certs, ca.Certificate, parameters, dropped, ct);
+                (outcome, costs, seen) = await RunAgentsInProcessAsync(coordinator, ids, certs, ca.Certificate, parameters, dropped, ct);
             }
             else
             {
-                (outcome, costs) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
+                (outcome, costs, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
             }
 
             var measured = outcome.Rounds[^1];
@@ -168,7 +170,8 @@ public static class SecAggBenchmark
                 command is null,
                 measured.ServerUnmaskTime ?? TimeSpan.Zero,
                 client,
-                error);
+                error,
+                seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0));
         }
         finally
         {
@@ -188,12 +191,13 @@ public static class SecAggBenchmark
         }
     }
 
-    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>)> RunAgentsInProcessAsync(
+    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentsInProcessAsync(
         CoordinatorHost coordinator, string[] ids, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
         System.Security.Cryptography.X509Certificates.X509Certificate2 root, int parameters, int dropped, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var silos = ids.Length;
+        var trainers = ids.Select((_, i) => new FixedTrainer(FixedTrainer.RandomDelta(parameters, i))).ToArray();
         var agents = ids.Select((id, i) => new SiloAgent(
             new AgentOptions
             {
@@ -201,7 +205,7 @@ public static class SecAggBenchmark
                 FederationId = FederationId,
                 DropAtStage = i >= silos - dropped ? Contracts.V1.Stage.MaskedInput : null,
             },
-            certs[i], root, new FixedTrainer(FixedTrainer.RandomDelta(parameters, i)), new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
+            certs[i], root, trainers[i], new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
         var meters = agents.Select(a => new BenchAgentMeter(a, ownsProcess: false)).ToArray();
         var runs = agents.Select(a => Task.Run(() => a.RunAsync(stop.Token), CancellationToken.None)).ToArray();
         var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
@@ -215,10 +219,11 @@ public static class SecAggBenchmark
             // dropped agents still reconnecting
         }
 
-        return (outcome, Costs(meters.Take(silos - dropped).Select(m => m.Samples)));
+        var last = trainers[0].LastSecure;
+        return (outcome, Costs(meters.Take(silos - dropped).Select(m => m.Samples)), last is null ? null : (last.Graph, last.GraphDegree, last.NeighbourhoodThreshold));
     }
 
-    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>)> RunAgentProcessesAsync(
+    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentProcessesAsync(
         CoordinatorHost coordinator, string dir, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
         System.Security.Cryptography.X509Certificates.X509Certificate2 root, SecAggBenchAgentCommand command, int parameters, int dropped, CancellationToken ct)
     {
@@ -245,7 +250,7 @@ public static class SecAggBenchmark
             throw new InvalidOperationException(failure, ex);
         }
         var results = await children.CollectAsync(TimeSpan.FromSeconds(60), ct);
-        return (outcome, Costs(results.Select(SecAggBenchAgent.ParseSamples)));
+        return (outcome, Costs(results.Select(SecAggBenchAgent.ParseSamples)), SecAggBenchAgent.ParseGraph(results[0]));
     }
 
     private static BenchAgentCost[] Costs(IEnumerable<IReadOnlyList<BenchAgentSample>> samples) =>

@@ -32,6 +32,10 @@ public sealed class BenchTests
 
         Assert.False((bool)result["agents_in_process"]!);
         Assert.True((bool)result["exact_sum"]!);
+
+        // As the agent processes read it from their plans.
+        Assert.Equal("complete", (string)result["graph"]!);
+        Assert.Equal(2, (int)result["graph_degree"]!);
         foreach (var run in new[] { "plain", "secure" })
         {
             var role = result[run]!.AsObject();

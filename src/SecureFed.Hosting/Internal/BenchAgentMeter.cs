@@ -80,13 +80,21 @@ internal sealed class BenchAgentMeter
     }
 }
 
-/// <summary>The benchmark's local trainer: the same fixed delta every round.</summary>
+/// <summary>The benchmark's local trainer: the same fixed delta every round; keeps the last plan's secure-aggregation settings.</summary>
 internal sealed class FixedTrainer(float[] delta) : ILocalTrainer
 {
+    private volatile SecureAggregationPlan? _lastSecure;
+
     public string Dataset => "bench";
 
-    public Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken) =>
-        Task.FromResult(new LocalUpdate(delta, 1));
+    /// <summary>The secure-aggregation settings of the last plan trained under (null: none yet, or plain): the graph that ran.</summary>
+    public SecureAggregationPlan? LastSecure => _lastSecure;
+
+    public Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken)
+    {
+        _lastSecure = plan.SecureAggregation;
+        return Task.FromResult(new LocalUpdate(delta, 1));
+    }
 
     /// <summary>Silo <paramref name="seed"/>'s delta: uniform in [-1, 1), the same in every process.</summary>
     public static float[] RandomDelta(int length, int seed)

@@ -79,6 +79,12 @@ public sealed record CoordinatorOptions
     public SecureAggregationPlan? SecureAggregation { get; init; }
 
     /// <summary>
+    /// The neighbour graph of every secure round: auto (the default: Bonawitz's complete graph below 256 silos,
+    /// SecAgg+ from 256 on), complete or harary, and the corruption and dropout bounds SecAgg+ is sized for.
+    /// </summary>
+    public SecAggGraphOptions SecureAggregationGraph { get; init; } = SecAggGraphOptions.Default;
+
+    /// <summary>
     /// The study the federation runs, by canonical hash (empty: none, the pre-study demo path). It is in every plan,
     /// in the ledger and bound to the store.
     /// </summary>
@@ -172,6 +178,8 @@ public sealed record CoordinatorOptions
             Require(Privacy.Threshold <= Math.Max(TargetSilos, MinSilos) || members.Ids.Count >= Privacy.Threshold, "Privacy.Threshold", Privacy.Threshold, "must not exceed the silos expected (TargetSilos or Members)");
         }
 
+        Require(SecureAggregationGraph is not null, nameof(SecureAggregationGraph), "null", "must be set");
+        SecureAggregationGraph!.Validate();
         Require(!string.IsNullOrWhiteSpace(StorePath), nameof(StorePath), $"'{StorePath}'", "must be set");
         Require(StudyHash.Length is 0 or 64 && StudyHash.All(char.IsAsciiHexDigitLower), nameof(StudyHash), $"'{StudyHash}'", "must be empty or 64 lowercase hex characters");
         Require(StatisticsLength >= 0, nameof(StatisticsLength), StatisticsLength, "must be >= 0");

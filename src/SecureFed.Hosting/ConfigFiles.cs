@@ -91,6 +91,18 @@ public sealed class CoordinatorConfig
     /// <summary>Secure aggregation ring bits (32 or 64).</summary>
     public int RingBits { get; set; } = 32;
 
+    /// <summary>
+    /// Secure aggregation's neighbour graph: auto (the default: the complete graph below 256 silos, SecAgg+ from 256
+    /// on), complete (Bonawitz et al.) or harary (SecAgg+, Bell et al. 2020, at any size).
+    /// </summary>
+    public string SecAggGraph { get; set; } = SecAggGraphOptions.Auto;
+
+    /// <summary>SecAgg+: the fraction of silos assumed to collude with the coordinator (γ), which sizes the graph.</summary>
+    public double SecAggCorruption { get; set; } = SecAggGraphOptions.Default.CorruptFraction;
+
+    /// <summary>SecAgg+: the fraction of silos assumed to drop out of a round (δ), which sizes the graph.</summary>
+    public double SecAggDropout { get; set; } = SecAggGraphOptions.Default.DropoutFraction;
+
     /// <summary>Central noise multiplier z; 0 turns differential privacy off.</summary>
     public double NoiseMultiplier { get; set; }
 
@@ -148,6 +160,9 @@ public sealed class CoordinatorConfig
         c.Study = ConfigLoader.Resolve(dir, c.Study);
         c.ReportDirectory = string.IsNullOrEmpty(c.ReportDirectory) ? "" : ConfigLoader.Resolve(dir, c.ReportDirectory);
     });
+
+    /// <summary>The graph keys (SecAggGraph, SecAggCorruption, SecAggDropout) as validated options; throws naming the key.</summary>
+    public SecAggGraphOptions ToGraphOptions() => new SecAggGraphOptions(SecAggGraph.Trim().ToLowerInvariant(), SecAggCorruption, SecAggDropout).Validate();
 
     /// <summary>The deny-list file, checked now against the CA certificate (a bad list fails at start, naming the file).</summary>
     internal static DenyListFile LoadDenyList(string path, string caCertificate)
@@ -219,6 +234,7 @@ public sealed class CoordinatorConfig
                 "plain" => null,
                 _ => throw new ArgumentException($"option Aggregation = '{Aggregation}' is invalid: must be secure or plain"),
             },
+            SecureAggregationGraph = ToGraphOptions(),
         }.Validate();
         var certificate = CertificateStore.LoadCertificateWithKey(Certificate, PrivateKey, AllowInsecureKeyPermissions);
         var root = CertificateStore.LoadCertificate(CaCertificate);

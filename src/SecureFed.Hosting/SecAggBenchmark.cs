@@ -4,78 +4,120 @@ using Microsoft.Extensions.Logging;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
 using SecureFed.Crypto;
+using SecureFed.Hosting.Internal;
 using SecureFed.Identity;
 using SecureFed.Protocol;
 
 namespace SecureFed.Hosting;
 
 /// <summary>
-/// Plain against secure aggregation of the same inputs, each a real federation over loopback mutual TLS in this
-/// process: N agents with fixed random deltas of L parameters, one warm-up round and one measured round each.
-/// Silos that drop do so at the MaskedInput stage (after sharing keys), the case that costs the server most.
+/// Plain against secure aggregation of the same inputs, each a real federation over loopback mutual TLS: N agents
+/// with fixed random deltas of L parameters, one warm-up round and one measured round each, the figures taken from
+/// the measured round alone. Silos that drop do so at the MaskedInput stage (after sharing keys), the case that
+/// costs the server most. Per role: the benchmark process's CPU over the measured round (the coordinator, and with
+/// agents in process every agent too), and with <see cref="SecAggBenchmarkOptions.AgentsInProcess"/> false each
+/// agent's own process CPU and (on Linux) the bytes its process read and wrote on its connection.
 /// </summary>
 public static class SecAggBenchmark
 {
-    /// <summary>Runs the benchmark and returns one JSON object.</summary>
-    public static async Task<JsonObject> RunAsync(int silos, int parameters, double dropout, int ringBits, CancellationToken cancellationToken)
+    /// <summary>The benchmark federation's id.</summary>
+    public const string FederationId = "bench";
+
+    /// <summary>Runs the benchmark with agents in this process and returns one JSON object.</summary>
+    public static Task<JsonObject> RunAsync(int silos, int parameters, double dropout, int ringBits, CancellationToken cancellationToken) =>
+        RunAsync(new SecAggBenchmarkOptions { Silos = silos, Parameters = parameters, Dropout = dropout, RingBits = ringBits }, cancellationToken);
+
+    /// <summary>Runs the benchmark and returns one JSON object (the keys are listed in README, Benchmarks).</summary>
+    public static async Task<JsonObject> RunAsync(SecAggBenchmarkOptions options, CancellationToken cancellationToken)
     {
-        if (silos is < 3 or > 255)
-        {
-            throw new ArgumentException($"--silos {silos} is invalid: must be within 3..255");
-        }
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var command = options.AgentsInProcess ? null : options.AgentCommand ?? SecAggBenchAgentCommand.Locate();
+        var silos = options.Silos;
+        var dropped = (int)Math.Round(silos * options.Dropout);
+        var template = new SecureAggregationPlan(options.RingBits, 16, 16.0);
+        var graph = options.GraphOptions.Validate();
 
-        if (parameters is < 1 or > 10_000_000)
-        {
-            throw new ArgumentException($"--params {parameters} is invalid: must be within 1..10000000");
-        }
-
-        if (dropout is < 0 or >= 0.5 || double.IsNaN(dropout))
-        {
-            throw new ArgumentException($"--dropout {dropout} is invalid: must be within 0..0.5 (the threshold needs a majority)");
-        }
-
-        var dropped = (int)Math.Round(silos * dropout);
-        var plain = await RunFederationAsync(silos - dropped, 0, parameters, null, cancellationToken);
-        var secure = await RunFederationAsync(silos, dropped, parameters, new SecureAggregationPlan(ringBits, 16, 16.0), cancellationToken);
+        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, cancellationToken);
+        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, cancellationToken);
         var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64);
         return new JsonObject
         {
             ["silos"] = silos,
-            ["params"] = parameters,
-            ["dropout"] = dropout,
+            ["params"] = options.Parameters,
+            ["dropout"] = options.Dropout,
             ["dropped_silos"] = dropped,
-            ["ring_bits"] = ringBits,
+            ["ring_bits"] = options.RingBits,
             ["plain_ms"] = Math.Round(plain.Round.TotalMilliseconds, 1),
             ["secure_ms"] = Math.Round(secure.Round.TotalMilliseconds, 1),
             ["ratio"] = Math.Round(secure.Round / plain.Round, 3),
-            ["client_mask_ms"] = Math.Round(secure.MaskPerClient.TotalMilliseconds, 1),
+            ["client_mask_ms"] = Math.Round(secure.Client.MaskMs, 1),
             ["server_unmask_ms"] = Math.Round(secure.Unmask.TotalMilliseconds, 1),
-            ["bytes_up_per_client"] = secure.BytesUpPerClient,
-            ["plain_bytes_up_per_client"] = plain.BytesUpPerClient,
+            ["bytes_up_per_client"] = secure.Client.BytesUp,
+            ["plain_bytes_up_per_client"] = plain.Client.BytesUp,
             ["prg_gb_per_s"] = Math.Round(prg, 3),
             ["exact_sum"] = secure.MeanError < 1e-3,
+            ["agents_in_process"] = options.AgentsInProcess,
+            ["graph"] = secure.Graph.Graph,
+            ["graph_degree"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.Degree : silos - 1,
+            ["neighbourhood_threshold"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.NeighbourhoodThreshold : SecureAggregationPlan.ThresholdFor(silos, 0),
+            ["plain"] = plain.ToJson(),
+            ["secure"] = secure.ToJson(),
+            ["coordinator_cpu_ratio"] = Ratio(secure.CoordinatorCpuMs, plain.CoordinatorCpuMs),
+            ["client_cpu_ratio"] = Ratio(secure.Client.CpuMs, plain.Client.CpuMs),
+            ["bytes_up_ratio"] = Ratio(secure.Client.BytesUp, plain.Client.BytesUp),
         };
     }
 
-    private sealed record Measurement(TimeSpan Round, TimeSpan MaskPerClient, TimeSpan Unmask, long BytesUpPerClient, double MeanError);
+    private static double? Ratio(double? secure, double? plain) =>
+        secure is { } s && plain is { } p && p > 0 ? Math.Round(s / p, 3) : null;
 
-    private static async Task<Measurement> RunFederationAsync(int silos, int dropped, int parameters, SecureAggregationPlan? secure, CancellationToken ct)
+    /// <summary>One federation's measured round.</summary>
+    /// <param name="Round">Its wall time.</param>
+    /// <param name="ProcessCpuMs">This process's CPU over it (coordinator, plus agents when in process).</param>
+    /// <param name="AgentsInProcess">Whether the agents ran in this process.</param>
+    /// <param name="Unmask">The coordinator's unmask time.</param>
+    /// <param name="Client">One client's cost: the mean over the silos that did not drop.</param>
+    /// <param name="MeanError">Largest error of the released mean.</param>
+    /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
+    private sealed record Measurement(
+        TimeSpan Round, double ProcessCpuMs, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph)
+    {
+        /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
+        public double? CoordinatorCpuMs => AgentsInProcess ? null : ProcessCpuMs;
+
+        public JsonObject ToJson() => new()
+        {
+            ["round_ms"] = Math.Round(Round.TotalMilliseconds, 1),
+            ["process_cpu_ms"] = Math.Round(ProcessCpuMs, 1),
+            ["coordinator_cpu_ms"] = CoordinatorCpuMs is { } c ? Math.Round(c, 1) : null,
+            ["client_cpu_ms"] = Client.CpuMs is { } cpu ? Math.Round(cpu, 1) : null,
+            ["client_mask_ms"] = Math.Round(Client.MaskMs, 1),
+            ["bytes_up_per_client"] = Client.BytesUp,
+            ["wire_bytes_up_per_client"] = Client.WireUp,
+            ["wire_bytes_down_per_client"] = Client.WireDown,
+        };
+    }
+
+    private static async Task<Measurement> RunFederationAsync(
+        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, CancellationToken ct)
     {
         var time = TimeProvider.System;
         var dir = Path.Combine(Path.GetTempPath(), "securefed-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
         using var ca = ConsortiumCa.Create("securefed-bench", time, TimeSpan.FromDays(1));
         using var coordinatorCert = ca.IssueCoordinator(["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
         var ids = Enumerable.Range(1, silos).Select(i => $"silo-{i}").ToArray();
         var certs = ids.Select(id => ca.IssueSilo(SiloId.Parse(id), TimeSpan.FromDays(1))).ToArray();
-        var deltas = ids.Select((_, i) => RandomDelta(parameters, i)).ToArray();
-        var honest = Enumerable.Range(0, silos - dropped).ToArray();
-        var expectedMean = Enumerable.Range(0, parameters).Select(j => honest.Average(i => (double)deltas[i][j])).ToArray();
+        var honest = silos - dropped;
+        var expectedMean = ExpectedMean(parameters, honest);
         var options = new CoordinatorOptions
         {
-            FederationId = "bench",
+            FederationId = FederationId,
             Port = 0,
             Rounds = 2,
-            MinSilos = Math.Max(2, silos - dropped),
+            MinSilos = Math.Max(2, honest),
             TargetSilos = silos,
             Members = ids,
             Dataset = "bench",
@@ -83,48 +125,53 @@ public static class SecAggBenchmark
             Training = new TrainingParameters(1, 1, 0.1, 1),
             StorePath = Path.Combine(dir, "bench.db"),
             SecureAggregation = secure,
+            SecureAggregationGraph = graph,
             MaxChunkFloats = 65536,
             MaxMessageBytes = 4 * 1024 * 1024,
             PlanTimeout = TimeSpan.FromSeconds(60),
             TrainTimeout = TimeSpan.FromSeconds(300),
-            JoinTimeout = TimeSpan.FromSeconds(60),
+
+            // Agent processes start together on a shared machine: give each a couple of seconds to connect.
+            JoinTimeout = TimeSpan.FromSeconds(command is null ? 60 : 60 + (2 * silos)),
         };
         try
         {
             await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => b.SetMinimumLevel(LogLevel.Warning), time);
+            var cpuAfterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, double>();
+            coordinator.RoundFinished += r => cpuAfterRound[r.Round] = Environment.CpuUsage.TotalTime.TotalMilliseconds;
             await coordinator.StartAsync(ct);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var agents = ids.Select((id, i) => new SiloAgent(
-                new AgentOptions
-                {
-                    Coordinator = coordinator.Address,
-                    FederationId = "bench",
-                    DropAtStage = i >= silos - dropped ? Contracts.V1.Stage.MaskedInput : null,
-                },
-                certs[i], ca.Certificate, new FixedTrainer(deltas[i]), new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
-            var runs = agents.Select(a => Task.Run(() => a.RunAsync(stop.Token), CancellationToken.None)).ToArray();
-            var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
-            await stop.CancelAsync();
-            try
+            IReadOnlyList<BenchAgentCost> costs;
+            FederationOutcome outcome;
+            (string, int, int)? seen;
+            if (command is null)
             {
-                await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+                (outcome, costs, seen) = await RunAgentsInProcessAsync(coordinator, ids, certs, ca.Certificate, parameters, dropped, ct);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException or TimeoutException)
+            else
             {
-                // dropped agents still reconnecting
+                (outcome, costs, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
             }
 
             var measured = outcome.Rounds[^1];
             var model = coordinator.Store.LatestModel()!.Parameters;
-            var previous = coordinator.Store.ModelHistory().Count - 1;
-            var error = Enumerable.Range(0, parameters).Max(j => Math.Abs((model[j] / previous) - expectedMean[j]));
-            var honestAgents = agents.Take(silos - dropped).ToArray();
+            var rounds = coordinator.Store.ModelHistory().Count - 1;
+            var error = 0.0;
+            for (var j = 0; j < parameters; j++)
+            {
+                error = Math.Max(error, Math.Abs((model[j] / rounds) - expectedMean[j]));
+            }
+
+            var client = new BenchAgentCost(
+                Mean(costs.Select(c => c.CpuMs)), (long)costs.Average(c => c.BytesUp), costs.Average(c => c.MaskMs),
+                (long?)Mean(costs.Select(c => (double?)c.WireUp)), (long?)Mean(costs.Select(c => (double?)c.WireDown)));
             return new Measurement(
                 measured.Duration,
-                TimeSpan.FromTicks((long)honestAgents.Average(a => a.Statistics.MaskingTime.Ticks) / 2),
+                cpuAfterRound[measured.Round] - cpuAfterRound[measured.Round - 1],
+                command is null,
                 measured.ServerUnmaskTime ?? TimeSpan.Zero,
-                (long)honestAgents.Average(a => a.Statistics.BytesSent) / 2,
-                error);
+                client,
+                error,
+                seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0));
         }
         finally
         {
@@ -144,10 +191,95 @@ public static class SecAggBenchmark
         }
     }
 
-    private static float[] RandomDelta(int length, int seed)
+    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentsInProcessAsync(
+        CoordinatorHost coordinator, string[] ids, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 root, int parameters, int dropped, CancellationToken ct)
     {
-        var random = new Random(seed);
-        return [.. Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1))];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var silos = ids.Length;
+        var trainers = ids.Select((_, i) => new FixedTrainer(FixedTrainer.RandomDelta(parameters, i))).ToArray();
+        var agents = ids.Select((id, i) => new SiloAgent(
+            new AgentOptions
+            {
+                Coordinator = coordinator.Address,
+                FederationId = FederationId,
+                DropAtStage = i >= silos - dropped ? Contracts.V1.Stage.MaskedInput : null,
+            },
+            certs[i], root, trainers[i], new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
+        var meters = agents.Select(a => new BenchAgentMeter(a, ownsProcess: false)).ToArray();
+        var runs = agents.Select(a => Task.Run(() => a.RunAsync(stop.Token), CancellationToken.None)).ToArray();
+        var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
+        await stop.CancelAsync();
+        try
+        {
+            await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException or TimeoutException)
+        {
+            // dropped agents still reconnecting
+        }
+
+        var last = trainers[0].LastSecure;
+        return (outcome, Costs(meters.Take(silos - dropped).Select(m => m.Samples)), last is null ? null : (last.Graph, last.GraphDegree, last.NeighbourhoodThreshold));
+    }
+
+    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentProcessesAsync(
+        CoordinatorHost coordinator, string dir, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 root, SecAggBenchAgentCommand command, int parameters, int dropped, CancellationToken ct)
+    {
+        var caFile = Path.Combine(dir, "ca.pem");
+        CertificateStore.WriteCertificate(caFile, root);
+        var files = new List<(string, string)>();
+        for (var i = 0; i < certs.Length; i++)
+        {
+            var (cert, key) = (Path.Combine(dir, $"silo-{i + 1}.pem"), Path.Combine(dir, $"silo-{i + 1}.key"));
+            CertificateStore.WriteCertificate(cert, certs[i]);
+            CertificateStore.WritePrivateKey(key, certs[i]);
+            files.Add((cert, key));
+        }
+
+        await using var children = BenchAgentProcesses.Start(command, coordinator.Address, caFile, files, parameters, dropped);
+        FederationOutcome outcome;
+        try
+        {
+            outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && children.FirstFailure() is { } failure)
+        {
+            // The coordinator only saw silos missing; the child's own error says why.
+            throw new InvalidOperationException(failure, ex);
+        }
+        var results = await children.CollectAsync(TimeSpan.FromSeconds(60), ct);
+        return (outcome, Costs(results.Select(SecAggBenchAgent.ParseSamples)), SecAggBenchAgent.ParseGraph(results[0]));
+    }
+
+    private static BenchAgentCost[] Costs(IEnumerable<IReadOnlyList<BenchAgentSample>> samples) =>
+        [.. samples.Select(s => BenchAgentCost.OfLastRound(s) ?? throw new InvalidOperationException("a benchmark agent saw fewer than two round results"))];
+
+    private static double? Mean(IEnumerable<double?> values)
+    {
+        var list = values.ToList();
+        return list.Count > 0 && list.All(v => v.HasValue) ? list.Average(v => v!.Value) : null;
+    }
+
+    private static double[] ExpectedMean(int parameters, int honest)
+    {
+        var mean = new double[parameters];
+        for (var i = 0; i < honest; i++)
+        {
+            var delta = FixedTrainer.RandomDelta(parameters, i);
+            for (var j = 0; j < parameters; j++)
+            {
+                mean[j] += delta[j];
+            }
+        }
+
+        for (var j = 0; j < parameters; j++)
+        {
+            mean[j] /= honest;
+        }
+
+        return mean;
     }
 
     private sealed class ZeroModel(int parameters) : IModelEvaluator
@@ -155,13 +287,5 @@ public static class SecAggBenchmark
         public float[] InitialParameters() => new float[parameters];
 
         public ModelQuality Evaluate(float[] parameters) => new(double.NaN, double.NaN);
-    }
-
-    private sealed class FixedTrainer(float[] delta) : ILocalTrainer
-    {
-        public string Dataset => "bench";
-
-        public Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken) =>
-            Task.FromResult(new LocalUpdate(delta, 1));
     }
 }

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using SecureFed.Cli;
 using SecureFed.Hosting;
 
 namespace SecureFed.Federation.Tests;
@@ -21,5 +24,104 @@ public sealed class BenchTests
         Assert.True((bool)result["exact_sum"]!);
         Assert.Equal(dropout > 0 ? 1 : 0, (int)result["dropped_silos"]!);
         Assert.True((long)result["bytes_up_per_client"]! > 2000 * 4, "a masked 32-bit vector of 2000 values is at least 8000 bytes");
+    }
+    [Fact]
+    public async Task SecAggBench_AgentsAsProcesses_ReportsEachRolesCpuAndBytesForPlainAndSecure()
+    {
+        var result = await BenchThroughCliAsync("--silos", "3", "--params", "3000", "--agents-in-process", "false");
+
+        Assert.False((bool)result["agents_in_process"]!);
+        Assert.True((bool)result["exact_sum"]!);
+
+        // As the agent processes read it from their plans.
+        Assert.Equal("complete", (string)result["graph"]!);
+        Assert.Equal(2, (int)result["graph_degree"]!);
+        foreach (var run in new[] { "plain", "secure" })
+        {
+            var role = result[run]!.AsObject();
+            foreach (var field in new[] { "round_ms", "process_cpu_ms", "coordinator_cpu_ms", "client_cpu_ms", "client_mask_ms", "bytes_up_per_client", "wire_bytes_up_per_client", "wire_bytes_down_per_client" })
+            {
+                Assert.True(role.ContainsKey(field), $"missing {run}.{field}");
+            }
+
+            // Alone in this process, the coordinator's CPU is the process's; each client's is its own process's.
+            Assert.Equal((double)role["process_cpu_ms"]!, (double)role["coordinator_cpu_ms"]!);
+            Assert.True((double)role["coordinator_cpu_ms"]! > 0, $"{run}: coordinator CPU");
+            Assert.True((double)role["client_cpu_ms"]! > 0, $"{run}: client CPU");
+            Assert.True((long)role["bytes_up_per_client"]! > 3000 * 4, $"{run}: an update of 3000 values is more than 12000 bytes");
+            if (OperatingSystem.IsLinux())
+            {
+                // The connection carries the protobuf bytes plus TLS and HTTP/2 framing; down, at least the model.
+                Assert.True((long)role["wire_bytes_up_per_client"]! >= (long)role["bytes_up_per_client"]!, $"{run}: wire bytes up");
+                Assert.True((long)role["wire_bytes_down_per_client"]! > 3000 * 4, $"{run}: wire bytes down");
+            }
+        }
+
+        Assert.True((long)result["secure"]!["bytes_up_per_client"]! > (long)result["plain"]!["bytes_up_per_client"]!, "masked inputs and keys add bytes");
+        Assert.True((double)result["secure"]!["client_mask_ms"]! > 0);
+        Assert.Equal(0.0, (double)result["plain"]!["client_mask_ms"]!);
+        Assert.True((double)result["coordinator_cpu_ratio"]! > 0);
+        Assert.True((double)result["client_cpu_ratio"]! > 0);
+    }
+
+    [Fact]
+    public async Task SecAggBench_GraphHarary_RunsSecAggPlusWithExactSum()
+    {
+        // γ = δ = 0 gives the smallest SecAgg+ graph (k = 2) at a size where the default bounds give the complete graph.
+        var result = await BenchThroughCliAsync("--silos", "6", "--params", "1000", "--graph", "harary", "--corruption", "0", "--graph-dropout", "0");
+
+        Assert.Equal("harary", (string)result["graph"]!);
+        Assert.Equal(2, (int)result["graph_degree"]!);
+        Assert.Equal(2, (int)result["neighbourhood_threshold"]!);
+        Assert.True((bool)result["exact_sum"]!);
+        Assert.True((bool)result["agents_in_process"]!);
+
+        // In one process the roles share threads: the process's CPU is reported, not a split the run cannot make.
+        Assert.True((double)result["secure"]!["process_cpu_ms"]! > 0);
+        Assert.Null(result["secure"]!["client_cpu_ms"]);
+        Assert.Null(result["secure"]!["coordinator_cpu_ms"]);
+    }
+
+    [Fact]
+    public async Task SecAggBench_GraphAutoBelow256_UsesCompleteGraph()
+    {
+        var result = await SecAggBenchmark.RunAsync(new SecAggBenchmarkOptions { Silos = 4, Parameters = 100 }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal("complete", (string)result["graph"]!);
+        Assert.Equal(3, (int)result["graph_degree"]!);
+    }
+
+    [Theory]
+    [InlineData("--graph", "ring", "ring")]
+    [InlineData("--silos", "201", "--silos 201 is invalid")]
+    public async Task SecAggBench_BadOption_ExitsWithCodeTwoNamingIt(string option, string value, string message)
+    {
+        // A parse error goes to the invocation's writer, a bad value to CliErrors' stderr line.
+        var (error, output, console) = (new StringWriter(), new StringWriter(), new StringWriter());
+        var saved = Console.Error;
+        int code;
+        try
+        {
+            Console.SetError(console);
+            code = await Program.BuildRoot().Parse(["bench", "secagg", option, value, "--agents-in-process", "false"])
+                .InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, error.ToString() + console, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonObject> BenchThroughCliAsync(params string[] args)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var code = await Program.BuildRoot().Parse(["bench", "secagg", "--json", .. args])
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = error })
+            .WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, $"exit {code}: {error}");
+        return JsonNode.Parse(output.ToString())!.AsObject();
     }
 }

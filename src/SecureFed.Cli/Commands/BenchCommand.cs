@@ -10,26 +10,70 @@ internal static class BenchCommand
 {
     public static Command Build()
     {
-        var silos = new Option<int>("--silos") { Description = "Number of silos (3..255).", DefaultValueFactory = _ => 10 };
+        var silos = new Option<int>("--silos") { Description = "Number of silos (3..10000; 3..200 with --agents-in-process false).", DefaultValueFactory = _ => 10 };
         var parameters = new Option<int>("--params") { Description = "Model parameters L per update.", DefaultValueFactory = _ => 100_000 };
         var dropout = new Option<double>("--dropout") { Description = "Fraction of silos that drop at the MaskedInput stage (0..0.5).", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var ringBits = new Option<int>("--ring-bits") { Description = "Secure aggregation ring 2^k: 32 or 64.", DefaultValueFactory = _ => 32 };
         ringBits.AcceptOnlyFromAmong("32", "64");
+        var graph = new Option<string>("--graph") { Description = "Secure aggregation graph, as the coordinator's SecAggGraph: auto (complete below 256 silos, SecAgg+ from 256), complete or harary (SecAgg+).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Auto };
+        graph.AcceptOnlyFromAmong([.. SecureFed.Coordinator.SecAggGraphOptions.Modes]);
+        var corruption = new Option<double>("--corruption") { Description = "SecAgg+: fraction of silos assumed corrupt, which sizes the graph (SecAggCorruption).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.CorruptFraction, CustomParser = NumberOptions.ParseDouble };
+        var graphDropout = new Option<double>("--graph-dropout") { Description = "SecAgg+: fraction of silos assumed to drop, which sizes the graph (SecAggDropout; raised to --dropout).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.DropoutFraction, CustomParser = NumberOptions.ParseDouble };
+        var inProcess = new Option<bool>("--agents-in-process") { Description = "Run the agents in this process (true), or each as its own securefed process (false), so the coordinator's and one client's CPU and bytes are measured apart.", DefaultValueFactory = _ => true };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };
-        var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS in one process; prints one JSON object.")
+        var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured round; prints one JSON object.")
         {
-            silos, parameters, dropout, ringBits, json,
+            silos, parameters, dropout, ringBits, graph, corruption, graphDropout, inProcess, json,
         };
         secagg.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var result = await SecAggBenchmark.RunAsync(parse.GetValue(silos), parse.GetValue(parameters), parse.GetValue(dropout), parse.GetValue(ringBits), ct);
+            var result = await SecAggBenchmark.RunAsync(
+                new SecAggBenchmarkOptions
+                {
+                    Silos = parse.GetValue(silos),
+                    Parameters = parse.GetValue(parameters),
+                    Dropout = parse.GetValue(dropout),
+                    RingBits = parse.GetValue(ringBits),
+                    Graph = parse.GetValue(graph)!,
+                    Corruption = parse.GetValue(corruption),
+                    GraphDropout = parse.GetValue(graphDropout),
+                    AgentsInProcess = parse.GetValue(inProcess),
+                },
+                ct);
             parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = !parse.GetValue(json) }));
             return 0;
         }));
         var bench = new Command("bench", "Benchmarks that print machine-readable JSON.");
         bench.Subcommands.Add(secagg);
+        bench.Subcommands.Add(BuildSecAggAgent());
         bench.Subcommands.Add(BuildFashionMnist());
         return bench;
+    }
+
+    /// <summary>Hidden: one silo of <c>bench secagg --agents-in-process false</c>, started by the benchmark itself.</summary>
+    private static Command BuildSecAggAgent()
+    {
+        var coordinator = new Option<string>("--coordinator") { Required = true, Description = "The benchmark coordinator's address." };
+        var cert = new Option<string>("--cert") { Required = true, Description = "Silo certificate (PEM)." };
+        var key = new Option<string>("--key") { Required = true, Description = "Silo private key (PEM)." };
+        var ca = new Option<string>("--ca") { Required = true, Description = "CA certificate (PEM)." };
+        var seed = new Option<int>("--seed") { Required = true, Description = "Seed of the silo's fixed delta." };
+        var parameters = new Option<int>("--params") { Required = true, Description = "Parameters L." };
+        var drop = new Option<bool>("--drop-at-masked-input") { Description = "Go silent at the MaskedInput stage every round." };
+        var command = new Command("secagg-agent", "One benchmark silo in its own process; prints its per-round counters as JSON.")
+        {
+            coordinator, cert, key, ca, seed, parameters, drop,
+        };
+        command.Hidden = true;
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            var result = await SecAggBenchAgent.RunAsync(
+                new SecAggBenchAgentOptions(new Uri(parse.GetValue(coordinator)!, UriKind.Absolute), parse.GetValue(cert)!, parse.GetValue(key)!, parse.GetValue(ca)!, parse.GetValue(seed), parse.GetValue(parameters), parse.GetValue(drop)),
+                ct);
+            parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString());
+            return 0;
+        }));
+        return command;
     }
 
     private static Command BuildFashionMnist()

@@ -445,12 +445,15 @@ internal sealed class RoundOrchestrator
             _time.GetUtcNow() + _options.PlanTimeout + _options.TrainTimeout,
             _options.Privacy,
             _options.SecureAggregation is { } secureTemplate
-                ? secureTemplate with
-                {
-                    Threshold = SecureAggregationPlan.ThresholdFor(sessions.Count, Needed),
-                    KeyStageTimeout = _options.PlanTimeout,
-                    MaskedInputTimeout = _options.TrainTimeout,
-                }
+                ? _options.SecureAggregationGraph.Apply(
+                    secureTemplate with
+                    {
+                        Threshold = SecureAggregationPlan.ThresholdFor(sessions.Count, Needed),
+                        KeyStageTimeout = _options.PlanTimeout,
+                        MaskedInputTimeout = _options.TrainTimeout,
+                    },
+                    sessions.Count,
+                    _options.Privacy)
                 : null,
             _options.StudyHash,
             kind,

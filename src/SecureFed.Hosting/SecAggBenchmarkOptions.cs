@@ -1,0 +1,100 @@
+using SecureFed.Coordinator;
+
+namespace SecureFed.Hosting;
+
+/// <summary>How to start <c>securefed bench secagg-agent</c>: a program and the arguments before the subcommand.</summary>
+/// <param name="FileName">The program (the dotnet host, or the securefed apphost).</param>
+/// <param name="PrefixArguments">Arguments before <c>bench secagg-agent</c> (securefed.dll under the dotnet host).</param>
+public sealed record SecAggBenchAgentCommand(string FileName, IReadOnlyList<string> PrefixArguments)
+{
+    /// <summary>The securefed CLI beside the running program (securefed.dll under the dotnet host that runs this process).</summary>
+    /// <exception cref="FileNotFoundException">No securefed.dll beside this program.</exception>
+    public static SecAggBenchAgentCommand Locate()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "securefed.dll");
+        if (!File.Exists(dll) || !File.Exists(Path.Combine(AppContext.BaseDirectory, "securefed.runtimeconfig.json")))
+        {
+            throw new FileNotFoundException($"--agents-in-process false needs the securefed CLI: no securefed.dll in {AppContext.BaseDirectory}");
+        }
+
+        var host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        return new SecAggBenchAgentCommand(host, [dll]);
+    }
+}
+
+/// <summary>Settings of <see cref="SecAggBenchmark"/> (validated by <see cref="Validate"/>, naming the option).</summary>
+public sealed record SecAggBenchmarkOptions
+{
+    /// <summary>Most silos of an in-process run.</summary>
+    public const int MaxSilosInProcess = 10_000;
+
+    /// <summary>Most silos run as separate processes (each a .NET process of its own).</summary>
+    public const int MaxSilosAsProcesses = 200;
+
+    /// <summary>N, the silos of the secure run (the plain run has the N - dropped that do not drop).</summary>
+    public int Silos { get; init; } = 10;
+
+    /// <summary>L, parameters per update.</summary>
+    public int Parameters { get; init; } = 100_000;
+
+    /// <summary>Fraction of silos that drop at the MaskedInput stage (secure run).</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Ring 2^k: 32 or 64.</summary>
+    public int RingBits { get; init; } = 32;
+
+    /// <summary>The coordinator's graph choice: auto, complete or harary.</summary>
+    public string Graph { get; init; } = SecAggGraphOptions.Auto;
+
+    /// <summary>γ that sizes a SecAgg+ graph (the coordinator's SecAggCorruption).</summary>
+    public double Corruption { get; init; } = SecAggGraphOptions.Default.CorruptFraction;
+
+    /// <summary>δ that sizes a SecAgg+ graph (the coordinator's SecAggDropout); raised to <see cref="Dropout"/> when that is larger.</summary>
+    public double GraphDropout { get; init; } = SecAggGraphOptions.Default.DropoutFraction;
+
+    /// <summary>Agents in the benchmark's process (true), or each in a process of its own, so a client's CPU and bytes are its own.</summary>
+    public bool AgentsInProcess { get; init; } = true;
+
+    /// <summary>How to start an agent process (null: <see cref="SecAggBenchAgentCommand.Locate"/>).</summary>
+    public SecAggBenchAgentCommand? AgentCommand { get; init; }
+
+    /// <summary>The graph options the secure run's coordinator gets: δ covers the dropout the run injects.</summary>
+    public SecAggGraphOptions GraphOptions => new(Graph, Corruption, Math.Max(GraphDropout, Dropout));
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the option, its value and the limit.</summary>
+    public SecAggBenchmarkOptions Validate()
+    {
+        var most = AgentsInProcess ? MaxSilosInProcess : MaxSilosAsProcesses;
+        if (Silos < 3 || Silos > most)
+        {
+            throw new ArgumentException($"--silos {Silos} is invalid: must be within 3..{most}{(AgentsInProcess ? "" : " with --agents-in-process false (one process per silo)")}");
+        }
+
+        if (Parameters is < 1 or > 10_000_000)
+        {
+            throw new ArgumentException($"--params {Parameters} is invalid: must be within 1..10000000");
+        }
+
+        if (Dropout is < 0 or >= 0.5 || double.IsNaN(Dropout))
+        {
+            throw new ArgumentException($"--dropout {Dropout} is invalid: must be within 0..0.5 (the threshold needs a majority)");
+        }
+
+        if (RingBits is not (32 or 64))
+        {
+            throw new ArgumentException($"--ring-bits {RingBits} is invalid: must be 32 or 64");
+        }
+
+        if (!SecAggGraphOptions.Modes.Contains(Graph))
+        {
+            throw new ArgumentException($"--graph '{Graph}' is invalid: must be {string.Join(", ", SecAggGraphOptions.Modes)}");
+        }
+
+        if (!(Corruption is >= 0 and < 1) || !(GraphDropout is >= 0 and < 1) || Corruption + Math.Max(GraphDropout, Dropout) >= 1)
+        {
+            throw new ArgumentException(FormattableString.Invariant($"--corruption {Corruption} and --graph-dropout {GraphDropout} are invalid: each must be within [0, 1) and their sum below 1"));
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,129 @@
+using SecureFed.Agent;
+using SecureFed.Audit;
+using SecureFed.Coordinator;
+using SecureFed.Protocol;
+
+namespace SecureFed.Federation.Tests;
+
+/// <summary>The coordinator's graph option over real streams: SecAgg+ releases what the complete graph releases, and the plan says which ran.</summary>
+public sealed class SecAggGraphFederationTests
+{
+    private const int Silos = 6;
+
+    [Fact]
+    public async Task SecureRound_GraphForcedToHarary_SameModelAsCompleteGraphAndPlanSaysHarary()
+    {
+        var (complete, completePlans, _) = await RunAsync(new SecAggGraphOptions(SecureAggregationPlan.CompleteGraph));
+        // γ = δ = 0 sizes the graph at its smallest, k = 2 (each silo masks with 2 of its 5 peers), t_N = 2 of 3.
+        var (harary, hararyPlans, ledger) = await RunAsync(new SecAggGraphOptions(SecureAggregationPlan.HararyGraph, 0, 0));
+
+        Assert.All(completePlans, p => Assert.Equal(SecureAggregationPlan.CompleteGraph, p.SecureAggregation!.Graph));
+        Assert.All(hararyPlans, p =>
+        {
+            Assert.Equal(SecureAggregationPlan.HararyGraph, p.SecureAggregation!.Graph);
+            Assert.Equal(2, p.SecureAggregation.GraphDegree);
+            Assert.Equal(2, p.SecureAggregation.NeighbourhoodThreshold);
+            Assert.Matches("^[0-9a-f]{64}$", p.SecureAggregation.GraphSeed);
+        });
+
+        // Each round's plan has its own seed, and the signed ledger names exactly those plans (the graph is in the plan hash).
+        Assert.Equal(2, hararyPlans.Select(p => p.SecureAggregation!.GraphSeed).Distinct().Count());
+        var training = ledger.Where(e => e.Status == RoundStatus.Completed).ToList();
+        Assert.Equal(hararyPlans.Select(p => p.ComputeHash()).Order(), training.Select(e => e.PlanHash).Order());
+        Assert.All(training, e => Assert.Equal("secure", e.Aggregation));
+
+        // Both released the mean of the same deltas; each silo's stochastic rounding (scale 2^16) is the only difference.
+        Assert.Equal(complete.Length, harary.Length);
+        for (var j = 0; j < complete.Length; j++)
+        {
+            Assert.True(Math.Abs(complete[j] - harary[j]) < 1e-4, $"coordinate {j}: complete {complete[j]}, harary {harary[j]}");
+            Assert.True(Math.Abs(harary[j] - ExpectedAfterTwoRounds(j)) < 1e-4, $"coordinate {j}: {harary[j]}, expected {ExpectedAfterTwoRounds(j)}");
+        }
+    }
+
+    [Fact]
+    public void Options_UnknownGraphOrBoundsOutOfRange_ErrorNamesTheKey()
+    {
+        var mode = Assert.Throws<ArgumentException>(() => new SecAggGraphOptions("ring").Validate());
+        Assert.Contains("SecAggGraph = 'ring'", mode.Message, StringComparison.Ordinal);
+        var bounds = Assert.Throws<ArgumentException>(() => new SecAggGraphOptions(SecAggGraphOptions.Auto, 0.6, 0.5).Validate());
+        Assert.Contains("SecAggCorruption = 0.6", bounds.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CoordinatorConfig_GraphKeys_BindToTheOptionsAndDefaultToAuto()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"securefed-graph-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggGraph": "Harary", "SecAggCorruption": 0.02, "SecAggDropout": 0.2 } }""");
+            Assert.Equal(new SecAggGraphOptions("harary", 0.02, 0.2), Hosting.CoordinatorConfig.Load(path).ToGraphOptions());
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggGraph": "ring" } }""");
+            var error = Assert.Throws<ArgumentException>(() => Hosting.CoordinatorConfig.Load(path).ToGraphOptions());
+            Assert.Contains("SecAggGraph = 'ring'", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Equal(SecAggGraphOptions.Default, new Hosting.CoordinatorConfig().ToGraphOptions());
+    }
+
+    [Fact]
+    public void Apply_AutoBelowAndFrom256Silos_CompleteThenHarary()
+    {
+        var template = new SecureAggregationPlan(32, 16, 16.0, Threshold: 10);
+        Assert.Equal(SecureAggregationPlan.CompleteGraph, SecAggGraphOptions.Default.Apply(template, 255, null).Graph);
+        var plus = SecAggGraphOptions.Default.Apply(template, 300, null);
+        Assert.Equal((SecureAggregationPlan.HararyGraph, 120, 77), (plus.Graph, plus.GraphDegree, plus.NeighbourhoodThreshold));
+
+        // The privacy plan's colluding silos raise the corruption bound when they exceed it: a larger neighbourhood.
+        var privacy = new PrivacyPlan(1.0, 1.0, 201, 24, "gaussian", "rdp", 1e-5, 0);
+        Assert.Equal(180, SecAggGraphOptions.Default.Apply(template, 300, privacy).GraphDegree); // γ = 24/300 = 8%
+    }
+
+    private static float Delta(int silo, int coordinate) => (0.125f * silo) + (0.01f * coordinate);
+
+    private static double ExpectedAfterTwoRounds(int coordinate) =>
+        2 * Enumerable.Range(1, Silos).Average(s => (double)Delta(s, coordinate));
+
+    private static async Task<(float[] Model, List<RoundPlan> Plans, IReadOnlyList<LedgerEntry> Ledger)> RunAsync(SecAggGraphOptions graph)
+    {
+        await using var fed = new TestFederation(Silos);
+        var plans = new List<RoundPlan>();
+        var options = fed.Options(rounds: 2, minSilos: Silos) with
+        {
+            SecureAggregation = new SecureAggregationPlan(32, 16, 16.0),
+            SecureAggregationGraph = graph,
+        };
+        var coordinator = await fed.StartCoordinatorAsync(options);
+        for (var i = 1; i <= Silos; i++)
+        {
+            fed.StartAgent($"silo-{i}", new PlanRecordingTrainer(i, plans));
+        }
+
+        var outcome = await coordinator.Completion.WaitAsync(TestFederation.Timeout);
+        Assert.Equal(2, outcome.RoundsCompleted);
+        Assert.All(outcome.Rounds, r => Assert.Equal(Silos, r.Contributors));
+        var model = coordinator.Store.LatestModel()!.Parameters;
+        var distinct = plans.DistinctBy(p => p.ComputeHash()).ToList();
+        return (model, distinct, AuditLedger.Read(coordinator.LedgerPath));
+    }
+
+    /// <summary>Returns delta(silo, j) and keeps every plan it was asked to train under.</summary>
+    private sealed class PlanRecordingTrainer(int silo, List<RoundPlan> plans) : ILocalTrainer
+    {
+        public string Dataset => "fake";
+
+        public Task<LocalUpdate> TrainAsync(RoundPlan plan, float[] globalParameters, CancellationToken cancellationToken)
+        {
+            lock (plans)
+            {
+                plans.Add(plan);
+            }
+
+            return Task.FromResult(new LocalUpdate([.. Enumerable.Range(0, globalParameters.Length).Select(j => Delta(silo, j))], 10));
+        }
+    }
+}

@@ -661,7 +661,7 @@ public sealed class SiloAgent
                 Offset = (uint)offset, TotalLength = (uint)vector.Length, Last = last, ExampleCount = last ? (ulong)exampleCount : 0,
                 Task = DomainMapping.WireTask(task),
             };
-            chunk.Values.AddRange(values.ToArray());
+            WireVectors.Append(chunk.Values, values);
             await SendAsync(call, new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
         }
     }

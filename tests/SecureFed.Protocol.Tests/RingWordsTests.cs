@@ -40,6 +40,26 @@ public sealed class RingWordsTests
     }
 
     [Theory]
+    [InlineData(32, 1)]
+    [InlineData(32, 37)]
+    [InlineData(32, 1000)]
+    [InlineData(64, 1000)]
+    public void AddWordsInPlace_AnyLength_MatchesElementWiseRingAddition(int ringBits, int length)
+    {
+        var random = new Random(length);
+        ulong max = ModularArithmetic.MaxElement(ringBits);
+        ulong[] Draw() => Enumerable.Range(0, length).Select(_ => (ulong)random.NextInt64() & max).Select(v => v | (max & (1UL << 31))).ToArray();
+        var sum = Draw();
+        var addend = Draw();
+        var expected = sum.Zip(addend, (a, b) => ModularArithmetic.Add(a, b, ringBits)).ToArray();
+
+        ModularArithmetic.AddWordsInPlace(sum, RingWords.Encode(addend, ringBits), ringBits);
+        ModularArithmetic.Reduce(sum, ringBits);
+
+        Assert.Equal(expected, sum);
+    }
+
+    [Theory]
     [InlineData(32)]
     [InlineData(64)]
     public void ReceiveMaskedInput_AsWordsInChunks_SumsExactlyAsTheVectors(int ringBits)

@@ -562,8 +562,14 @@ public sealed class SiloAgent
                 Interlocked.Add(ref _maskTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
                 foreach (var (offset, values) in VectorAssembler.Chunk<ulong>(masked, maxChunk))
                 {
-                    var chunk = new MaskedInputChunk { Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length };
-                    chunk.Values.AddRange(values.ToArray());
+                    // Fixed-width words, so the secure upload is the plain one's size plus a constant. The array is fresh
+                    // and never written again, which is what lets the message wrap it instead of copying it.
+                    var words = Protocol.SecureAggregation.RingWords.Encode(values.Span, secure.Parameters.RingBits);
+                    var chunk = new MaskedInputChunk
+                    {
+                        Sender = SiloId, Offset = (uint)offset, TotalLength = (uint)masked.Length, Last = offset + values.Length >= masked.Length,
+                        Words = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(words),
+                    };
                     await SendAsync(call, new AgentMessage { Header = HeaderOf(plan, secure.Task, Contracts.V1.Stage.MaskedInput), MaskedInputChunk = chunk }, ct);
                 }
 
@@ -655,7 +661,7 @@ public sealed class SiloAgent
                 Offset = (uint)offset, TotalLength = (uint)vector.Length, Last = last, ExampleCount = last ? (ulong)exampleCount : 0,
                 Task = DomainMapping.WireTask(task),
             };
-            chunk.Values.AddRange(values.ToArray());
+            WireVectors.Append(chunk.Values, values);
             await SendAsync(call, new AgentMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, Stage.Train), UpdateChunk = chunk }, ct);
         }
     }

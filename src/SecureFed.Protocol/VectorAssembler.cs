@@ -58,16 +58,28 @@ public sealed class VectorAssembler
                 $"chunk at offset {offset} with {values.Count} values runs past the vector length {_buffer.Length}");
         }
 
-        for (var i = 0; i < values.Count; i++)
+        // One block copy (a message's repeated field copies itself), then the finiteness check over the span: no
+        // per-element interface call. A refused chunk leaves _filled where it was, so its values are never used.
+        var target = _buffer.AsSpan(_filled, values.Count);
+        if (values is ICollection<float> collection)
         {
-            var v = values[i];
-            if (!float.IsFinite(v))
+            collection.CopyTo(_buffer, _filled);
+        }
+        else
+        {
+            for (var i = 0; i < target.Length; i++)
+            {
+                target[i] = values[i];
+            }
+        }
+
+        for (var i = 0; i < target.Length; i++)
+        {
+            if (!float.IsFinite(target[i]))
             {
                 throw new ProtocolViolationException(
                     FaultKind.InvalidArgument, $"non-finite value at index {_filled + i}");
             }
-
-            _buffer[_filled + i] = v;
         }
 
         _filled += values.Count;

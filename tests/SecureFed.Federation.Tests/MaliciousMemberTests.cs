@@ -231,10 +231,13 @@ public sealed class MaliciousMemberTests
             var p = attacker.RunningSecureSum!;
             var shift = 10UL << p.ScaleBits; // inside the clamped range (4 x 16), far outside the clipped norm
             var biased = m.Clone();
-            for (var i = 0; i < biased.MaskedInputChunk.Values.Count; i++)
+            var values = MaskedWords.Decode(biased.MaskedInputChunk, p.RingBits);
+            for (var i = 0; i < values.Length; i++)
             {
-                biased.MaskedInputChunk.Values[i] = Protocol.SecureAggregation.ModularArithmetic.Add(biased.MaskedInputChunk.Values[i], shift, p.RingBits);
+                values[i] = Protocol.SecureAggregation.ModularArithmetic.Add(values[i], shift, p.RingBits);
             }
+
+            biased.MaskedInputChunk.Words = ByteString.CopyFrom(Protocol.SecureAggregation.RingWords.Encode(values, p.RingBits));
 
             return biased;
         };

@@ -47,12 +47,12 @@ public sealed class SecureAggregationTests
         var masked = inbound.Where(m => m.Message.BodyCase == AgentMessage.BodyOneofCase.MaskedInputChunk).ToList();
         Assert.NotEmpty(masked);
         var encoded = values.Select(v => (ulong)(long)(v * 65536)).ToHashSet();
-        var all = masked.SelectMany(m => m.Message.MaskedInputChunk.Values).ToList();
+        var all = masked.SelectMany(m => MaskedWords.Decode(m.Message.MaskedInputChunk, 32)).ToList();
         Assert.Equal(2 * 3 * 64, all.Count);
         // A masked coordinate equal to a plain encoded value would happen by chance with probability 3/2^32 each.
         Assert.DoesNotContain(all, encoded.Contains);
         // The same silo's masked input differs between rounds although its update is the same.
-        var bySilo = masked.GroupBy(m => m.SiloId).Single(g => g.Key == "silo-1").Select(m => m.Message.MaskedInputChunk.Values.ToArray()).ToList();
+        var bySilo = masked.GroupBy(m => m.SiloId).Single(g => g.Key == "silo-1").Select(m => MaskedWords.Decode(m.Message.MaskedInputChunk, 32)).ToList();
         Assert.NotEqual(bySilo[0], bySilo[^1]);
         // Nothing the coordinator stored is an individual update: only the initial model and the aggregates.
         Assert.Equal(3, coordinator.Store.ModelHistory().Count);

@@ -112,4 +112,24 @@ public class FixedPointEncoderTests
     {
         Assert.Throws<ProtocolViolationException>(() => new FixedPointEncoder(40, 32, 1.0));
     }
+    [Fact]
+    public void EncodeClamped_OutOfBoundAndInfinite_SameAsEncodingAClampedCopy()
+    {
+        var encoder = new FixedPointEncoder(16, 32, 4.0);
+        double[] update = [0.3, -7.5, 4.0, double.PositiveInfinity, double.NegativeInfinity, 12.25, -0.001];
+        var clamped = update.Select(v => Math.Clamp(v, -4.0, 4.0)).ToArray();
+
+        using var a = new DeterministicRandomSource(9);
+        using var b = new DeterministicRandomSource(9);
+        Assert.Equal(encoder.Encode(clamped, a), encoder.EncodeClamped(update, b));
+    }
+
+    [Fact]
+    public void EncodeClamped_NaN_RefusedNamingTheIndex()
+    {
+        var encoder = new FixedPointEncoder(16, 32, 4.0);
+        using var rng = new DeterministicRandomSource(1);
+        var ex = Assert.Throws<ArgumentException>(() => encoder.EncodeClamped([1.0, double.NaN], rng));
+        Assert.StartsWith("value at index 1 is not finite", ex.Message, StringComparison.Ordinal);
+    }
 }

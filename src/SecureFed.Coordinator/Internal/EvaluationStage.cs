@@ -11,16 +11,40 @@ namespace SecureFed.Coordinator.Internal;
 /// </summary>
 internal sealed class EvaluationStage(SessionRegistry registry, int maxChunkFloats, ILogger logger)
 {
-    /// <summary>Sends <paramref name="parameters"/> to one silo in chunks under <paramref name="stage"/>.</summary>
+    // The chunk bodies of the last model sent, shared by every silo's messages (they are never changed once built), so
+    // sending one model to N silos copies it into messages once, not N times. Keyed by the array and by the round, model
+    // hash and stage, so even a model changed in place between stages or rounds is never served stale.
+    private SentModel? _lastModel;
+
+    /// <summary>Sends <paramref name="parameters"/> to one silo in chunks under <paramref name="stage"/>. The caller must not
+    /// change <paramref name="parameters"/> after sending it (the model of a round is never changed in place).</summary>
     public void SendModel(AgentSession session, Protocol.RoundPlan plan, Contracts.V1.Stage stage, float[] parameters)
     {
-        foreach (var (offset, values) in VectorAssembler.Chunk<float>(parameters, maxChunkFloats))
+        foreach (var chunk in ChunksOf(parameters, $"{plan.Round}/{plan.ModelVersionHash}/{stage}"))
         {
-            var chunk = new ModelChunk { Offset = (uint)offset, TotalLength = (uint)parameters.Length };
-            chunk.Values.AddRange(values.ToArray());
             session.TrySend(new CoordinatorMessage { Header = DomainMapping.Header(plan.FederationId, plan.Round, stage), ModelChunk = chunk });
         }
     }
+
+    private ModelChunk[] ChunksOf(float[] parameters, string key)
+    {
+        var last = Volatile.Read(ref _lastModel);
+        if (last is not null && ReferenceEquals(last.Parameters, parameters) && last.Key == key)
+        {
+            return last.Chunks;
+        }
+
+        var chunks = VectorAssembler.Chunk<float>(parameters, maxChunkFloats).Select(c =>
+        {
+            var chunk = new ModelChunk { Offset = (uint)c.Offset, TotalLength = (uint)parameters.Length };
+            WireVectors.Append(chunk.Values, c.Values);
+            return chunk;
+        }).ToArray();
+        Volatile.Write(ref _lastModel, new SentModel(parameters, key, chunks));
+        return chunks;
+    }
+
+    private sealed record SentModel(float[] Parameters, string Key, ModelChunk[] Chunks);
 
     /// <summary>
     /// The second task of a training round: the silos evaluate the model the round just produced on their held-out

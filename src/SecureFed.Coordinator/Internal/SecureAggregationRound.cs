@@ -17,7 +17,9 @@ internal sealed class SecureAggregationRound
     private readonly Lock _gate = new();
     private readonly SecAggServer _server;
     private readonly int _maxChunk;
-    private readonly Dictionary<string, (ulong[] Values, int Filled)> _masked = new(StringComparer.Ordinal);
+    // Each silo's masked chunks as they arrived (the words' own buffers, not a decoded copy) until its last chunk hands
+    // them to the protocol, which folds them into the running sum: a silo that stops mid-upload leaves no trace in it.
+    private readonly Dictionary<string, (List<ReadOnlyMemory<byte>> Chunks, int Filled)> _masked = new(StringComparer.Ordinal);
     private HashSet<string> _awaiting;
     private TaskCompletionSource _stageDone = NewSignal();
 
@@ -105,7 +107,11 @@ internal sealed class SecureAggregationRound
         done?.TrySetResult();
     }
 
-    /// <summary>One chunk of a masked input; the last one hands the whole vector to the protocol.</summary>
+    /// <summary>
+    /// One chunk of a masked input; the last one hands the whole vector to the protocol. The words (k/8 little-endian
+    /// bytes an element) are kept as received; a chunk in the older varint form (<c>values</c>) is still accepted and
+    /// re-encoded as words, and one carrying both is refused. Every refusal names the silo.
+    /// </summary>
     public void ReceiveMaskedChunk(string siloId, long round, MaskedInputChunk chunk)
     {
         TaskCompletionSource? done = null;
@@ -114,31 +120,39 @@ internal sealed class SecureAggregationRound
             RequireSender(siloId, chunk.Sender);
             if (_server.Stage != SecAggStage.MaskedInput)
             {
-                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {_server.Stage}, received a masked input");
+                throw new ProtocolViolationException(FaultKind.FailedPrecondition, $"expected stage {_server.Stage}, received a masked input from {siloId}");
             }
 
             if (chunk.TotalLength != (uint)Parameters.VectorLength)
             {
-                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked vector length {chunk.TotalLength} does not match {Parameters.VectorLength}");
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"the masked vector of {siloId} has length {chunk.TotalLength}; the round needs {Parameters.VectorLength}");
             }
 
-            if (chunk.Values.Count > _maxChunk)
+            var words = Words(siloId, chunk);
+            int count = words.Length / RingWords.WordBytes(Parameters.RingBits);
+            if (count > _maxChunk)
             {
-                throw new ProtocolViolationException(FaultKind.ResourceExhausted, $"chunk of {chunk.Values.Count} values exceeds the limit of {_maxChunk}");
+                throw new ProtocolViolationException(FaultKind.ResourceExhausted, $"the masked chunk of {siloId} has {count} values, over the limit of {_maxChunk}");
             }
 
             if (!_masked.TryGetValue(siloId, out var entry))
             {
-                entry = (new ulong[Parameters.VectorLength], 0);
+                entry = ([], 0);
             }
 
-            if (chunk.Offset != (uint)entry.Filled || entry.Filled + chunk.Values.Count > entry.Values.Length)
+            if (chunk.Offset != (uint)entry.Filled)
             {
-                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked chunk at offset {chunk.Offset} where {entry.Filled} was expected");
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"the masked chunk of {siloId} is at offset {chunk.Offset} where {entry.Filled} was expected");
             }
 
-            chunk.Values.CopyTo(entry.Values, entry.Filled);
-            entry.Filled += chunk.Values.Count;
+            if ((long)entry.Filled + count > Parameters.VectorLength)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.InvalidArgument, $"the masked chunk of {siloId} carries {count} values at offset {entry.Filled}, past the vector's {Parameters.VectorLength}");
+            }
+
+            entry.Chunks.Add(words);
+            entry.Filled += count;
             if (!chunk.Last)
             {
                 _masked[siloId] = entry;
@@ -146,16 +160,52 @@ internal sealed class SecureAggregationRound
             }
 
             _masked.Remove(siloId);
-            if (entry.Filled != entry.Values.Length)
+            if (entry.Filled != Parameters.VectorLength)
             {
-                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"masked vector incomplete: {entry.Filled} of {entry.Values.Length} values");
+                throw new ProtocolViolationException(FaultKind.InvalidArgument, $"the masked vector of {siloId} is incomplete: {entry.Filled} of {Parameters.VectorLength} values");
             }
 
-            _server.Receive(new MaskedInputMessage(round, siloId, entry.Values));
+            _server.Receive(new MaskedInputWordsMessage(round, siloId, entry.Chunks));
             done = Answered(siloId);
         }
 
         done?.TrySetResult();
+    }
+
+    /// <summary>The chunk's elements as words: its <c>words</c> as received, or its legacy varints checked and re-encoded.</summary>
+    private ReadOnlyMemory<byte> Words(string siloId, MaskedInputChunk chunk)
+    {
+        int ringBits = Parameters.RingBits;
+        if (chunk.Values.Count == 0)
+        {
+            if (RingWords.ElementCount(chunk.Words.Length, ringBits) is null)
+            {
+                throw new ProtocolViolationException(
+                    FaultKind.InvalidArgument,
+                    $"the masked chunk of {siloId} is {chunk.Words.Length} bytes, not a whole number of {RingWords.WordBytes(ringBits)}-byte words of Z/2^{ringBits}");
+            }
+
+            return chunk.Words.Memory;
+        }
+
+        if (!chunk.Words.IsEmpty)
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"the masked chunk of {siloId} carries both words and varint values; send one");
+        }
+
+        if (chunk.Values.Count > _maxChunk)
+        {
+            throw new ProtocolViolationException(FaultKind.ResourceExhausted, $"the masked chunk of {siloId} has {chunk.Values.Count} values, over the limit of {_maxChunk}");
+        }
+
+        var values = new ulong[chunk.Values.Count];
+        chunk.Values.CopyTo(values, 0);
+        if (!ModularArithmetic.AllInRing(values, ringBits))
+        {
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"the masked chunk of {siloId} has an element not below 2^{ringBits}");
+        }
+
+        return RingWords.Encode(values, ringBits);
     }
 
     /// <summary>The silo left or broke the protocol: it owes nothing more.</summary>

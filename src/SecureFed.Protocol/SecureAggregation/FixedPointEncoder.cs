@@ -77,7 +77,17 @@ public sealed class FixedPointEncoder
 
     /// <summary>Encodes double-precision <paramref name="values"/> (statistics and evaluation sums need more than float's 24 bits).</summary>
     /// <exception cref="ArgumentException">A value is not finite or exceeds the bound (the message names the index and the bound, never the value).</exception>
-    public RingVector Encode(ReadOnlySpan<double> values, IRandomSource rng)
+    public RingVector Encode(ReadOnlySpan<double> values, IRandomSource rng) => Encode(values, rng, clamp: false);
+
+    /// <summary>
+    /// Encodes <paramref name="values"/> after clamping each to [-B, B] (as <see cref="Math.Clamp(double, double, double)"/>:
+    /// an infinity becomes the bound), in the same pass: what a silo does with its update before masking it, without a
+    /// clamped copy of the vector.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is NaN (the message names the index, never the value).</exception>
+    public RingVector EncodeClamped(ReadOnlySpan<double> values, IRandomSource rng) => Encode(values, rng, clamp: true);
+
+    private RingVector Encode(ReadOnlySpan<double> values, IRandomSource rng, bool clamp)
     {
         ArgumentNullException.ThrowIfNull(rng);
         double scale = Math.ScaleB(1.0, ScaleBits);
@@ -90,7 +100,7 @@ public sealed class FixedPointEncoder
             for (int j = 0; j < count; j++)
             {
                 int i = start + j;
-                double x = values[i];
+                double x = clamp ? Math.Clamp(values[i], -MaxAbsValue, MaxAbsValue) : values[i];
                 if (!double.IsFinite(x) || Math.Abs(x) > MaxAbsValue)
                 {
                     throw new ArgumentException(

@@ -94,6 +94,15 @@ public sealed record MaskedInputMessage(long RoundId, string Sender, ulong[] Mas
     public override SecAggStage Stage => SecAggStage.MaskedInput;
 }
 
+/// <summary>Stage 2, client to server: the same y_u as <see cref="MaskedInputMessage"/>, as it arrived on the wire: in
+/// chunks of <see cref="RingWords"/> (k/8 little-endian bytes per element), in order. The server folds the words into its
+/// running sum without decoding them into a vector first; the chunks are only read, never kept.</summary>
+public sealed record MaskedInputWordsMessage(long RoundId, string Sender, IReadOnlyList<ReadOnlyMemory<byte>> Chunks) : SecAggClientMessage(RoundId, Sender)
+{
+    /// <inheritdoc />
+    public override SecAggStage Stage => SecAggStage.MaskedInput;
+}
+
 /// <summary>Stage 3, server to client: U3, the clients whose masked input the server accepted.</summary>
 public sealed record ConsistencyCheckRequest(long RoundId, IReadOnlyList<string> Survivors) : SecAggServerMessage(RoundId)
 {

@@ -50,6 +50,76 @@ public static class ModularArithmetic
         }
     }
 
+    /// <summary>
+    /// target[i] = target[i] + word[i] mod 2^64, where <paramref name="words"/> holds k/8 little-endian bytes per
+    /// element (<see cref="RingWords"/>); reduce once at the end with <see cref="Reduce(Span{ulong}, int)"/>. Reads the
+    /// words in place: this is how a masked input is folded into the running sum without decoding it first.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="words"/> is not exactly target.Length words.</exception>
+    public static void AddWordsInPlace(Span<ulong> target, ReadOnlySpan<byte> words, int ringBits)
+    {
+        int width = RingWords.WordBytes(ringBits);
+        if (words.Length != (long)target.Length * width)
+        {
+            throw new ArgumentException($"{words.Length} bytes are not {target.Length} words of {width} bytes", nameof(words));
+        }
+
+        unchecked
+        {
+            if (width == 8)
+            {
+                if (BitConverter.IsLittleEndian)
+                {
+                    var source = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(words);
+                    for (int i = 0; i < target.Length; i++)
+                    {
+                        target[i] += source[i];
+                    }
+
+                    return;
+                }
+
+                for (int i = 0; i < target.Length; i++)
+                {
+                    target[i] += System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(words[(i * 8)..]);
+                }
+
+                return;
+            }
+
+            if (BitConverter.IsLittleEndian)
+            {
+                var source = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(words);
+                int i = 0;
+                if (System.Numerics.Vector.IsHardwareAccelerated)
+                {
+                    // Widen a vector of words into two of ulong lanes and add (vector addition wraps): the scalar loop
+                    // did not vectorise and cost twice the 64-bit one.
+                    int step = System.Numerics.Vector<uint>.Count;
+                    int half = System.Numerics.Vector<ulong>.Count;
+                    for (; i <= target.Length - step; i += step)
+                    {
+                        System.Numerics.Vector.Widen(new System.Numerics.Vector<uint>(source[i..]), out var low, out var high);
+                        (new System.Numerics.Vector<ulong>(target[i..]) + low).CopyTo(target[i..]);
+                        (new System.Numerics.Vector<ulong>(target[(i + half)..]) + high).CopyTo(target[(i + half)..]);
+                    }
+                }
+
+                for (; i < target.Length; i++)
+                {
+                    target[i] += source[i];
+                }
+
+                return;
+            }
+
+            for (int i = 0; i < target.Length; i++)
+            {
+                target[i] += System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(words[(i * 4)..]);
+            }
+        }
+    }
+
     /// <summary>Reduces every value (an element of Z/2^64) mod 2^k in place.</summary>
     public static void Reduce(Span<ulong> values, int ringBits)
     {

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace SecureFed.Protocol.SecureAggregation;
 
 /// <summary>
@@ -102,25 +100,7 @@ public sealed class RingVector : IEquatable<RingVector>
     public byte[] ToBytes() => ToBytes(_values, RingBits);
 
     /// <summary>The canonical encoding of raw ring elements: k/8 little-endian bytes per element.</summary>
-    public static byte[] ToBytes(ReadOnlySpan<ulong> values, int ringBits)
-    {
-        _ = ModularArithmetic.MaxElement(ringBits);
-        int width = ringBits / 8;
-        var bytes = new byte[checked(values.Length * width)];
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (width == 8)
-            {
-                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(i * 8), values[i]);
-            }
-            else
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * 4), (uint)values[i]);
-            }
-        }
-
-        return bytes;
-    }
+    public static byte[] ToBytes(ReadOnlySpan<ulong> values, int ringBits) => RingWords.Encode(values, ringBits);
 
     /// <summary>Copies the elements into a new array.</summary>
     public ulong[] ToArray() => (ulong[])_values.Clone();

@@ -153,6 +153,9 @@ public sealed class SecAggServer
             case MaskedInputMessage m:
                 ReceiveMaskedInput(m);
                 break;
+            case MaskedInputWordsMessage m:
+                ReceiveMaskedInput(m);
+                break;
             case ConsistencySignature m:
                 ReceiveConsistencySignature(m);
                 break;
@@ -334,6 +337,40 @@ public sealed class SecAggServer
 
         _maskedSum ??= new ulong[_parameters.VectorLength];
         ModularArithmetic.AddInPlace(_maskedSum, message.MaskedValues, 64);
+        _maskedInputSenders.Add(message.Sender);
+    });
+
+    /// <summary>Accepts one client's masked input as wire words: the chunks must be whole words and add up to the round's
+    /// length. They are added into the running sum straight from the bytes (no decoded copy); a malformed input is
+    /// refused before any of it is added.</summary>
+    public void ReceiveMaskedInput(MaskedInputWordsMessage message) => Receive(message, _maskedInputSenders.Contains, _u2, () =>
+    {
+        int width = RingWords.WordBytes(_parameters.RingBits);
+        long bytes = 0;
+        foreach (var chunk in message.Chunks ?? [])
+        {
+            if (chunk.Length % width != 0)
+            {
+                throw Malformed($"the masked input of {message.Sender} has a chunk of {chunk.Length} bytes, not a whole number of {width}-byte words of Z/2^{_parameters.RingBits}");
+            }
+
+            bytes += chunk.Length;
+        }
+
+        if (bytes != (long)_parameters.VectorLength * width)
+        {
+            throw Malformed($"the masked input of {message.Sender} has {bytes / width} elements; the round needs {_parameters.VectorLength}");
+        }
+
+        _maskedSum ??= new ulong[_parameters.VectorLength];
+        int offset = 0;
+        foreach (var chunk in message.Chunks!)
+        {
+            int count = chunk.Length / width;
+            ModularArithmetic.AddWordsInPlace(_maskedSum.AsSpan(offset, count), chunk.Span, _parameters.RingBits);
+            offset += count;
+        }
+
         _maskedInputSenders.Add(message.Sender);
     });
 

@@ -19,7 +19,7 @@ public sealed class SiloPrivacyLedger
 {
     private readonly string? _path;
     private readonly Lock _gate = new();
-    private readonly List<Entry> _entries = [];
+    private readonly List<SiloLedgerEntry> _entries = [];
     private string _head = LedgerEntry.GenesisHash;
 
     /// <summary>Creates a ledger kept in memory only.</summary>
@@ -43,55 +43,25 @@ public sealed class SiloPrivacyLedger
                     continue;
                 }
 
-                _entries.Add(JsonSerializer.Deserialize<Entry>(line, SiloLedgerCanonicalForm.FileOptions)
+                _entries.Add(JsonSerializer.Deserialize<SiloLedgerEntry>(line, SiloLedgerCanonicalForm.FileOptions)
                     ?? throw new InvalidDataException($"{_path}: line {lineNumber} is not a ledger entry"));
             }
 
             // The chain goes on from the last entry's hash, recomputed (an older file's entries carry none).
-            var hashes = SiloLedgerVerifier.ChainHashes([.. _entries.Select(ToAudit)]);
+            var hashes = SiloLedgerVerifier.ChainHashes(_entries);
             _head = hashes.Count == 0 ? LedgerEntry.GenesisHash : hashes[^1];
         }
     }
 
-    /// <summary>The <see cref="Entry.Task"/> of record-level DP-SGD entries (kept apart from the client-level releases).</summary>
-    public const string RecordTask = "record";
+    /// <summary>The <see cref="SiloLedgerEntry.Task"/> of record-level DP-SGD entries (kept apart from the client-level releases).</summary>
+    public const string RecordTask = SiloLedgerEntry.RecordTask;
 
-    /// <summary>One round this silo contributed to.</summary>
-    /// <remarks><see cref="Task"/> names what was released (null: the round's training update; "statistics" or
+    /// <summary>The entries so far, one per line of the file (<see cref="SiloLedgerEntry"/> is the line's one type).</summary>
+    /// <remarks><see cref="SiloLedgerEntry.Task"/> names what was released (null: the round's training update; "statistics" or
     /// "evaluation" for the other sums a silo contributes to under differential privacy; <see cref="RecordTask"/> for
-    /// the round's record-level DP-SGD, whose <see cref="Steps"/> steps ran at <see cref="SamplingRate"/>).</remarks>
-    public sealed record Entry(string FederationId, long Round, double NoiseMultiplier, double SamplingRate, DateTimeOffset At, string? Task = null, long Steps = 1)
-    {
-        /// <summary>The plan hash of the attempt that released it: a retried round is another plan, so another release.</summary>
-        public string? PlanHash { get; init; }
-
-        /// <summary>The silo's id (from its certificate); null in older files.</summary>
-        public string? SiloId { get; init; }
-
-        /// <summary>
-        /// The silo's epsilon after this entry (client-level over its client-level releases, record-level over its DP-SGD
-        /// runs) by <see cref="Accountant"/> at <see cref="Delta"/>; null in older files and when no accounting was given.
-        /// </summary>
-        public double? Epsilon { get; init; }
-
-        /// <summary>The delta of <see cref="Epsilon"/>.</summary>
-        public double? Delta { get; init; }
-
-        /// <summary>The accountant of <see cref="Epsilon"/>.</summary>
-        public string? Accountant { get; init; }
-
-        /// <summary>The silo's cap on that epsilon when the entry was written (0: none).</summary>
-        public double? EpsilonCap { get; init; }
-
-        /// <summary>The previous entry's hash (<see cref="LedgerEntry.GenesisHash"/> for the first); null in older files.</summary>
-        public string? PreviousHash { get; init; }
-
-        /// <summary>This entry's hash (<see cref="SiloLedgerCanonicalForm"/>); null in older files.</summary>
-        public string? Hash { get; init; }
-    }
-
-    /// <summary>The entries so far.</summary>
-    public IReadOnlyList<Entry> Entries
+    /// the round's record-level DP-SGD, whose <see cref="SiloLedgerEntry.Steps"/> steps ran at
+    /// <see cref="SiloLedgerEntry.SamplingRate"/>).</remarks>
+    public IReadOnlyList<SiloLedgerEntry> Entries
     {
         get
         {
@@ -143,10 +113,7 @@ public sealed class SiloPrivacyLedger
         ArgumentNullException.ThrowIfNull(spend);
         lock (_gate)
         {
-            var entry = new Entry(federationId, round, spend.NoiseMultiplier, spend.SamplingRate, DateTimeOffset.UtcNow, RecordTask, spend.Steps)
-            {
-                PlanHash = planHash,
-            };
+            var entry = NewEntry(federationId, round, spend.NoiseMultiplier, spend.SamplingRate, RecordTask, spend.Steps, planHash);
             return AppendLocked(Accounted(entry, siloId, spend.Accountant, spend.Delta, recordCap)).Epsilon ?? 0;
         }
     }
@@ -167,24 +134,24 @@ public sealed class SiloPrivacyLedger
                 return;
             }
 
-            var entry = new Entry(federationId, round, noiseMultiplier, 1.0, DateTimeOffset.UtcNow, task) { PlanHash = planHash };
+            var entry = NewEntry(federationId, round, noiseMultiplier, 1.0, task, 1, planHash);
             AppendLocked(stamp is null ? entry : Accounted(entry, stamp.SiloId, stamp.Accountant, stamp.Delta, stamp.EpsilonCap));
         }
     }
 
     /// <summary><paramref name="entry"/> with the silo's id and its epsilon after it; the caller holds the lock.</summary>
-    private Entry Accounted(Entry entry, string? siloId, string accountant, double delta, double cap)
+    private SiloLedgerEntry Accounted(SiloLedgerEntry entry, string? siloId, string accountant, double delta, double cap)
     {
         var entry2 = entry with { SiloId = siloId, Accountant = accountant, Delta = delta, EpsilonCap = cap };
-        List<SiloLedgerEntry> history = [.. _entries.Select(ToAudit), ToAudit(entry2)];
+        List<SiloLedgerEntry> history = [.. _entries, entry2];
         return entry2 with { Epsilon = SiloLedgerVerifier.EpsilonAfter(history, history.Count - 1, accountant, delta) };
     }
 
     /// <summary>Chains, writes and flushes one entry, then keeps it; the caller holds the lock.</summary>
-    private Entry AppendLocked(Entry entry)
+    private SiloLedgerEntry AppendLocked(SiloLedgerEntry entry)
     {
         entry = entry with { PreviousHash = _head };
-        entry = entry with { Hash = SiloLedgerCanonicalForm.Hash(ToAudit(entry), _entries.Count + 1, _head) };
+        entry = entry with { Hash = SiloLedgerCanonicalForm.Hash(entry, _entries.Count + 1, _head) };
         if (_path is not null)
         {
             using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
@@ -201,24 +168,17 @@ public sealed class SiloPrivacyLedger
         return entry;
     }
 
-    /// <summary>The auditor's view of an entry (the fields the canonical form covers).</summary>
-    private static SiloLedgerEntry ToAudit(Entry e) => new()
+    /// <summary>A new, unaccounted and unchained entry written now.</summary>
+    private static SiloLedgerEntry NewEntry(string federationId, long round, double noiseMultiplier, double samplingRate, string? task, long steps, string? planHash) => new()
     {
-        FederationId = e.FederationId,
-        Round = e.Round,
-        NoiseMultiplier = e.NoiseMultiplier,
-        SamplingRate = e.SamplingRate,
-        At = e.At,
-        Task = e.Task,
-        Steps = e.Steps,
-        PlanHash = e.PlanHash,
-        SiloId = e.SiloId,
-        Epsilon = e.Epsilon,
-        Delta = e.Delta,
-        Accountant = e.Accountant,
-        EpsilonCap = e.EpsilonCap,
-        PreviousHash = e.PreviousHash,
-        Hash = e.Hash,
+        FederationId = federationId,
+        Round = round,
+        NoiseMultiplier = noiseMultiplier,
+        SamplingRate = samplingRate,
+        At = DateTimeOffset.UtcNow,
+        Task = task,
+        Steps = steps,
+        PlanHash = planHash,
     };
 
     /// <inheritdoc />

@@ -12,7 +12,7 @@ namespace SecureFed.Audit;
 /// it, its delta, accountant and cap, and the hash chain.
 /// </summary>
 /// <remarks>
-/// The property names are those of the agent's file (PascalCase JSON, <c>SiloPrivacyLedger.Entry</c>); a value read
+/// The property names are those of the agent's file (PascalCase JSON; <c>SiloPrivacyLedger</c> writes and reads its lines as this type); a value read
 /// from a file is a claim until <see cref="SiloLedgerVerifier.Verify"/> accepts it. Immutable and thread-safe.
 /// </remarks>
 public sealed record SiloLedgerEntry

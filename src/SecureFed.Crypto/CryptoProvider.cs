@@ -17,8 +17,8 @@ public sealed class CryptoProvider
         KeyDerivation = new HkdfSha256KeyDerivation();
         Aead = new ChaCha20Poly1305Aead();
         MaskGenerator = new AesCtrMaskGenerator();
-        SecretSharing = new ShamirGf256SecretSharing();
-        WideSecretSharing = new ShamirGf65536SecretSharing();
+        SecretSharing = new ShamirSecretSharing<Gf256ShamirField, byte>();
+        WideSecretSharing = new ShamirSecretSharing<Gf65536ShamirField, ushort>();
     }
 
     /// <summary>The default provider.</summary>

@@ -36,6 +36,29 @@ public sealed class SiloLedgerTests : IDisposable
     }
 
     [Fact]
+    public void Record_WritesEachLineWithTheFilesPropertiesInTheirOrder()
+    {
+        string path = _consortium.PathOf("silo-format.jsonl");
+        var ledger = new SiloPrivacyLedger(path);
+        ledger.Record("fed-1", 1, 0.9, planHash: "aa", stamp: Stamp);
+        ledger.RecordTraining("fed-1", 1, new RecordSpend(1.1, 0.01, 30, 1e-5, "rdp"), "silo-1", 8.0, "aa");
+
+        var lines = File.ReadAllLines(path);
+
+        Assert.Equal(2, lines.Length);
+        string[] names =
+        [
+            "FederationId", "Round", "NoiseMultiplier", "SamplingRate", "At", "Task", "Steps", "PlanHash", "SiloId",
+            "Epsilon", "Delta", "Accountant", "EpsilonCap", "PreviousHash", "Hash",
+        ];
+        Assert.All(lines, line => Assert.Equal(names, JsonNode.Parse(line)!.AsObject().Select(p => p.Key)));
+        Assert.StartsWith("""{"FederationId":"fed-1","Round":1,"NoiseMultiplier":0.9,"SamplingRate":1,"At":""", lines[0], StringComparison.Ordinal);
+        Assert.Contains(""","Task":null,"Steps":1,"PlanHash":"aa","SiloId":"silo-1",""", lines[0], StringComparison.Ordinal);
+        Assert.Contains(""","Task":"record","Steps":30,"PlanHash":"aa","SiloId":"silo-1",""", lines[1], StringComparison.Ordinal);
+        Assert.Contains(""","Delta":1E-05,"Accountant":"rdp","EpsilonCap":8,""", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Verify_NoiseMultiplierEdited_FailsNamingTheEntry()
     {
         string path = WriteSiloLedger();

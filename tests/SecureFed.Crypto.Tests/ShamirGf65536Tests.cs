@@ -166,4 +166,28 @@ public class ShamirGf65536Tests
         Assert.Equal(2, Wide.ElementSize);
         Assert.Equal(1, CryptoProvider.Default.SecretSharing.ElementSize);
     }
+
+    [Fact]
+    public void Split_EachShareIsThePolynomialOfTheRandomCoefficientsAtItsIndex()
+    {
+        // Pins the share bytes: little-endian word j of share x is s_j + a1_j·x + a2_j·x^2, the coefficient words taken
+        // from the random source in order (a1 for every word, then a2), evaluated here by shift-and-add.
+        byte[] secret = [0x00, 0x00, 0x53, 0xCA, 0xFF, 0xFF, 0x01, 0x80];
+        byte[] script = TestUtil.Range(0x10, 0x10 + 2 * secret.Length);
+        var shares = Wide.SplitAt(secret, 3, [1, 2, 300, 65535], new ScriptedRandomSource(script));
+        ushort Word(byte[] bytes, int at) => BitConverter.ToUInt16(bytes, 2 * at);
+
+        Assert.Equal([1, 2, 300, 65535], shares.Select(s => s.Index));
+        foreach (var share in shares)
+        {
+            ushort x = (ushort)share.Index;
+            var value = share.Value.Reveal().ToArray();
+            for (int j = 0; j < secret.Length / 2; j++)
+            {
+                int expected = Word(secret, j) ^ Gf65536.MultiplySlow(Word(script, j), x)
+                    ^ Gf65536.MultiplySlow(Word(script, secret.Length / 2 + j), Gf65536.MultiplySlow(x, x));
+                Assert.Equal(expected, Word(value, j));
+            }
+        }
+    }
 }

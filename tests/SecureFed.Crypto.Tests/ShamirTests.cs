@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using CsCheck;
+using SecureFed.Crypto.Internal;
 
 namespace SecureFed.Crypto.Tests;
 
@@ -194,5 +195,24 @@ public class ShamirTests
         Assert.Equal("SecretShare(Index=7, Value=[redacted])", share.ToString());
         share.Dispose();
         Assert.True(share.Value.IsZeroedForTesting());
+    }
+
+    [Fact]
+    public void Split_EachShareIsThePolynomialOfTheRandomCoefficientsAtItsIndex()
+    {
+        // Pins the share bytes: byte j of share x is s_j + a1_j·x + a2_j·x^2, the coefficients taken from the random
+        // source in order (a1 for every byte, then a2), evaluated here with the field's constant-time scalar product.
+        byte[] secret = [0x00, 0x53, 0xCA, 0xFF, 0x01];
+        byte[] script = TestUtil.Range(0x10, 0x10 + 2 * secret.Length);
+        var shares = Sharing.SplitAt(secret, 3, [1, 2, 200, 255], new ScriptedRandomSource(script));
+
+        Assert.Equal([1, 2, 200, 255], shares.Select(s => s.Index));
+        foreach (var share in shares)
+        {
+            byte x = (byte)share.Index;
+            var expected = secret.Select((s, j) =>
+                (byte)(s ^ Gf256.Multiply(script[j], x) ^ Gf256.Multiply(script[secret.Length + j], Gf256.Multiply(x, x)))).ToArray();
+            Assert.Equal(expected, share.Value.Reveal().ToArray());
+        }
     }
 }

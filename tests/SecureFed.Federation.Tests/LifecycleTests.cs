@@ -48,7 +48,7 @@ public sealed class LifecycleTests
     public async Task PlanDecision_ArrivingAfterThePlanStage_IsDiscardedAndTheSiloStaysConnected()
     {
         await using var fed = new TestFederation(3);
-        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 2) with { PlanTimeout = TimeSpan.FromSeconds(3) });
+        var coordinator = await fed.StartCoordinatorAsync(fed.Options(rounds: 2, minSilos: 2) with { PlanTimeout = TimeSpan.FromSeconds(4) });
         fed.StartAgent("silo-1", new FakeTrainer(1f));
         fed.StartAgent("silo-2", new FakeTrainer(1f));
         var slow = fed.CreateAgent("silo-3", new FakeTrainer(1f));
@@ -57,7 +57,10 @@ public sealed class LifecycleTests
         {
             if (m.BodyCase == Contracts.V1.AgentMessage.BodyOneofCase.PlanDecision && Interlocked.Exchange(ref delayed, 1) == 0)
             {
-                Thread.Sleep(TimeSpan.FromSeconds(6)); // its first decision lands after round 1's plan stage closed
+                // Its first decision lands 1.5 s after round 1's plan stage closed (4 s), and its decision on round 2's
+                // plan at the earliest 2.5 s before that stage closes (round 2 begins after round 1's 4 s): margins both
+                // ways, whatever the round's own duration (6 s here raced round 2's plan once rounds got faster).
+                Thread.Sleep(TimeSpan.FromSeconds(5.5));
             }
 
             return m;

@@ -190,6 +190,8 @@ public sealed record CoordinatorOptions
         Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");
         Require(Limits is not null, nameof(Limits), "null", "must be set");
         Limits!.Validate(MaxMessageBytes);
+        var expected = Math.Max(TargetSilos, members.Ids.Count);
+        Require(Limits.MaxConnections >= expected, "Limits.MaxConnections", Limits.MaxConnections, $"must admit every silo expected (TargetSilos or Members: {expected}); raise Limits:MaxConnections");
         return this;
     }
 }

@@ -384,6 +384,20 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Limits_MaxConnectionsBelowTheSilosExpected_RefusedNamingTheKey()
+    {
+        // 300 silos with the default 256 connections: the bench found the coordinator waiting for 44 silos it could
+        // never admit, until the join timeout; now the configuration is refused before it starts.
+        await using var fed = new TestFederation(3);
+        var options = fed.Options(rounds: 1, minSilos: 2) with { TargetSilos = 300 };
+        var ex = Assert.Throws<ArgumentException>(() => options.Validate());
+        Assert.Contains("Limits.MaxConnections", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("300", ex.Message, StringComparison.Ordinal);
+        var raised = options with { Limits = new ConnectionLimits { MaxConnections = 316 } };
+        Assert.Same(raised, raised.Validate());
+    }
+
+    [Fact]
     public async Task Limits_FromConfigFile_BoundAndBadValuesNamed()
     {
         var path = Path.Combine(Path.GetTempPath(), $"securefed-limits-{Guid.NewGuid():N}.json");

@@ -69,7 +69,7 @@ internal static class AuditCommand
         };
         var summary = new Option<string?>("--summary")
         {
-            Description = "A simulation's summary.json; its rounds[].round and rounds[].accuracy give the accuracy plot (the ledger holds no accuracy).",
+            Description = "A simulation's summary.json; its rounds[].round and rounds[].accuracy give the accuracy plot (not needed for ledgers that record each round's federated evaluation, as coordinators write them now: their accuracy comes from the ledger itself; only older ledgers need it).",
         };
         var coordinatorCert = new Option<string?>("--coordinator-cert")
         {

@@ -38,8 +38,8 @@ public static class SecAggBenchmark
         var template = new SecureAggregationPlan(options.RingBits, 16, 16.0);
         var graph = options.GraphOptions.Validate();
 
-        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, cancellationToken);
-        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, cancellationToken);
+        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, options.EffectiveWarmupRounds, cancellationToken);
+        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, options.EffectiveWarmupRounds, cancellationToken);
         var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64);
         return new JsonObject
         {
@@ -48,6 +48,7 @@ public static class SecAggBenchmark
             ["dropout"] = options.Dropout,
             ["dropped_silos"] = dropped,
             ["ring_bits"] = options.RingBits,
+            ["warmup_rounds"] = options.EffectiveWarmupRounds,
             ["plain_ms"] = Math.Round(plain.Round.TotalMilliseconds, 1),
             ["secure_ms"] = Math.Round(secure.Round.TotalMilliseconds, 1),
             ["ratio"] = Math.Round(secure.Round / plain.Round, 3),
@@ -80,9 +81,10 @@ public static class SecAggBenchmark
     /// <param name="Client">One client's cost: the mean over the silos that did not drop.</param>
     /// <param name="MeanError">Largest error of the released mean.</param>
     /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
+    /// <param name="Stages">The coordinator's wall time per stage of the measured round, from its stage spans.</param>
     private sealed record Measurement(
         TimeSpan Round, double ProcessCpuMs, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
-        (string Graph, int Degree, int NeighbourhoodThreshold) Graph)
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages)
     {
         /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
         public double? CoordinatorCpuMs => AgentsInProcess ? null : ProcessCpuMs;
@@ -97,11 +99,12 @@ public static class SecAggBenchmark
             ["bytes_up_per_client"] = Client.BytesUp,
             ["wire_bytes_up_per_client"] = Client.WireUp,
             ["wire_bytes_down_per_client"] = Client.WireDown,
+            ["stages_ms"] = Stages.DeepClone(),
         };
     }
 
     private static async Task<Measurement> RunFederationAsync(
-        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, CancellationToken ct)
+        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, CancellationToken ct)
     {
         var time = TimeProvider.System;
         var dir = Path.Combine(Path.GetTempPath(), "securefed-bench", Guid.NewGuid().ToString("N"));
@@ -116,7 +119,7 @@ public static class SecAggBenchmark
         {
             FederationId = FederationId,
             Port = 0,
-            Rounds = 2,
+            Rounds = warmup + 1,
             MinSilos = Math.Max(2, honest),
             TargetSilos = silos,
             Members = ids,
@@ -129,8 +132,10 @@ public static class SecAggBenchmark
             MaxChunkFloats = 65536,
             MaxMessageBytes = 4 * 1024 * 1024,
             Limits = new ConnectionLimits { MaxConnections = Math.Max(256, silos + 16) },
-            PlanTimeout = TimeSpan.FromSeconds(60),
-            TrainTimeout = TimeSpan.FromSeconds(300),
+            // Every silo's client runs on this machine's few cores, so a stage's wall time grows with the silos: at 1000
+            // in-process silos the key stages took longer than a fixed 60 s, and the stalled silos aborted the round.
+            PlanTimeout = TimeSpan.FromSeconds(60 + (silos / 2)),
+            TrainTimeout = TimeSpan.FromSeconds(300 + (silos / 2)),
 
             // Agents start together on a shared machine: give each process a couple of seconds to connect, and each
             // in-process agent half a second (300 of them took over 60 s of TLS handshakes on 2 cores).
@@ -138,6 +143,7 @@ public static class SecAggBenchmark
         };
         try
         {
+            using var stages = new BenchStageTimes();
             await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => b.SetMinimumLevel(LogLevel.Warning), time);
             var cpuAfterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, double>();
             coordinator.RoundFinished += r => cpuAfterRound[r.Round] = Environment.CpuUsage.TotalTime.TotalMilliseconds;
@@ -173,7 +179,8 @@ public static class SecAggBenchmark
                 measured.ServerUnmaskTime ?? TimeSpan.Zero,
                 client,
                 error,
-                seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0));
+                seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0),
+                stages.Of(measured.Round));
         }
         finally
         {

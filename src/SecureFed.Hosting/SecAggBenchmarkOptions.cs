@@ -52,6 +52,16 @@ public sealed record SecAggBenchmarkOptions
     /// <summary>δ that sizes a SecAgg+ graph (the coordinator's SecAggDropout); raised to <see cref="Dropout"/> when that is larger.</summary>
     public double GraphDropout { get; init; } = SecAggGraphOptions.Default.DropoutFraction;
 
+    /// <summary>
+    /// Rounds run before the measured one (null: 2 up to 100 silos, 1 above). The runtime compiles a hot method at its
+    /// optimising tier only after it has run a while, so a round right after start-up measures the JIT as much as the
+    /// protocol; larger federations' rounds are long enough to settle within the first.
+    /// </summary>
+    public int? WarmupRounds { get; init; }
+
+    /// <summary>The warm-up rounds this run uses.</summary>
+    public int EffectiveWarmupRounds => WarmupRounds ?? (Silos <= 100 ? 2 : 1);
+
     /// <summary>Agents in the benchmark's process (true), or each in a process of its own, so a client's CPU and bytes are its own.</summary>
     public bool AgentsInProcess { get; init; } = true;
 
@@ -78,6 +88,11 @@ public sealed record SecAggBenchmarkOptions
         if (Dropout is < 0 or >= 0.5 || double.IsNaN(Dropout))
         {
             throw new ArgumentException($"--dropout {Dropout} is invalid: must be within 0..0.5 (the threshold needs a majority)");
+        }
+
+        if (WarmupRounds is < 1 or > 20)
+        {
+            throw new ArgumentException($"--warmup-rounds {WarmupRounds} is invalid: must be within 1..20 (the measured round is cut from the one before it)");
         }
 
         if (RingBits is not (32 or 64))

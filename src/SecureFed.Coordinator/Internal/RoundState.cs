@@ -442,12 +442,28 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>A stall (a connected member that owed an answer and gave none): unproven, it may be a slow machine.</summary>
-    public void NoteStalled(IEnumerable<string> siloIds, string task)
+    /// <summary>
+    /// A stall (a connected member that owed an answer and gave none): unproven, it may be a slow machine. A stalled
+    /// member sits out the round's retries, unless more than half of the attempt's members stalled together: then the
+    /// deadline (an overloaded coordinator or network) is the likely cause, not the members, and keeping them all out
+    /// would leave a retry that cannot reach its threshold (issue 14: at 1000 silos every retry was planned with 7). The
+    /// stall is still recorded, at no cost to the member.
+    /// </summary>
+    public void NoteStalled(IReadOnlyCollection<string> siloIds, string task)
     {
-        foreach (var id in siloIds)
+        lock (_gate)
         {
-            NoteFault(id, $"did not answer a stage of the {task} secure sum before its deadline while connected", proven: false);
+            var stalled = siloIds.Where(_participants.ContainsKey).Distinct(StringComparer.Ordinal).ToList();
+            var together = stalled.Count * 2 > _participants.Count;
+            foreach (var id in stalled)
+            {
+                var what = $"did not answer a stage of the {task} secure sum before its deadline while connected";
+                FaultLocked(
+                    id,
+                    together ? $"{what}, with {stalled.Count} of the {_participants.Count} members: the deadline is the likely cause, so it is invited to the retry" : what,
+                    proven: false,
+                    sitsOut: !together);
+            }
         }
     }
 

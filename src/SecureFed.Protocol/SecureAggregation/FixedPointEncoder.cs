@@ -91,6 +91,7 @@ public sealed class FixedPointEncoder
     {
         ArgumentNullException.ThrowIfNull(rng);
         double scale = Math.ScaleB(1.0, ScaleBits);
+        ulong ring = ModularArithmetic.MaxElement(RingBits); // once, not per element
         var result = new ulong[values.Length];
         Span<byte> random = stackalloc byte[RandomBatch * sizeof(ulong)];
         for (int start = 0; start < values.Length; start += RandomBatch)
@@ -114,7 +115,7 @@ public sealed class FixedPointEncoder
                 double fraction = scaled - floor;
                 double uniform = (BinaryPrimitives.ReadUInt64LittleEndian(random[(j * 8)..]) >> 11) * (1.0 / (1UL << 53));
                 long q = checked((long)floor + (uniform < fraction ? 1 : 0));
-                result[i] = ModularArithmetic.FromSigned(q, RingBits);
+                result[i] = unchecked((ulong)q) & ring; // ModularArithmetic.FromSigned
             }
         }
 
@@ -133,9 +134,26 @@ public sealed class FixedPointEncoder
         }
 
         var result = new double[encoded.Length];
-        for (int i = 0; i < result.Length; i++)
+        var values = encoded.Values;
+        double unit = Math.ScaleB(1.0, -ScaleBits); // exact: a power of two
+        if (RingBits == 64)
         {
-            result[i] = Math.ScaleB(ModularArithmetic.ToSigned(encoded[i], RingBits), -ScaleBits);
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = unchecked((long)values[i]) * unit;
+            }
+        }
+        else
+        {
+            // ModularArithmetic.ToSigned, with the ring's constants hoisted out of the loop.
+            ulong ring = ModularArithmetic.MaxElement(RingBits);
+            ulong half = 1UL << (RingBits - 1);
+            long modulus = unchecked((long)(1UL << RingBits));
+            for (int i = 0; i < result.Length; i++)
+            {
+                ulong reduced = values[i] & ring;
+                result[i] = (reduced >= half ? unchecked((long)reduced - modulus) : unchecked((long)reduced)) * unit;
+            }
         }
 
         return result;

@@ -30,6 +30,10 @@ public sealed class SecAggClient : IDisposable
     private readonly IRandomSource _rng;
     private readonly CryptoProvider _crypto;
     private readonly Dictionary<string, (SecretBytes MaskKey, SecretBytes SelfMask)> _heldShares = new(StringComparer.Ordinal);
+
+    // The key each neighbour's share to this client is sealed under, derived at ShareKeys from the same agreement as the
+    // key this client seals under, and used (then wiped) at MaskInput.
+    private readonly Dictionary<string, SecretBytes> _incomingShareKeys = new(StringComparer.Ordinal);
     private X25519KeyPair? _cipherKeys;
     private X25519KeyPair? _maskKeys;
     private SecretBytes? _selfMaskSeed;
@@ -152,7 +156,9 @@ public sealed class SecAggClient : IDisposable
                     continue;
                 }
 
-                using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, u1[peer].CipherPublicKey, Id, peer);
+                var (key, incoming) = SecAggCrypto.ShareKeyPair(_crypto, _parameters, _cipherKeys!.PrivateKey, u1[peer].CipherPublicKey, Id, peer);
+                using var _ = key;
+                _incomingShareKeys.Add(peer, incoming);
                 byte[] ciphertext = SecAggCrypto.SealShare(
                     _crypto, _parameters, key, Id, peer, maskKeyShares[slot].Value, selfMaskShares[slot].Value);
                 var share = new EncryptedShare(Id, peer, ciphertext) { KeyCommitment = SecAggCrypto.ShareKeyCommitment(_parameters, Id, peer, key.Reveal()) };
@@ -202,7 +208,7 @@ public sealed class SecAggClient : IDisposable
                     throw Malformed($"a share for {share.Recipient} was delivered to {Id}");
                 }
 
-                if (share.Sender == Id || share.Sender is null || !_u1!.TryGetValue(share.Sender, out var senderAd))
+                if (share.Sender == Id || share.Sender is null || !_u1!.ContainsKey(share.Sender))
                 {
                     throw Malformed($"a share from {share.Sender}, who is not another member of U1");
                 }
@@ -221,7 +227,13 @@ public sealed class SecAggClient : IDisposable
                         FaultKind.PermissionDenied, $"the share from {share.Sender} to {Id} does not carry {share.Sender}'s signature (altered in transit)");
                 }
 
-                using var key = SecAggCrypto.ShareKey(_crypto, _parameters, _cipherKeys!.PrivateKey, senderAd.CipherPublicKey, share.Sender, Id);
+                // Derived with this client's own key for the sender at ShareKeys (one agreement per pair, not two).
+                if (!_incomingShareKeys.Remove(share.Sender, out var key))
+                {
+                    throw Malformed($"a share from {share.Sender}, to whom {Id} sent none");
+                }
+
+                using var _ = key;
                 if (!CryptographicOperations.FixedTimeEquals(SecAggCrypto.ShareKeyCommitment(_parameters, share.Sender, Id, key.Reveal()), share.KeyCommitment))
                 {
                     throw new ShareComplaintException(share.Sender, key.Reveal(), $"{share.Sender} committed to another key than the one it shares with {Id}");
@@ -237,6 +249,12 @@ public sealed class SecAggClient : IDisposable
                 }
             }
 
+            foreach (var unused in _incomingShareKeys.Values)
+            {
+                unused.Dispose(); // neighbours that shared nothing with this client
+            }
+
+            _incomingShareKeys.Clear();
             _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();
             RequireNeighbourhoodThreshold(_u2.Length, "U2 (shared keys)");
             var masked = input.ToArray();
@@ -418,7 +436,7 @@ public sealed class SecAggClient : IDisposable
                 }
             }
 
-            return Live(_cipherKeys?.PrivateKey) || Live(_maskKeys?.PrivateKey) || Live(_selfMaskSeed) || _heldShares.Count > 0;
+            return Live(_cipherKeys?.PrivateKey) || Live(_maskKeys?.PrivateKey) || Live(_selfMaskSeed) || _heldShares.Count > 0 || _incomingShareKeys.Count > 0;
         }
     }
 
@@ -568,5 +586,11 @@ public sealed class SecAggClient : IDisposable
         }
 
         _heldShares.Clear();
+        foreach (var key in _incomingShareKeys.Values)
+        {
+            key.Dispose();
+        }
+
+        _incomingShareKeys.Clear();
     }
 }

@@ -19,9 +19,12 @@ public static class AgentChannel
     /// <param name="maxMessageBytes">Largest gRPC message.</param>
     /// <param name="time">The clock certificates are judged at.</param>
     /// <param name="denyList">The consortium deny-list (null: none); a revoked coordinator certificate is refused.</param>
+    /// <param name="keepAlive">HTTP/2 ping delay and timeout (null: 20 s and 10 s).</param>
     public static GrpcChannel Create(
-        Uri coordinator, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, int maxMessageBytes, TimeProvider? time = null, IDenyListSource? denyList = null)
+        Uri coordinator, X509Certificate2 siloCertificate, X509Certificate2 consortiumRoot, int maxMessageBytes, TimeProvider? time = null, IDenyListSource? denyList = null,
+        (TimeSpan Delay, TimeSpan Timeout)? keepAlive = null)
     {
+        var (pingDelay, pingTimeout) = keepAlive ?? (TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(10));
         ArgumentNullException.ThrowIfNull(coordinator);
         ArgumentNullException.ThrowIfNull(siloCertificate);
         var validator = new PeerCertificateValidator(consortiumRoot, time ?? TimeProvider.System, new PeerRestrictions { DenyList = denyList });
@@ -47,8 +50,8 @@ public static class AgentChannel
             },
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(10),
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingDelay = pingDelay,
+            KeepAlivePingTimeout = pingTimeout,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
         };
         return GrpcChannel.ForAddress(coordinator, new GrpcChannelOptions

@@ -86,7 +86,7 @@ public sealed class SiloAgent
     /// <summary>Runs until the federation completes. Throws <see cref="RpcException"/> when the coordinator refuses this silo's identity.</summary>
     public async Task<AgentOutcome> RunAsync(CancellationToken cancellationToken)
     {
-        using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time, _options.DenyList);
+        using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time, _options.DenyList, (_options.KeepAlivePingDelay, _options.KeepAlivePingTimeout));
         var client = new Federation.FederationClient(channel);
         var failures = 0;
         var participated = 0;

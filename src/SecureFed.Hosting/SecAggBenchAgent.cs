@@ -35,6 +35,7 @@ public static class SecAggBenchAgent
                 Coordinator = options.Coordinator,
                 FederationId = SecAggBenchmark.FederationId,
                 DropAtStage = options.DropAtMaskedInput ? Contracts.V1.Stage.MaskedInput : null,
+                KeepAlivePingTimeout = SecAggBenchmark.StarvedPingTimeout,
             },
             certificate, root, trainer, new LocalPolicy { AllowedDatasets = ["bench"] });
         var meter = new BenchAgentMeter(agent, ownsProcess: true);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
@@ -23,6 +24,9 @@ public static class SecAggBenchmark
     /// <summary>The benchmark federation's id.</summary>
     public const string FederationId = "bench";
 
+    /// <summary>HTTP/2 ping timeout on both ends: every silo shares this machine's cores, so a ping waits its turn.</summary>
+    internal static readonly TimeSpan StarvedPingTimeout = TimeSpan.FromMinutes(5);
+
     /// <summary>Runs the benchmark with agents in this process and returns one JSON object.</summary>
     public static Task<JsonObject> RunAsync(int silos, int parameters, double dropout, int ringBits, CancellationToken cancellationToken) =>
         RunAsync(new SecAggBenchmarkOptions { Silos = silos, Parameters = parameters, Dropout = dropout, RingBits = ringBits }, cancellationToken);
@@ -38,8 +42,8 @@ public static class SecAggBenchmark
         var template = new SecureAggregationPlan(options.RingBits, 16, 16.0);
         var graph = options.GraphOptions.Validate();
 
-        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, options.EffectiveWarmupRounds, cancellationToken);
-        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, options.EffectiveWarmupRounds, cancellationToken);
+        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
+        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
         var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64);
         return new JsonObject
         {
@@ -68,6 +72,15 @@ public static class SecAggBenchmark
             ["client_cpu_ratio"] = Ratio(secure.Client.CpuMs, plain.Client.CpuMs),
             ["bytes_up_ratio"] = Ratio(secure.Client.BytesUp, plain.Client.BytesUp),
         };
+    }
+
+    /// <summary>The coordinator's log at <paramref name="level"/> and above goes to standard error, so the JSON on
+    /// standard output stays whole and a failed run says which silos dropped and why.</summary>
+    private static void LogToStandardError(ILoggingBuilder logging, LogLevel level)
+    {
+        logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(level)
+            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     }
 
     private static double? Ratio(double? secure, double? plain) =>
@@ -104,7 +117,7 @@ public static class SecAggBenchmark
     }
 
     private static async Task<Measurement> RunFederationAsync(
-        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, CancellationToken ct)
+        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, LogLevel logLevel, CancellationToken ct)
     {
         var time = TimeProvider.System;
         var dir = Path.Combine(Path.GetTempPath(), "securefed-bench", Guid.NewGuid().ToString("N"));
@@ -131,7 +144,10 @@ public static class SecAggBenchmark
             SecureAggregationGraph = graph,
             MaxChunkFloats = 65536,
             MaxMessageBytes = 4 * 1024 * 1024,
-            Limits = new ConnectionLimits { MaxConnections = Math.Max(256, silos + 16) },
+            // Room for reconnects while the old connection closes, and pings a starved process can answer in time
+            // (at 1000 in-process silos the default 20 s cut connections by the hundred, and each reconnect cost a
+            // handshake on the same two cores).
+            Limits = new ConnectionLimits { MaxConnections = Math.Max(256, (2 * silos) + 16), KeepAlivePingTimeout = StarvedPingTimeout },
             // Every silo's client runs on this machine's few cores, so a stage's wall time grows with the silos: at 1000
             // in-process silos the key stages took longer than a fixed 60 s, and the stalled silos aborted the round.
             PlanTimeout = TimeSpan.FromSeconds(60 + (silos / 2)),
@@ -144,7 +160,7 @@ public static class SecAggBenchmark
         try
         {
             using var stages = new BenchStageTimes();
-            await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => b.SetMinimumLevel(LogLevel.Warning), time);
+            await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => LogToStandardError(b, logLevel), time);
             var cpuAfterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, double>();
             coordinator.RoundFinished += r => cpuAfterRound[r.Round] = Environment.CpuUsage.TotalTime.TotalMilliseconds;
             await coordinator.StartAsync(ct);
@@ -213,6 +229,7 @@ public static class SecAggBenchmark
                 Coordinator = coordinator.Address,
                 FederationId = FederationId,
                 DropAtStage = i >= silos - dropped ? Contracts.V1.Stage.MaskedInput : null,
+                KeepAlivePingTimeout = StarvedPingTimeout,
             },
             certs[i], root, trainers[i], new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
         var meters = agents.Select(a => new BenchAgentMeter(a, ownsProcess: false)).ToArray();

@@ -75,6 +75,11 @@ internal sealed class SecureAggregationSession : IDisposable
         {
             foreach (var peer in start.Certificates)
             {
+                if (parameters.IsParticipant(peer.SiloId) && !parameters.InNeighbourhood(siloId, peer.SiloId))
+                {
+                    continue; // SecAgg+: a peer outside N[u] is never verified against, so its certificate is not checked
+                }
+
                 using var certificate = X509CertificateLoader.LoadCertificate(peer.Der.Span);
                 var check = validator.ValidateSilo(certificate);
                 if (!check.IsValid || check.SiloId?.Value != peer.SiloId)

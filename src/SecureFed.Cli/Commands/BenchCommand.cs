@@ -20,11 +20,12 @@ internal static class BenchCommand
         var corruption = new Option<double>("--corruption") { Description = "SecAgg+: fraction of silos assumed corrupt, which sizes the graph (SecAggCorruption).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.CorruptFraction, CustomParser = NumberOptions.ParseDouble };
         var graphDropout = new Option<double>("--graph-dropout") { Description = "SecAgg+: fraction of silos assumed to drop, which sizes the graph (SecAggDropout; raised to --dropout).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.DropoutFraction, CustomParser = NumberOptions.ParseDouble };
         var inProcess = new Option<bool>("--agents-in-process") { Description = "Run the agents in this process (true), or each as its own securefed process (false), so the coordinator's and one client's CPU and bytes are measured apart.", DefaultValueFactory = _ => true };
-        var warmup = new Option<int?>("--warmup-rounds") { Description = "Rounds before the measured one, so the runtime's JIT has settled (default: 2 up to 100 silos, 1 above; 1..20)." };
+        var warmup = new Option<int?>("--warmup-rounds") { Description = "Rounds before the measured one, so the runtime's JIT has settled (default: 10 up to 30 silos, 3 up to 100, 1 above; 1..20)." };
+        var logLevel = new Option<Microsoft.Extensions.Logging.LogLevel>("--log-level") { Description = "The coordinator's log on standard error: Warning (default: dropped or stalled silos, aborts), Information, Debug, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Warning };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };
         var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured round; prints one JSON object.")
         {
-            silos, parameters, dropout, ringBits, graph, corruption, graphDropout, inProcess, warmup, json,
+            silos, parameters, dropout, ringBits, graph, corruption, graphDropout, inProcess, warmup, logLevel, json,
         };
         secagg.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -40,6 +41,7 @@ internal static class BenchCommand
                     GraphDropout = parse.GetValue(graphDropout),
                     AgentsInProcess = parse.GetValue(inProcess),
                     WarmupRounds = parse.GetValue(warmup),
+                    LogLevel = parse.GetValue(logLevel),
                 },
                 ct);
             parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = !parse.GetValue(json) }));
@@ -87,7 +89,6 @@ internal static class BenchCommand
         var trainDir = new Option<string>("--train-dir") { Description = "Folder of train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (the Debian package dataset-fashion-mnist's by default).", DefaultValueFactory = _ => BundledStudies.FashionMnistTrainDirectory };
         var output = new Option<string>("--out") { Description = "Output folder for the federation's store, log, summary.json and bench.json (must not hold a federation yet).", DefaultValueFactory = _ => Path.Combine("runs", "bench-fashion-mnist-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)) };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of the bundled datasets, for the study and the 10,000-image test split (default: the nearest data/ folder)." };
-        var warmup = new Option<int?>("--warmup-rounds") { Description = "Rounds before the measured one, so the runtime's JIT has settled (default: 2 up to 100 silos, 1 above; 1..20)." };
         var json = new Option<bool>("--json") { Description = "Print the result as one line of JSON (the default is indented JSON)." };
         var recordEpsilon = new Option<double>("--record-epsilon") { Description = "Record-level DP-SGD in every silo, its noise calibrated (RDP) so the rounds run stay within this epsilon at --record-delta; 0: none, as the bundled study. The variant study is written under --out.", DefaultValueFactory = _ => 0, CustomParser = NumberOptions.ParseDouble };
         var recordDelta = new Option<double>("--record-delta") { Description = "Record-level delta (with --record-epsilon).", DefaultValueFactory = _ => 1e-5, CustomParser = NumberOptions.ParseDouble };

@@ -93,14 +93,44 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
                 Task = task.Name,
             };
             start.Participants.AddRange(parameters.Participants);
-            start.Certificates.AddRange(sessions.Values.Select(s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }));
-            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, m => m.SecaggStart = start);
+            var certificates = sessions.Values.ToDictionary(
+                s => s.SiloId, s => new PeerCertificate { SiloId = s.SiloId, Der = ByteString.CopyFrom(s.CertificateDer) }, StringComparer.Ordinal);
+            if (parameters.Graph.Kind == SecAggGraphKind.Complete)
+            {
+                start.Certificates.AddRange(certificates.Values);
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, (_, m) => m.SecaggStart = start);
+            }
+            else
+            {
+                // SecAgg+: a silo checks only its neighbours' certificates (at 1000 silos, every silo validating every
+                // certificate was a million chain checks a round), so it is sent only those.
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.AdvertiseKeys, sessions.Keys, (id, m) =>
+                {
+                    var own = start.Clone();
+                    own.Certificates.AddRange(Neighbours(parameters, id, certificates));
+                    m.SecaggStart = own;
+                });
+            }
 
             await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
             var keys = SecAggMapping.ToWire(secure.CloseAdvertiseKeys());
             StageSupport.EndStage(stage, keys.Advertisements.Count);
             stage = StageSupport.StartStage("share_keys", task.Name);
-            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), m => m.AdvertisedKeys = keys);
+            if (parameters.Graph.Kind == SecAggGraphKind.Complete)
+            {
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ShareKeys, keys.Advertisements.Select(a => a.Sender), (_, m) => m.AdvertisedKeys = keys);
+            }
+            else
+            {
+                // SecAgg+: each silo gets its neighbours' keys only (it ignores the others unread), O(k) bytes, not O(n).
+                var bySender = keys.Advertisements.ToDictionary(a => a.Sender, StringComparer.Ordinal);
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ShareKeys, bySender.Keys, (id, m) =>
+                {
+                    var own = new Contracts.V1.AdvertisedKeys();
+                    own.Advertisements.AddRange(Neighbours(parameters, id, bySender));
+                    m.AdvertisedKeys = own;
+                });
+            }
 
             await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
             var deliveries = secure.CloseShareKeys();
@@ -108,7 +138,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
             stage = StageSupport.StartStage("masked_input", task.Name);
             foreach (var (recipient, delivery) in deliveries)
             {
-                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.MaskedInput, [recipient], m => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
+                Broadcast(secure, plan, task.Name, Contracts.V1.Stage.MaskedInput, [recipient], (_, m) => m.ShareKeysDelivery = SecAggMapping.ToWire(delivery));
             }
 
             // Training happens before a silo masks its delta, so that stage has the training deadline.
@@ -117,7 +147,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
             StageSupport.EndStage(stage, check.Survivors.Count);
             stage = StageSupport.StartStage("consistency_check", task.Name);
             var checkWire = SecAggMapping.ToWire(check);
-            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, m => m.ConsistencyCheckRequest = checkWire);
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.ConsistencyCheck, check.Survivors, (_, m) => m.ConsistencyCheckRequest = checkWire);
 
             await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
             var unmask = secure.CloseConsistencyCheck();
@@ -128,7 +158,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
             covered = check.Survivors.Count;
             state.Releases?.Risking(task, covered);
             var unmaskWire = SecAggMapping.ToWire(unmask);
-            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), m => m.UnmaskRequest = unmaskWire);
+            Broadcast(secure, plan, task.Name, Contracts.V1.Stage.Unmask, unmask.Signatures.Select(x => x.Sender), (_, m) => m.UnmaskRequest = unmaskWire);
 
             await StageSupport.WaitOrDeadline(secure.StageDone, sa.KeyStageTimeout, time, ct);
             RevealedIfAnswered(); // before closing, which wipes the responses (and may still fail: charged all the same)
@@ -177,14 +207,26 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         }
     }
 
-    private void Broadcast(SecureAggregationRound secure, Protocol.RoundPlan plan, string task, Contracts.V1.Stage stage, IEnumerable<string> recipients, Action<CoordinatorMessage> fill)
+    /// <summary>The entries of <paramref name="id"/>'s neighbourhood (itself included) that <paramref name="byId"/> holds, in ordinal order.</summary>
+    private static IEnumerable<T> Neighbours<T>(SecAggParameters parameters, string id, IReadOnlyDictionary<string, T> byId)
+    {
+        foreach (var peer in parameters.NeighbourhoodOf(id))
+        {
+            if (byId.TryGetValue(peer, out var entry))
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    private void Broadcast(SecureAggregationRound secure, Protocol.RoundPlan plan, string task, Contracts.V1.Stage stage, IEnumerable<string> recipients, Action<string, CoordinatorMessage> fill)
     {
         foreach (var id in recipients)
         {
             var header = DomainMapping.Header(plan.FederationId, plan.Round, stage);
             header.Task = DomainMapping.WireTask(task);
             var message = new CoordinatorMessage { Header = header };
-            fill(message);
+            fill(id, message);
             if (registry.Find(id) is not { } session || !session.TrySend(message))
             {
                 secure.Drop(id);

@@ -88,7 +88,7 @@ public static class SecAggBenchmark
 
     /// <summary>One federation's measured round.</summary>
     /// <param name="Round">Its wall time.</param>
-    /// <param name="ProcessCpuMs">This process's CPU over it (coordinator, plus agents when in process).</param>
+    /// <param name="Process">This process's CPU over it (coordinator, plus agents when in process) and its garbage collections.</param>
     /// <param name="AgentsInProcess">Whether the agents ran in this process.</param>
     /// <param name="Unmask">The coordinator's unmask time.</param>
     /// <param name="Client">One client's cost: the mean over the silos that did not drop.</param>
@@ -96,16 +96,20 @@ public static class SecAggBenchmark
     /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
     /// <param name="Stages">The coordinator's wall time per stage of the measured round, from its stage spans.</param>
     private sealed record Measurement(
-        TimeSpan Round, double ProcessCpuMs, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
+        TimeSpan Round, ProcessCounters Process, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
         (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages)
     {
         /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
+        public double ProcessCpuMs => Process.CpuMs;
+
         public double? CoordinatorCpuMs => AgentsInProcess ? null : ProcessCpuMs;
 
         public JsonObject ToJson() => new()
         {
             ["round_ms"] = Math.Round(Round.TotalMilliseconds, 1),
             ["process_cpu_ms"] = Math.Round(ProcessCpuMs, 1),
+            ["gc_pause_ms"] = Math.Round(Process.GcPauseMs, 1),
+            ["gen2_collections"] = Process.Gen2Collections,
             ["coordinator_cpu_ms"] = CoordinatorCpuMs is { } c ? Math.Round(c, 1) : null,
             ["client_cpu_ms"] = Client.CpuMs is { } cpu ? Math.Round(cpu, 1) : null,
             ["client_mask_ms"] = Math.Round(Client.MaskMs, 1),
@@ -114,6 +118,16 @@ public static class SecAggBenchmark
             ["wire_bytes_down_per_client"] = Client.WireDown,
             ["stages_ms"] = Stages.DeepClone(),
         };
+    }
+
+    /// <summary>This process's CPU, garbage-collection pause and full collections so far; a difference spans a round.</summary>
+    private readonly record struct ProcessCounters(double CpuMs, double GcPauseMs, int Gen2Collections)
+    {
+        public static ProcessCounters Now() =>
+            new(Environment.CpuUsage.TotalTime.TotalMilliseconds, GC.GetTotalPauseDuration().TotalMilliseconds, GC.CollectionCount(2));
+
+        public static ProcessCounters operator -(ProcessCounters after, ProcessCounters before) =>
+            new(after.CpuMs - before.CpuMs, after.GcPauseMs - before.GcPauseMs, after.Gen2Collections - before.Gen2Collections);
     }
 
     private static async Task<Measurement> RunFederationAsync(
@@ -161,8 +175,8 @@ public static class SecAggBenchmark
         {
             using var stages = new BenchStageTimes();
             await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => LogToStandardError(b, logLevel), time);
-            var cpuAfterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, double>();
-            coordinator.RoundFinished += r => cpuAfterRound[r.Round] = Environment.CpuUsage.TotalTime.TotalMilliseconds;
+            var afterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, ProcessCounters>();
+            coordinator.RoundFinished += r => afterRound[r.Round] = ProcessCounters.Now();
             await coordinator.StartAsync(ct);
             IReadOnlyList<BenchAgentCost> costs;
             FederationOutcome outcome;
@@ -190,7 +204,7 @@ public static class SecAggBenchmark
                 (long?)Mean(costs.Select(c => (double?)c.WireUp)), (long?)Mean(costs.Select(c => (double?)c.WireDown)));
             return new Measurement(
                 measured.Duration,
-                cpuAfterRound[measured.Round] - cpuAfterRound[measured.Round - 1],
+                afterRound[measured.Round] - afterRound[measured.Round - 1],
                 command is null,
                 measured.ServerUnmaskTime ?? TimeSpan.Zero,
                 client,

@@ -22,8 +22,11 @@ namespace SecureFed.Identity;
 /// that URI is refused with <see cref="PeerValidationFailure.MissingSiloId"/>.</para>
 /// <para>Coordinator (<see cref="ValidateCoordinator"/>): EKU serverAuth. The host name is checked by the TLS
 /// stack; the callbacks below refuse its <see cref="SslPolicyErrors.RemoteCertificateNameMismatch"/>.</para>
-/// <para>Immutable and thread-safe. It keeps only the root's public encoding, so the caller may dispose the
-/// certificate it passed in.</para>
+/// <para>Thread-safe. It keeps only the root's public encoding, so the caller may dispose the certificate it passed
+/// in. A chain that built to the root is remembered by the leaf's fingerprint (the same bytes build the same chain),
+/// so keep one validator for a process's life: checking the same peers every round then costs no chain builds.
+/// Every other rule (validity at the clock, the root's validity, usage, silo id, deny-list, pins) applies on every
+/// call.</para>
 /// </remarks>
 public sealed class PeerCertificateValidator
 {
@@ -51,6 +54,9 @@ public sealed class PeerCertificateValidator
         _checker = new PeerCertificateChecker(consortiumRoot, time, restrictions);
         Restrictions = restrictions;
     }
+
+    /// <summary>Chains built so far (a certificate checked again is answered from the remembered chain); for tests.</summary>
+    internal int ChainBuilds => _checker.ChainBuilds;
 
     /// <summary>The deny-list and pins this validator applies.</summary>
     public PeerRestrictions Restrictions { get; }

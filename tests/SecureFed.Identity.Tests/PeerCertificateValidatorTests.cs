@@ -35,6 +35,60 @@ public sealed class PeerCertificateValidatorTests : IDisposable
     }
 
     [Fact]
+    public void ValidateSilo_SameCertificateAgain_AnsweredWithoutBuildingTheChainAgain()
+    {
+        using X509Certificate2 cert = _ca.IssueSilo(Silo1, Pki.LeafValidity);
+        using X509Certificate2 other = _ca.IssueSilo(SiloId.Parse("silo-2"), Pki.LeafValidity);
+
+        PeerValidationResult first = _validator.ValidateSilo(cert);
+        using (X509Certificate2 copy = X509CertificateLoader.LoadCertificate(cert.RawData))
+        {
+            PeerValidationResult again = _validator.ValidateSilo(copy); // another instance of the same bytes, as each round's message brings
+
+            Assert.True(again.IsValid, again.Message);
+            Assert.Equal(first.Message, again.Message);
+            Assert.Equal(Silo1, again.SiloId);
+        }
+
+        Assert.Equal(1, _validator.ChainBuilds);
+        Assert.True(_validator.ValidateSilo(other).IsValid);
+        Assert.Equal(2, _validator.ChainBuilds);
+    }
+
+    [Fact]
+    public void ValidateSilo_RememberedChain_ImpostorWithTheSameNamesStillBuildsAndFails()
+    {
+        using X509Certificate2 cert = _ca.IssueSilo(Silo1, Pki.LeafValidity);
+        string label = _ca.Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false)[(ConsortiumCa.RootCommonName.Length + 1)..];
+        using ConsortiumCa impostor = ConsortiumCa.Create(_ca.ConsortiumName, _time, Pki.CaValidity, label);
+        using X509Certificate2 forged = impostor.IssueSilo(Silo1, Pki.LeafValidity);
+        Assert.True(_validator.ValidateSilo(cert).IsValid);
+
+        AssertRefused(_validator.ValidateSilo(forged), PeerValidationFailure.UntrustedIssuer);
+        AssertRefused(_validator.ValidateSilo(forged), PeerValidationFailure.UntrustedIssuer); // a refusal is never remembered
+        Assert.Equal(3, _validator.ChainBuilds);
+    }
+
+    [Fact]
+    public void ValidateSilo_RememberedChain_RefusedOnceTheLeafOrTheRootExpires()
+    {
+        using ConsortiumCa shortCa = ConsortiumCa.Create("short", _time, TimeSpan.FromDays(10));
+        using X509Certificate2 leaf = shortCa.IssueSilo(Silo1, TimeSpan.FromDays(2));
+        using X509Certificate2 longLeaf = shortCa.IssueSilo(SiloId.Parse("silo-2"), TimeSpan.FromDays(30));
+        var validator = new PeerCertificateValidator(shortCa.Certificate, _time);
+        Assert.True(validator.ValidateSilo(leaf).IsValid);
+        Assert.True(validator.ValidateSilo(longLeaf).IsValid);
+
+        _time.Advance(TimeSpan.FromDays(3));
+        AssertRefused(validator.ValidateSilo(leaf), PeerValidationFailure.Expired, "expired");
+        Assert.True(validator.ValidateSilo(longLeaf).IsValid);
+
+        _time.Advance(TimeSpan.FromDays(8)); // past the root's NotAfter; the leaf may be capped to it, the root's check comes first
+        AssertRefused(validator.ValidateSilo(longLeaf), PeerValidationFailure.Expired, "consortium CA that expired");
+        Assert.Equal(2, validator.ChainBuilds);
+    }
+
+    [Fact]
     public void ValidateSilo_NullCertificate_FailsNoCertificate()
     {
         PeerValidationResult result = _validator.ValidateSilo(null);

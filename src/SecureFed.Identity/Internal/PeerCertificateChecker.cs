@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -6,7 +7,10 @@ namespace SecureFed.Identity.Internal;
 /// <summary>
 /// The checks behind <see cref="PeerCertificateValidator"/>: chain to the one consortium root, validity at the
 /// injected clock, role (EKU, not a CA) and, for silos, the silo id from the SAN URI.
-/// Immutable; safe to use from many threads (each call builds its own chain and root instance).
+/// Safe to use from many threads (each chain build has its own chain and root instance). A chain that built to the
+/// root is remembered by the leaf's SHA-256 fingerprint with the root's validity window: the same bytes build the same
+/// chain, so a peer seen every round (each of 1000 silos checks its 129 neighbours every round) is not rebuilt every
+/// round. Validity, usage, silo id, deny-list and pins are still checked on every call.
 /// </summary>
 internal sealed class PeerCertificateChecker
 {
@@ -26,6 +30,7 @@ internal sealed class PeerCertificateChecker
     private readonly string _rootDescription;
     private readonly TimeProvider _time;
     private readonly PeerRestrictions _restrictions;
+    private readonly ConcurrentDictionary<string, RootWindow> _builtChains = new(StringComparer.Ordinal);
 
     public PeerCertificateChecker(X509Certificate2 consortiumRoot, TimeProvider time, PeerRestrictions restrictions)
     {
@@ -66,7 +71,9 @@ internal sealed class PeerCertificateChecker
         }
 
         DateTime at = _time.GetUtcNow().UtcDateTime;
-        PeerValidationResult? refusal = CheckChain(certificate, at, Refuse);
+        PeerValidationResult? refusal = _builtChains.TryGetValue(fingerprint, out RootWindow root)
+            ? CheckRootTime(root, at, Refuse)
+            : CheckChain(certificate, fingerprint, at, Refuse);
         refusal ??= CheckTime(certificate, at, Refuse);
         refusal ??= CheckUsage(certificate, role, Refuse);
         if (refusal is not null)
@@ -127,8 +134,16 @@ internal sealed class PeerCertificateChecker
         return null;
     }
 
+    /// <summary>How many chains were built (not answered from the cache); for tests.</summary>
+    internal int ChainBuilds => Volatile.Read(ref _chainBuilds);
+
+    private int _chainBuilds;
+
+    /// <summary>Chains remembered at most; past it the cache starts again (a consortium has far fewer members).</summary>
+    internal const int MaxRememberedChains = 16_384;
+
     private PeerValidationResult? CheckChain(
-        X509Certificate2 certificate, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+        X509Certificate2 certificate, string fingerprint, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
     {
         using X509Certificate2 root = X509CertificateLoader.LoadCertificate(_rootDer);
         using var chain = new X509Chain();
@@ -143,6 +158,7 @@ internal sealed class PeerCertificateChecker
 
         try
         {
+            Interlocked.Increment(ref _chainBuilds);
             chain.Build(certificate);
             X509ChainStatusFlags flags = X509ChainStatusFlags.NoError;
             foreach (X509ChainStatus status in chain.ChainStatus)
@@ -176,17 +192,18 @@ internal sealed class PeerCertificateChecker
             }
 
             X509Certificate2 chainRoot = chain.ChainElements[1].Certificate;
-            if (at > chainRoot.NotAfter.ToUniversalTime())
+            var window = new RootWindow(chainRoot.NotBefore.ToUniversalTime(), chainRoot.NotAfter.ToUniversalTime());
+            if (CheckRootTime(window, at, refuse) is { } refusal)
             {
-                return refuse(PeerValidationFailure.Expired, $"chains to a consortium CA that expired at {chainRoot.NotAfter.ToUniversalTime():O}.");
+                return refusal;
             }
 
-            if (at < chainRoot.NotBefore.ToUniversalTime())
+            if (_builtChains.Count >= MaxRememberedChains)
             {
-                return refuse(
-                    PeerValidationFailure.NotYetValid, $"chains to a consortium CA that is valid only from {chainRoot.NotBefore.ToUniversalTime():O}.");
+                _builtChains.Clear();
             }
 
+            _builtChains[fingerprint] = window;
             return null;
         }
         catch (CryptographicException ex)
@@ -203,6 +220,22 @@ internal sealed class PeerCertificateChecker
                 }
             }
         }
+    }
+
+    private static PeerValidationResult? CheckRootTime(
+        RootWindow root, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)
+    {
+        if (at > root.NotAfter)
+        {
+            return refuse(PeerValidationFailure.Expired, $"chains to a consortium CA that expired at {root.NotAfter:O}.");
+        }
+
+        if (at < root.NotBefore)
+        {
+            return refuse(PeerValidationFailure.NotYetValid, $"chains to a consortium CA that is valid only from {root.NotBefore:O}.");
+        }
+
+        return null;
     }
 
     private static PeerValidationResult? CheckTime(
@@ -299,4 +332,7 @@ internal sealed class PeerCertificateChecker
 
         return null;
     }
+
+    /// <summary>The validity window of the root a remembered chain ended at (UTC).</summary>
+    private readonly record struct RootWindow(DateTime NotBefore, DateTime NotAfter);
 }

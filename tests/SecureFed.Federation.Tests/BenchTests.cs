@@ -80,6 +80,16 @@ public sealed class BenchTests
         Assert.True((double)result["secure"]!["process_cpu_ms"]! > 0);
         Assert.Null(result["secure"]!["client_cpu_ms"]);
         Assert.Null(result["secure"]!["coordinator_cpu_ms"]);
+
+        // The measured round's garbage collection, from the process's counters (a round allocates, so the pause is not
+        // below zero; a difference of counters taken out of order would be).
+        foreach (var run in new[] { "plain", "secure" })
+        {
+            Assert.True((double)result[run]!["gc_pause_ms"]! >= 0, $"{run}.gc_pause_ms");
+            Assert.True((int)result[run]!["gen2_collections"]! >= 0, $"{run}.gen2_collections");
+        }
+
+        Assert.True(result["secure"]!["stages_ms"]!.AsObject().ContainsKey("training.unmask"), "the coordinator's stage spans are timed");
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class SiloAgent
     private readonly AgentOptions _options;
     private readonly X509Certificate2 _certificate;
     private readonly X509Certificate2 _root;
-    private readonly PeerCertificateValidator _peers; // one for the agent's life: it remembers the chains it built
+    private readonly PeerKeyCache _peers; // one for the agent's life: it remembers the chains it built and the keys it loaded
     private readonly ILocalTrainer _trainer;
     private readonly LocalPolicy _policy;
     private readonly ILogger _logger;
@@ -52,8 +52,8 @@ public sealed class SiloAgent
         _ledger = ledger ?? new SiloPrivacyLedger();
         _noise = noise ?? SystemRandomSource.Instance;
         _dropouts = new Random(_options.DropoutSeed);
-        _peers = new PeerCertificateValidator(consortiumRoot, _time, new PeerRestrictions { DenyList = _options.DenyList });
-        var own = _peers.ValidateSilo(siloCertificate);
+        var validator = new PeerCertificateValidator(consortiumRoot, _time, new PeerRestrictions { DenyList = _options.DenyList });
+        var own = validator.ValidateSilo(siloCertificate);
         if (!own.IsValid)
         {
             throw new ArgumentException($"the silo certificate is not usable: {own.Message}", nameof(siloCertificate));
@@ -65,6 +65,7 @@ public sealed class SiloAgent
         }
 
         SiloId = own.SiloId!.ToString();
+        _peers = new PeerKeyCache(validator);
     }
 
     /// <summary>Protobuf bytes this agent has sent (all messages), and time spent masking inputs: for benchmarks.</summary>

@@ -31,7 +31,7 @@ public sealed class SecAggPlusNeighbourhoodTests
 
             // Every certificate outside silo-01's neighbourhood is garbage.
             var start = Start(harary, ids, i => neighbours.Contains(ids[i]) ? certs[i].RawData : [0x30, 0x03, 0x01, 0x02, 0x03]);
-            using (var session = SecureAggregationSession.Start(Plan(harary, ids), start, ids[0], certs[0], new PeerCertificateValidator(ca.Certificate, TimeProvider.System), SystemRandomSource.Instance))
+            using (var session = SecureAggregationSession.Start(Plan(harary, ids), start, ids[0], certs[0], new PeerKeyCache(new PeerCertificateValidator(ca.Certificate, TimeProvider.System)), SystemRandomSource.Instance))
             {
                 Assert.NotNull(session.AdvertiseKeys());
             }
@@ -40,7 +40,7 @@ public sealed class SecAggPlusNeighbourhoodTests
             var complete = harary with { Graph = SecureAggregationPlan.CompleteGraph, GraphDegree = 0, NeighbourhoodThreshold = 0, GraphSeed = "" };
             Assert.ThrowsAny<Exception>(() => SecureAggregationSession.Start(
                 Plan(complete, ids), Start(complete, ids, i => neighbours.Contains(ids[i]) ? certs[i].RawData : [0x30, 0x03, 0x01, 0x02, 0x03]),
-                ids[0], certs[0], new PeerCertificateValidator(ca.Certificate, TimeProvider.System), SystemRandomSource.Instance));
+                ids[0], certs[0], new PeerKeyCache(new PeerCertificateValidator(ca.Certificate, TimeProvider.System)), SystemRandomSource.Instance));
         }
         finally
         {

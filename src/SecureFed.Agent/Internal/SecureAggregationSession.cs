@@ -1,7 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureFed.Contracts;
 using SecureFed.Crypto;
-using SecureFed.Identity;
 using SecureFed.Protocol;
 using SecureFed.Protocol.SecureAggregation;
 using W = SecureFed.Contracts.V1;
@@ -19,7 +18,7 @@ internal sealed class SecureAggregationSession : IDisposable
     private readonly SecAggClient _client;
     private readonly FixedPointEncoder _encoder;
     private readonly ISigner _signer;
-    private readonly List<ISignatureVerifier> _verifiers;
+    private readonly List<ISignatureVerifier> _verifiers; // the ones this session owns (not the agent's cached ones)
     private readonly IRandomSource _rng;
 
     private SecureAggregationSession(SecAggClient client, FixedPointEncoder encoder, ISigner signer, List<ISignatureVerifier> verifiers, IRandomSource rng, long round)
@@ -42,7 +41,7 @@ internal sealed class SecureAggregationSession : IDisposable
 
     /// <summary>Validates the start message against the plan and the consortium CA; throws <see cref="ProtocolViolationException"/>.</summary>
     public static SecureAggregationSession Start(
-        RoundPlan plan, W.SecAggStart start, string siloId, X509Certificate2 ownCertificate, PeerCertificateValidator validator, IRandomSource rng)
+        RoundPlan plan, W.SecAggStart start, string siloId, X509Certificate2 ownCertificate, PeerKeyCache peers, IRandomSource rng)
     {
         var sa = plan.SecureAggregation
             ?? throw new ProtocolViolationException(FaultKind.FailedPrecondition, "secure aggregation started in a round whose plan has none");
@@ -80,15 +79,13 @@ internal sealed class SecureAggregationSession : IDisposable
                     continue; // SecAgg+: a peer outside N[u] is never verified against, so its certificate is not checked
                 }
 
-                using var certificate = X509CertificateLoader.LoadCertificate(peer.Der.Span);
-                var check = validator.ValidateSilo(certificate);
-                if (!check.IsValid || check.SiloId?.Value != peer.SiloId)
+                // Checked against the CA now; parsed and its key imported only the first time the agent meets it.
+                var verifier = peers.Verifier(peer.SiloId, peer.Der.Span, out bool owned);
+                if (owned)
                 {
-                    throw new ProtocolViolationException(FaultKind.PermissionDenied, $"peer certificate for '{peer.SiloId}' refused: {check.Message}");
+                    verifiers.Add(verifier);
                 }
 
-                var verifier = CryptoProvider.Default.CreateVerifier(certificate);
-                verifiers.Add(verifier);
                 byId[peer.SiloId] = verifier;
             }
 

@@ -99,9 +99,9 @@ public static class SecAggBenchmark
         TimeSpan Round, ProcessCounters Process, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
         (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages)
     {
-        /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
         public double ProcessCpuMs => Process.CpuMs;
 
+        /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
         public double? CoordinatorCpuMs => AgentsInProcess ? null : ProcessCpuMs;
 
         public JsonObject ToJson() => new()

@@ -21,15 +21,13 @@ internal sealed class PeerKeyCache : IDisposable
 
     private readonly object _gate = new();
     private readonly Dictionary<string, Entry> _byDer = new(StringComparer.Ordinal);
+    private readonly PeerCertificateValidator _validator;
     private bool _disposed;
 
     public PeerKeyCache(PeerCertificateValidator validator)
     {
-        Validator = validator ?? throw new ArgumentNullException(nameof(validator));
+        _validator = validator ?? throw new ArgumentNullException(nameof(validator));
     }
-
-    /// <summary>The validator every lookup applies.</summary>
-    public PeerCertificateValidator Validator { get; }
 
     /// <summary>Certificates parsed so far (a certificate seen again is not parsed again); for tests.</summary>
     internal int Loads { get; private set; }
@@ -45,44 +43,37 @@ internal sealed class PeerKeyCache : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var key = Convert.ToHexStringLower(SHA256.HashData(der));
-            bool cached = _byDer.TryGetValue(key, out var entry);
-            if (!cached)
+            owned = false;
+            if (_byDer.TryGetValue(key, out var entry))
             {
-                Loads++;
-                entry = new Entry(X509CertificateLoader.LoadCertificate(der));
+                Check(siloId, entry.Certificate);
+                return entry.Verifier;
             }
 
+            Loads++;
+            var certificate = X509CertificateLoader.LoadCertificate(der);
+            bool kept = false;
             try
             {
-                var check = Validator.ValidateSilo(entry!.Certificate);
-                if (!check.IsValid || check.SiloId?.Value != siloId)
-                {
-                    throw new ProtocolViolationException(FaultKind.PermissionDenied, $"peer certificate for '{siloId}' refused: {check.Message}");
-                }
-
-                if (cached)
-                {
-                    owned = false;
-                    return entry.Verifier ??= CryptoProvider.Default.CreateVerifier(entry.Certificate);
-                }
-
+                Check(siloId, certificate);
+                var verifier = CryptoProvider.Default.CreateVerifier(certificate);
                 if (_byDer.Count < Capacity)
                 {
-                    entry.Verifier = CryptoProvider.Default.CreateVerifier(entry.Certificate);
-                    _byDer[key] = entry;
-                    entry = null; // kept
-                    owned = false;
-                    return _byDer[key].Verifier!;
+                    _byDer[key] = new Entry(certificate, verifier);
+                    kept = true;
+                }
+                else
+                {
+                    owned = true;
                 }
 
-                owned = true;
-                return CryptoProvider.Default.CreateVerifier(entry.Certificate);
+                return verifier;
             }
             finally
             {
-                if (!cached && entry is not null)
+                if (!kept)
                 {
-                    entry.Certificate.Dispose(); // refused, or not kept
+                    certificate.Dispose(); // refused, or not kept (the verifier does not need it)
                 }
             }
         }
@@ -100,7 +91,7 @@ internal sealed class PeerKeyCache : IDisposable
             _disposed = true;
             foreach (var entry in _byDer.Values)
             {
-                entry.Verifier?.Dispose();
+                entry.Verifier.Dispose();
                 entry.Certificate.Dispose();
             }
 
@@ -108,10 +99,14 @@ internal sealed class PeerKeyCache : IDisposable
         }
     }
 
-    private sealed class Entry(X509Certificate2 certificate)
+    private void Check(string siloId, X509Certificate2 certificate)
     {
-        public X509Certificate2 Certificate { get; } = certificate;
-
-        public ISignatureVerifier? Verifier { get; set; }
+        var check = _validator.ValidateSilo(certificate);
+        if (!check.IsValid || check.SiloId?.Value != siloId)
+        {
+            throw new ProtocolViolationException(FaultKind.PermissionDenied, $"peer certificate for '{siloId}' refused: {check.Message}");
+        }
     }
+
+    private sealed record Entry(X509Certificate2 Certificate, ISignatureVerifier Verifier);
 }

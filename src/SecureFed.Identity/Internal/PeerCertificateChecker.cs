@@ -26,11 +26,15 @@ internal sealed class PeerCertificateChecker
 
     private const X509ChainStatusFlags TimeFlags = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
 
+    /// <summary>Chains remembered at most; past it the cache starts again (a consortium has far fewer members).</summary>
+    private const int MaxRememberedChains = 16_384;
+
     private readonly byte[] _rootDer;
     private readonly string _rootDescription;
     private readonly TimeProvider _time;
     private readonly PeerRestrictions _restrictions;
     private readonly ConcurrentDictionary<string, RootWindow> _builtChains = new(StringComparer.Ordinal);
+    private int _chainBuilds;
 
     public PeerCertificateChecker(X509Certificate2 consortiumRoot, TimeProvider time, PeerRestrictions restrictions)
     {
@@ -136,11 +140,6 @@ internal sealed class PeerCertificateChecker
 
     /// <summary>How many chains were built (not answered from the cache); for tests.</summary>
     internal int ChainBuilds => Volatile.Read(ref _chainBuilds);
-
-    private int _chainBuilds;
-
-    /// <summary>Chains remembered at most; past it the cache starts again (a consortium has far fewer members).</summary>
-    internal const int MaxRememberedChains = 16_384;
 
     private PeerValidationResult? CheckChain(
         X509Certificate2 certificate, string fingerprint, DateTime at, Func<PeerValidationFailure, string, PeerValidationResult> refuse)

@@ -77,19 +77,6 @@ public sealed class SiloAgent
     /// <summary>This silo's id, as written in its certificate.</summary>
     public string SiloId { get; }
 
-    /// <summary>The update as doubles for the encoder: a plain loop (LINQ's element-by-element enumeration cost
-    /// milliseconds per million parameters on the secure path).</summary>
-    private static double[] Widen(float[] values)
-    {
-        var wide = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            wide[i] = values[i];
-        }
-
-        return wide;
-    }
-
     /// <summary>What this silo's ledger entries state about it: its id and how its policy measures its epsilon.</summary>
     private SiloLedgerStamp LedgerStamp => new(SiloId, _policy.Accountant, _policy.Delta, _policy.EpsilonCap);
 
@@ -219,7 +206,7 @@ public sealed class SiloAgent
         VectorAssembler? model = null;
         VectorAssembler? evaluated = null;       // a model sent for evaluation (STAGE_EVALUATE)
         string? evaluatedHash = null;
-        var pending = new Dictionary<string, double[]>(StringComparer.Ordinal); // this round's vectors by task, kept until masked
+        var pending = new Dictionary<string, PendingInput>(StringComparer.Ordinal); // this round's vectors by task, kept until masked
         SecureAggregationSession? secure = null;
         var dropAt = Contracts.V1.Stage.Unspecified; // fault injection: the stage at which this silo goes silent
         var maxChunk = 1024;
@@ -370,7 +357,7 @@ public sealed class SiloAgent
 
                         if (plan.SecureAggregation is not null)
                         {
-                            pending[SumTask.Training] = Widen(update.Delta); // leaves only masked, in the MaskedInput stage
+                            pending[SumTask.Training] = PendingInput.Of(update.Delta); // leaves only masked, in the MaskedInput stage
                             onParticipated(plan.Round);
                         }
                         else
@@ -480,7 +467,7 @@ public sealed class SiloAgent
     /// </summary>
     private async Task ContributeAsync(
         AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, SumTask task, double[] vector,
-        Dictionary<string, double[]> pending, int maxChunk, CancellationToken ct)
+        Dictionary<string, PendingInput> pending, int maxChunk, CancellationToken ct)
     {
         if (vector.Length != task.Length)
         {
@@ -495,7 +482,7 @@ public sealed class SiloAgent
 
         if (plan.SecureAggregation is not null)
         {
-            pending[task.Name] = vector;
+            pending[task.Name] = PendingInput.Of(vector);
             return;
         }
 
@@ -531,7 +518,7 @@ public sealed class SiloAgent
 
     private async Task<SecureAggregationSession?> HandleSecureAsync(
         AsyncDuplexStreamingCall<AgentMessage, CoordinatorMessage> call, Protocol.RoundPlan plan, SecureAggregationSession? secure,
-        Dictionary<string, double[]> pending, CoordinatorMessage message, int maxChunk, CancellationToken ct)
+        Dictionary<string, PendingInput> pending, CoordinatorMessage message, int maxChunk, CancellationToken ct)
     {
         if (message.BodyCase == CoordinatorMessage.BodyOneofCase.SecaggStart)
         {

@@ -120,7 +120,11 @@ public sealed class CoordinatorHost : IAsyncDisposable
         Action<ILoggingBuilder>? configureLogging, TimeProvider time, InboundObserver? observer, StoreLock storeLock)
     {
         var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash, options.StudyDocument, storeLock);
-        var builder = WebApplication.CreateSlimBuilder();
+        // Configured here alone: the host's default sources (appsettings*.json in the working directory, ASPNETCORE_ and
+        // DOTNET_ variables) could re-point Kestrel behind the coordinator's options, and their file watcher read every
+        // change in that directory (a store or trace written there cost 5% of the coordinator's samples).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
         {

@@ -16,17 +16,14 @@ namespace SecureFed.Crypto;
 /// </remarks>
 public sealed class DeterministicRandomSource : IRandomSource, IDisposable
 {
-    private static readonly byte[] ZeroCounter = new byte[AesCtrKeystream.BlockSize];
-    private readonly Lock _lock = new();
-    private readonly AesCtrKeystream _keystream;
-    private ulong _position;
+    private readonly KeystreamRandomSource _stream;
 
     /// <summary>Creates the stream for <paramref name="seed"/> (any length, including empty).</summary>
     public DeterministicRandomSource(ReadOnlySpan<byte> seed)
     {
         Span<byte> key = stackalloc byte[AesCtrKeystream.KeySize];
         HKDF.DeriveKey(HashAlgorithmName.SHA256, seed, key, salt: default, "SecureFed.DeterministicRandomSource/v1"u8);
-        _keystream = new AesCtrKeystream(key, ZeroCounter);
+        _stream = new KeystreamRandomSource(key);
         CryptographicOperations.ZeroMemory(key);
     }
 
@@ -37,21 +34,8 @@ public sealed class DeterministicRandomSource : IRandomSource, IDisposable
     }
 
     /// <inheritdoc />
-    public void Fill(Span<byte> destination)
-    {
-        lock (_lock)
-        {
-            _keystream.Apply<WriteOp>(_position, destination);
-            _position = checked(_position + (ulong)destination.Length);
-        }
-    }
+    public void Fill(Span<byte> destination) => _stream.Fill(destination);
 
     /// <summary>Zeroes the key; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _keystream.Dispose();
-        }
-    }
+    public void Dispose() => _stream.Dispose();
 }

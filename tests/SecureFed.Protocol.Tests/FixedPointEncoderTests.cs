@@ -125,6 +125,68 @@ public class FixedPointEncoderTests
     }
 
     [Fact]
+    public void EncodeClamped_FloatUpdate_SameAsItsWidenedCopy()
+    {
+        // A model update is encoded from its floats directly; it must round exactly as the double copy it replaced.
+        var encoder = new FixedPointEncoder(16, 32, 4.0);
+        float[] update = [0.3f, -7.5f, 4.0f, float.PositiveInfinity, float.NegativeInfinity, 12.25f, -0.001f, 1e-7f, 3.999f];
+        var widened = update.Select(v => (double)v).ToArray();
+
+        using var a = new DeterministicRandomSource(11);
+        using var b = new DeterministicRandomSource(11);
+        Assert.Equal(encoder.EncodeClamped(widened, a), encoder.EncodeClamped(update, b));
+
+        var nan = Assert.Throws<ArgumentException>(() => encoder.EncodeClamped(new[] { 1f, 2f, float.NaN }, a));
+        Assert.Contains("index 2", nan.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(32, false)]
+    [InlineData(32, true)]
+    [InlineData(64, true)]
+    public void Encode_LongVector_MatchesTheScalarDefinition(int ringBits, bool clamp)
+    {
+        // Long enough for the SIMD path, with a tail: every element is floor(x·2^f) + [u < frac], u from the element's
+        // 8 little-endian random bytes >> 11 · 2^-53, reduced mod 2^k, exactly as one element at a time.
+        var encoder = new FixedPointEncoder(16, ringBits, 4.0);
+        var random = new Random(ringBits + (clamp ? 1 : 0));
+        var values = Enumerable.Range(0, 2053).Select(i => clamp && i % 97 == 5 ? (i % 2 == 0 ? double.PositiveInfinity : -9.5) : (random.NextDouble() * 8) - 4).ToArray();
+        using var rng = new DeterministicRandomSource(5);
+        var actual = clamp ? encoder.EncodeClamped(values, rng) : encoder.Encode(values, rng);
+
+        using var same = new DeterministicRandomSource(5);
+        var bytes = new byte[values.Length * 8];
+        same.Fill(bytes);
+        ulong ring = ringBits == 64 ? ulong.MaxValue : (1UL << ringBits) - 1;
+        for (int i = 0; i < values.Length; i++)
+        {
+            double scaled = Math.Clamp(values[i], -4.0, 4.0) * 65536;
+            double floor = Math.Floor(scaled);
+            double u = (BitConverter.ToUInt64(bytes, i * 8) >> 11) * (1.0 / (1UL << 53));
+            long q = (long)floor + (u < scaled - floor ? 1 : 0);
+            Assert.Equal(unchecked((ulong)q) & ring, actual[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(37)]
+    [InlineData(1030)]
+    public void Encode_BadValueInsideALongVector_RefusedNamingItsIndex(int index)
+    {
+        var encoder = new FixedPointEncoder(16, 32, 4.0);
+        var values = Enumerable.Repeat(0.5, 1500).ToArray();
+        values[index] = double.NaN;
+        using var rng = new DeterministicRandomSource(3);
+        var nan = Assert.Throws<ArgumentException>(() => encoder.EncodeClamped(values, rng));
+        Assert.Contains($"index {index} ", nan.Message, StringComparison.Ordinal);
+
+        values[index] = 4.5;
+        var beyond = Assert.Throws<ArgumentException>(() => encoder.Encode(values, rng));
+        Assert.Contains($"index {index} ", beyond.Message, StringComparison.Ordinal);
+        Assert.Equal(0.5, encoder.Decode(encoder.EncodeClamped(values, rng))[0]);
+    }
+
+    [Fact]
     public void EncodeClamped_NaN_RefusedNamingTheIndex()
     {
         var encoder = new FixedPointEncoder(16, 32, 4.0);

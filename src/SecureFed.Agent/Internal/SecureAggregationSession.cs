@@ -108,12 +108,14 @@ internal sealed class SecureAggregationSession : IDisposable
 
     public W.ShareKeys ShareKeys(W.AdvertisedKeys keys) => SecAggMapping.ToWire(_client.ShareKeys(SecAggMapping.FromWire(Round, keys)));
 
-    /// <summary>Masks the (already clipped and noised) update; every coordinate is clamped to the plan's bound first.</summary>
-    public ulong[] MaskInput(W.ShareKeysDelivery delivery, double[] update)
+    /// <summary>Masks the (already clipped and noised) vector; every coordinate is clamped to the plan's bound first.</summary>
+    public ulong[] MaskInput(W.ShareKeysDelivery delivery, PendingInput input)
     {
-        // Clamped while encoding: a clamped copy of the update cost as much CPU as expanding all the masks.
-        var encoded = _encoder.EncodeClamped(update, _rng);
-        return _client.MaskInput(SecAggMapping.FromWire(Round, delivery), encoded).MaskedValues;
+        // Clamped while encoding (a clamped copy cost as much CPU as expanding all the masks); the rounding draws from
+        // a keystream under a fresh key (the system generator cost as much again); the encoding is masked in place.
+        using var rounding = KeystreamRandomSource.WithFreshKey(_rng);
+        var encoded = input.Encode(_encoder, rounding);
+        return _client.MaskInput(SecAggMapping.FromWire(Round, delivery), encoded, consumeInput: true).MaskedValues;
     }
 
     public W.ConsistencySignature SignConsistency(W.ConsistencyCheckRequest request) =>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using SecureFed.Crypto;
 
 namespace SecureFed.Protocol.SecureAggregation;
@@ -64,16 +65,7 @@ public sealed class FixedPointEncoder
     /// <summary>Encodes <paramref name="values"/> with stochastic rounding driven by <paramref name="rng"/>.</summary>
     /// <exception cref="ArgumentException">A value is not finite or exceeds the bound (the message names the
     /// index and the bound, never the value).</exception>
-    public RingVector Encode(ReadOnlySpan<float> values, IRandomSource rng)
-    {
-        var wide = new double[values.Length];
-        for (var i = 0; i < wide.Length; i++)
-        {
-            wide[i] = values[i];
-        }
-
-        return Encode(wide, rng);
-    }
+    public RingVector Encode(ReadOnlySpan<float> values, IRandomSource rng) => Encode(values, rng, clamp: false);
 
     /// <summary>Encodes double-precision <paramref name="values"/> (statistics and evaluation sums need more than float's 24 bits).</summary>
     /// <exception cref="ArgumentException">A value is not finite or exceeds the bound (the message names the index and the bound, never the value).</exception>
@@ -87,21 +79,35 @@ public sealed class FixedPointEncoder
     /// <exception cref="ArgumentException">A value is NaN (the message names the index, never the value).</exception>
     public RingVector EncodeClamped(ReadOnlySpan<double> values, IRandomSource rng) => Encode(values, rng, clamp: true);
 
-    private RingVector Encode(ReadOnlySpan<double> values, IRandomSource rng, bool clamp)
+    /// <summary>As <see cref="EncodeClamped(ReadOnlySpan{double}, IRandomSource)"/> for a float vector (a model update),
+    /// each value widened as it is read: no double copy of the update.</summary>
+    /// <exception cref="ArgumentException">A value is NaN (the message names the index, never the value).</exception>
+    public RingVector EncodeClamped(ReadOnlySpan<float> values, IRandomSource rng) => Encode(values, rng, clamp: true);
+
+    // One loop for float and double input: the JIT compiles it once per element type, so widening costs no pass of its own.
+    private RingVector Encode<T>(ReadOnlySpan<T> values, IRandomSource rng, bool clamp)
+        where T : unmanaged, INumberBase<T>
     {
         ArgumentNullException.ThrowIfNull(rng);
         double scale = Math.ScaleB(1.0, ScaleBits);
         ulong ring = ModularArithmetic.MaxElement(RingBits); // once, not per element
         var result = new ulong[values.Length];
-        Span<byte> random = stackalloc byte[RandomBatch * sizeof(ulong)];
+        Span<ulong> random = stackalloc ulong[RandomBatch];
         for (int start = 0; start < values.Length; start += RandomBatch)
         {
             int count = Math.Min(RandomBatch, values.Length - start);
-            rng.Fill(random[..(count * sizeof(ulong))]);
-            for (int j = 0; j < count; j++)
+            var batch = random[..count];
+            rng.Fill(MemoryMarshal.AsBytes(batch));
+            // Whole SIMD vectors first (the same arithmetic, so the same result bit for bit); the scalar loop takes the
+            // tail, and from the first vector holding a value out of bounds, so that its error names the index.
+            int j = Vector.IsHardwareAccelerated && BitConverter.IsLittleEndian
+                ? EncodeVectors(values.Slice(start, count), batch, result.AsSpan(start, count), clamp, scale, ring)
+                : 0;
+            for (; j < count; j++)
             {
                 int i = start + j;
-                double x = clamp ? Math.Clamp(values[i], -MaxAbsValue, MaxAbsValue) : values[i];
+                double value = double.CreateTruncating(values[i]);
+                double x = clamp ? Math.Clamp(value, -MaxAbsValue, MaxAbsValue) : value;
                 if (!double.IsFinite(x) || Math.Abs(x) > MaxAbsValue)
                 {
                     throw new ArgumentException(
@@ -113,7 +119,8 @@ public sealed class FixedPointEncoder
                 double scaled = x * scale;
                 double floor = Math.Floor(scaled);
                 double fraction = scaled - floor;
-                double uniform = (BinaryPrimitives.ReadUInt64LittleEndian(random[(j * 8)..]) >> 11) * (1.0 / (1UL << 53));
+                ulong draw = BitConverter.IsLittleEndian ? batch[j] : BinaryPrimitives.ReverseEndianness(batch[j]); // bytes read little-endian
+                double uniform = (draw >> 11) * (1.0 / (1UL << 53));
                 long q = checked((long)floor + (uniform < fraction ? 1 : 0));
                 result[i] = unchecked((ulong)q) & ring; // ModularArithmetic.FromSigned
             }
@@ -121,6 +128,70 @@ public sealed class FixedPointEncoder
 
         random.Clear();
         return RingVector.Adopt(RingBits, result);
+    }
+
+    /// <summary>The scalar loop's arithmetic on <see cref="Vector{T}"/> lanes, over whole vectors of <paramref name="values"/>;
+    /// returns how many elements it encoded (it stops before a vector holding a NaN or a value beyond the bound).</summary>
+    private int EncodeVectors<T>(ReadOnlySpan<T> values, ReadOnlySpan<ulong> random, Span<ulong> result, bool clamp, double scale, ulong ring)
+        where T : unmanaged, INumberBase<T>
+    {
+        int lanes = Vector<double>.Count;
+        var bound = new Vector<double>(MaxAbsValue);
+        var scaleVector = new Vector<double>(scale);
+        var unit = new Vector<double>(1.0 / (1UL << 53));
+        var ringMask = new Vector<ulong>(ring);
+        var doubles = typeof(T) == typeof(double) ? MemoryMarshal.Cast<T, double>(values) : default;
+        var floats = typeof(T) == typeof(float) ? MemoryMarshal.Cast<T, float>(values) : default;
+        int done = 0;
+        for (; done + (2 * lanes) <= values.Length; done += 2 * lanes)
+        {
+            Vector<double> low, high;
+            if (typeof(T) == typeof(float))
+            {
+                Vector.Widen(new Vector<float>(floats[done..]), out low, out high);
+            }
+            else
+            {
+                low = new Vector<double>(doubles[done..]);
+                high = new Vector<double>(doubles[(done + lanes)..]);
+            }
+
+            if (!EncodeLanes(low, random[done..], result[done..], clamp, bound, scaleVector, unit, ringMask)
+                || !EncodeLanes(high, random[(done + lanes)..], result[(done + lanes)..], clamp, bound, scaleVector, unit, ringMask))
+            {
+                return done;
+            }
+        }
+
+        return done;
+    }
+
+    private static bool EncodeLanes(
+        Vector<double> x, ReadOnlySpan<ulong> random, Span<ulong> result, bool clamp, Vector<double> bound, Vector<double> scale, Vector<double> unit, Vector<ulong> ring)
+    {
+        if (!Vector.EqualsAll(x, x))
+        {
+            return false; // a NaN, whatever Min and Max would make of it
+        }
+
+        if (clamp)
+        {
+            x = Vector.Min(Vector.Max(x, -bound), bound);
+        }
+
+        if (!Vector.LessThanOrEqualAll(Vector.Abs(x), bound))
+        {
+            return false;
+        }
+
+        var scaled = x * scale;
+        var floor = Vector.Floor(scaled);
+        var fraction = scaled - floor;
+        var uniform = Vector.ConvertToDouble(Vector.ShiftRightLogical(new Vector<ulong>(random), 11)) * unit;
+        // A true comparison is all ones, -1 as a long: subtracting it rounds up.
+        var q = Vector.ConvertToInt64(floor) - Vector.AsVectorInt64(Vector.LessThan(uniform, fraction));
+        (Vector.AsVectorUInt64(q) & ring).CopyTo(result);
+        return true;
     }
 
     /// <summary>Decodes a ring vector (one encoding or a sum of encodings) to real values q / 2^f.</summary>

@@ -105,6 +105,9 @@ public sealed class RingVector : IEquatable<RingVector>
     /// <summary>Copies the elements into a new array.</summary>
     public ulong[] ToArray() => (ulong[])_values.Clone();
 
+    /// <summary>The vector's own array, for a caller that consumes the vector (<see cref="SecAggClient.MaskInput(ShareKeysDelivery, RingVector, bool)"/>).</summary>
+    internal ulong[] OwnArray => _values;
+
     /// <inheritdoc />
     public bool Equals(RingVector? other) =>
         other is not null && other.RingBits == RingBits && other._values.AsSpan().SequenceEqual(_values);

@@ -50,12 +50,7 @@ public static class RingWords
 
         if (BitConverter.IsLittleEndian)
         {
-            var words = MemoryMarshal.Cast<byte, uint>(destination);
-            for (int i = 0; i < values.Length; i++)
-            {
-                words[i] = (uint)(values[i] & uint.MaxValue);
-            }
-
+            Internal.NarrowWords.Narrow(values, MemoryMarshal.Cast<byte, uint>(destination));
             return;
         }
 

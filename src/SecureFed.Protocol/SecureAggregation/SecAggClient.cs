@@ -179,7 +179,12 @@ public sealed class SecAggClient : IDisposable
     /// y = x + PRG(b) + Σ_{v&gt;u} PRG(s_uv) - Σ_{v&lt;u} PRG(s_uv) mod 2^k over v in U2 \ {u}.</summary>
     /// <exception cref="ArgumentException"><paramref name="input"/> has the wrong ring or length (the client
     /// stays in its stage).</exception>
-    public MaskedInputMessage MaskInput(ShareKeysDelivery message, RingVector input)
+    public MaskedInputMessage MaskInput(ShareKeysDelivery message, RingVector input) => MaskInput(message, input, consumeInput: false);
+
+    /// <summary>As <see cref="MaskInput(ShareKeysDelivery, RingVector)"/>; with <paramref name="consumeInput"/> the input's own
+    /// array is masked in place and becomes the message's (no copy of a million-element vector), so the caller must
+    /// not use <paramref name="input"/> again, not even after an exception.</summary>
+    public MaskedInputMessage MaskInput(ShareKeysDelivery message, RingVector input, bool consumeInput)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.RingBits != _parameters.RingBits || input.Length != _parameters.VectorLength)
@@ -257,7 +262,7 @@ public sealed class SecAggClient : IDisposable
             _incomingShareKeys.Clear();
             _u2 = _heldShares.Keys.Order(StringComparer.Ordinal).ToArray();
             RequireNeighbourhoodThreshold(_u2.Length, "U2 (shared keys)");
-            var masked = input.ToArray();
+            var masked = consumeInput ? input.OwnArray : input.ToArray();
             var masks = new List<(SecretBytes Seed, bool Add)>(_u2.Length) { (_selfMaskSeed!, true) };
             try
             {
@@ -281,7 +286,7 @@ public sealed class SecAggClient : IDisposable
                 }
             }
 
-            ModularArithmetic.Reduce(masked, _parameters.RingBits);
+            // MaskExpansion leaves every element reduced mod 2^k (k is 32 or 64), so no pass of its own here.
 
             // The mask private key is needed no longer (the server reconstructs it from shares if we drop).
             _maskKeys!.Dispose();

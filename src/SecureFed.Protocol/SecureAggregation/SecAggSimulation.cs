@@ -24,9 +24,9 @@ public sealed record SecAggSimulationResult(
 }
 
 /// <summary>Measured costs of a simulated round (wall-clock on the calling thread; masking itself may use several cores).</summary>
-/// <param name="ClientMaskTotal">Total time of every client's <see cref="SecAggClient.MaskInput"/> (share decryption,
+/// <param name="ClientMaskTotal">Total time of every client's <see cref="SecAggClient.MaskInput(ShareKeysDelivery, RingVector)"/> (share decryption,
 /// key agreements and mask expansion).</param>
-/// <param name="ClientMaskMax">The slowest single client's <see cref="SecAggClient.MaskInput"/>.</param>
+/// <param name="ClientMaskMax">The slowest single client's <see cref="SecAggClient.MaskInput(ShareKeysDelivery, RingVector)"/>.</param>
 /// <param name="ServerUnmask">Time of <see cref="SecAggServer.CloseUnmask"/> (reconstruction and mask removal).</param>
 /// <param name="BytesUpPerClient">Mean payload bytes (keys, ciphertexts, masked vector at k/8 bytes per element,
 /// signatures, shares, ids) sent by a client that sent anything; transport framing not included.</param>

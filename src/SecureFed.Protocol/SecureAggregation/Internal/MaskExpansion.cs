@@ -61,10 +61,7 @@ internal static class MaskExpansion
         var narrow = rented.AsSpan(0, length);
         try
         {
-            for (int i = 0; i < length; i++)
-            {
-                narrow[i] = (uint)(wide[i] & uint.MaxValue);
-            }
+            NarrowWords.Narrow(wide, narrow);
 
             foreach (var (seed, add) in masks)
             {
@@ -78,10 +75,7 @@ internal static class MaskExpansion
                 }
             }
 
-            for (int i = 0; i < length; i++)
-            {
-                wide[i] = narrow[i];
-            }
+            NarrowWords.Widen(narrow, wide);
         }
         finally
         {

@@ -489,7 +489,7 @@ public sealed class SecAggServer
             }
         }
 
-        ModularArithmetic.Reduce(sum, _parameters.RingBits);
+        // MaskExpansion leaves every element reduced mod 2^k, as the client's MaskInput relies on too.
         ForgetInputs();
         return RingVector.Adopt(_parameters.RingBits, sum);
     });

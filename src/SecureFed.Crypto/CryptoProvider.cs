@@ -6,14 +6,14 @@ namespace SecureFed.Crypto;
 
 /// <summary>
 /// The set of primitive implementations SecureFed uses, so callers depend on the operation interfaces only.
-/// <see cref="Default"/> is X25519 (BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-256-CTR masks
+/// <see cref="Default"/> is X25519 (the system's OpenSSL where found, else BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-256-CTR masks
 /// (AES-NI when present), Shamir over GF(2^8) and GF(2^16), and ECDSA P-256 signatures. Every member is thread-safe.
 /// </summary>
 public sealed class CryptoProvider
 {
     private CryptoProvider()
     {
-        KeyAgreement = new BouncyCastleX25519KeyAgreement();
+        KeyAgreement = (IKeyAgreement?)OpenSslX25519KeyAgreement.TryCreate() ?? new BouncyCastleX25519KeyAgreement();
         KeyDerivation = new HkdfSha256KeyDerivation();
         Aead = new ChaCha20Poly1305Aead();
         MaskGenerator = new AesCtrMaskGenerator();

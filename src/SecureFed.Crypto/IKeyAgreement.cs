@@ -9,7 +9,7 @@ namespace SecureFed.Crypto;
 /// through <see cref="IKeyDerivation"/> with a context before use as a key. Agreements whose result is all
 /// zeros (a low-order peer point, RFC 7748 section 6.1) are refused, so a malicious peer cannot force a known
 /// key. Peer public keys are not authenticated here: the protocol signs them (DESIGN.md section 3, stage 0).
-/// Scalar multiplication is constant-time (BouncyCastle's Montgomery ladder). Implementations are stateless
+/// Scalar multiplication is constant-time (OpenSSL's or BouncyCastle's Montgomery ladder). Implementations are stateless
 /// and thread-safe.
 /// </remarks>
 public interface IKeyAgreement

@@ -17,6 +17,7 @@ namespace SecureFed.Crypto;
 public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
 {
     private readonly byte[] _buffer;
+    private IDisposable? _engineKey;
     private bool _disposed;
 
     /// <summary>Copies <paramref name="value"/> into a new secret buffer. The caller still owns (and should
@@ -88,11 +89,42 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     /// <summary>Always <c>[redacted]</c>.</summary>
     public override string ToString() => "[redacted]";
 
-    /// <summary>Overwrites the secret with zeros. Idempotent.</summary>
+    /// <summary>Overwrites the secret with zeros (and frees a native library's copy of it). Idempotent.</summary>
     public void Dispose()
     {
+        IDisposable? engineKey;
+        lock (_buffer)
+        {
+            engineKey = _engineKey;
+            _engineKey = null;
+            _disposed = true;
+        }
+
+        engineKey?.Dispose();
         CryptographicOperations.ZeroMemory(_buffer);
-        _disposed = true;
+    }
+
+    /// <summary>
+    /// A native library's parsed form of this secret (an OpenSSL key), made once by <paramref name="create"/> and
+    /// reused for every later call, so a private key used with many peers is imported once. It lives as long as this
+    /// secret: <see cref="Dispose"/> disposes it, which must clear the library's copy. One engine per secret.
+    /// </summary>
+    internal T EngineKey<T>(Func<ReadOnlySpan<byte>, T> create)
+        where T : class, IDisposable
+    {
+        lock (_buffer)
+        {
+            ThrowIfDisposed();
+            if (_engineKey is T existing)
+            {
+                return existing;
+            }
+
+            var made = create(_buffer);
+            _engineKey?.Dispose();
+            _engineKey = made;
+            return made;
+        }
     }
 
     /// <summary>The live buffer, for implementations in this assembly that must hand a byte[] to a library.

@@ -69,4 +69,37 @@ public class SecretBytesTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => SecretBytes.Generate(-1, SystemRandomSource.Instance));
     }
+
+    [Fact]
+    public void EngineKey_MadeOnceAndFreedWithTheSecret()
+    {
+        var secret = new SecretBytes([1, 2, 3]);
+        int made = 0;
+        var first = secret.EngineKey(bytes =>
+        {
+            made++;
+            Assert.Equal(new byte[] { 1, 2, 3 }, bytes.ToArray());
+            return new Tracked();
+        });
+        var second = secret.EngineKey(_ =>
+        {
+            made++;
+            return new Tracked();
+        });
+
+        Assert.Same(first, second);
+        Assert.Equal(1, made);
+        Assert.False(first.Disposed);
+        secret.Dispose();
+        Assert.True(first.Disposed);
+        Assert.True(secret.IsZeroedForTesting());
+        Assert.Throws<ObjectDisposedException>(() => secret.EngineKey(_ => new Tracked()));
+    }
+
+    private sealed class Tracked : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
 }

@@ -6,8 +6,9 @@ namespace SecureFed.Crypto;
 /// Secret key material (private keys, shared secrets, derived keys, mask seeds, Shamir shares).
 /// </summary>
 /// <remarks>
-/// <para>Guarantees: the bytes live in one pinned buffer (the garbage collector does not leave moved copies
-/// behind) that is overwritten with zeros by <see cref="Dispose"/>; <see cref="Equals(SecretBytes)"/> runs in
+/// <para>Guarantees: the bytes live in pinned memory (the garbage collector does not leave moved copies behind): a
+/// slice of a pinned slab this thread's small secrets share (one pinned allocation per 16 KiB, never a slice handed
+/// out twice), or a pinned array of their own above 512 bytes; <see cref="Dispose"/> overwrites them with zeros; <see cref="Equals(SecretBytes)"/> runs in
 /// time that depends only on the lengths, never on the contents; <see cref="ToString"/> prints
 /// <c>[redacted]</c>. The only way to read the clear bytes is <see cref="Reveal"/>, so every export is easy to
 /// find in review. After disposal every member except <see cref="Dispose"/>, <see cref="ToString"/> and
@@ -16,7 +17,23 @@ namespace SecureFed.Crypto;
 /// </remarks>
 public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
 {
+    // Secrets up to this size share pinned slabs; larger ones get a pinned array of their own.
+    private const int MaxSlabbed = 512;
+
+    // One pinned allocation per this many bytes of small secrets. Each pinned allocation takes the GC's slow path
+    // (and, while a background collection runs, yields the thread first): at 300 and more in-process silos, allocating
+    // every 32-byte key, seed and share on its own took up to half of the secure round's CPU.
+    private const int SlabBytes = 16 * 1024;
+
+    [ThreadStatic]
+    private static byte[]? t_slab;
+
+    [ThreadStatic]
+    private static int t_slabUsed;
+
     private readonly byte[] _buffer;
+    private readonly int _offset;
+    private readonly int _length;
     private IDisposable? _engineKey;
     private bool _disposed;
 
@@ -24,15 +41,17 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     /// clear) its own copy.</summary>
     public SecretBytes(ReadOnlySpan<byte> value)
     {
-        _buffer = GC.AllocateUninitializedArray<byte>(value.Length, pinned: true);
-        value.CopyTo(_buffer);
+        (_buffer, _offset) = Carve(value.Length);
+        _length = value.Length;
+        value.CopyTo(_buffer.AsSpan(_offset, _length));
     }
 
-    // Takes ownership of a pinned buffer (see Adopt); the flag only distinguishes this from the copying constructor.
-    private SecretBytes(byte[] ownedPinnedBuffer, bool takeOwnership)
+    // Takes ownership of a pinned buffer (see Adopt), or of a carved slice of one (see Allocate).
+    private SecretBytes(byte[] pinnedBuffer, int offset, int length)
     {
-        System.Diagnostics.Debug.Assert(takeOwnership);
-        _buffer = ownedPinnedBuffer;
+        _buffer = pinnedBuffer;
+        _offset = offset;
+        _length = length;
     }
 
     /// <summary>Number of secret bytes. Lengths are not secret.</summary>
@@ -41,7 +60,7 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
         get
         {
             ThrowIfDisposed();
-            return _buffer.Length;
+            return _length;
         }
     }
 
@@ -51,8 +70,8 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentNullException.ThrowIfNull(rng);
-        var secret = Adopt(AllocatePinned(length));
-        rng.Fill(secret._buffer);
+        var secret = Allocate(length);
+        rng.Fill(secret.Writable);
         return secret;
     }
 
@@ -64,7 +83,7 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     public ReadOnlySpan<byte> Reveal()
     {
         ThrowIfDisposed();
-        return _buffer;
+        return _buffer.AsSpan(_offset, _length);
     }
 
     /// <summary>Compares contents in fixed time (for equal lengths); different lengths are simply unequal.</summary>
@@ -77,14 +96,14 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
         }
 
         other.ThrowIfDisposed();
-        return CryptographicOperations.FixedTimeEquals(_buffer, other._buffer);
+        return CryptographicOperations.FixedTimeEquals(Reveal(), other.Reveal());
     }
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is SecretBytes other && Equals(other);
 
     /// <summary>Depends on the length only, so it reveals nothing about the contents.</summary>
-    public override int GetHashCode() => _buffer.Length;
+    public override int GetHashCode() => _length;
 
     /// <summary>Always <c>[redacted]</c>.</summary>
     public override string ToString() => "[redacted]";
@@ -92,16 +111,9 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     /// <summary>Overwrites the secret with zeros (and frees a native library's copy of it). Idempotent.</summary>
     public void Dispose()
     {
-        IDisposable? engineKey;
-        lock (_buffer)
-        {
-            engineKey = _engineKey;
-            _engineKey = null;
-            _disposed = true;
-        }
-
-        engineKey?.Dispose();
-        CryptographicOperations.ZeroMemory(_buffer);
+        _disposed = true;
+        Interlocked.Exchange(ref _engineKey, null)?.Dispose();
+        CryptographicOperations.ZeroMemory(_buffer.AsSpan(_offset, _length));
     }
 
     /// <summary>
@@ -112,40 +124,88 @@ public sealed class SecretBytes : IDisposable, IEquatable<SecretBytes>
     internal T EngineKey<T>(Func<ReadOnlySpan<byte>, T> create)
         where T : class, IDisposable
     {
-        lock (_buffer)
+        ThrowIfDisposed();
+        if (Volatile.Read(ref _engineKey) is T existing)
         {
-            ThrowIfDisposed();
-            if (_engineKey is T existing)
-            {
-                return existing;
-            }
-
-            var made = create(_buffer);
-            _engineKey?.Dispose();
-            _engineKey = made;
-            return made;
+            return existing;
         }
+
+        var made = create(Reveal());
+        if (Interlocked.CompareExchange(ref _engineKey, made, null) is T raced)
+        {
+            made.Dispose(); // another thread imported it first
+            return raced;
+        }
+
+        if (Volatile.Read(ref _disposed))
+        {
+            // Disposed while importing: the copy must not outlive the secret.
+            Interlocked.Exchange(ref _engineKey, null)?.Dispose();
+            ThrowIfDisposed();
+        }
+
+        return made;
     }
 
-    /// <summary>The live buffer, for implementations in this assembly that must hand a byte[] to a library.
-    /// Never store or copy it.</summary>
-    internal byte[] Buffer
+    /// <summary>The live bytes, for implementations in this assembly that fill a new secret. Never store or copy it.</summary>
+    internal Span<byte> Writable
     {
         get
         {
             ThrowIfDisposed();
-            return _buffer;
+            return _buffer.AsSpan(_offset, _length);
         }
     }
 
-    /// <summary>Whether the buffer is all zeros, without the disposed check (tests only).</summary>
-    internal bool IsZeroedForTesting() => !_buffer.AsSpan().ContainsAnyExcept((byte)0);
+    /// <summary>The live buffer and where this secret sits in it, for implementations in this assembly that must hand a
+    /// byte[] and an offset to a library (the buffer holds other secrets too). Never store or copy it.</summary>
+    internal (byte[] Array, int Offset) Buffer
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return (_buffer, _offset);
+        }
+    }
+
+    /// <summary>Whether the bytes are all zeros, without the disposed check (tests only).</summary>
+    internal bool IsZeroedForTesting() => !_buffer.AsSpan(_offset, _length).ContainsAnyExcept((byte)0);
+
+    /// <summary>A zeroed secret of <paramref name="length"/> bytes for this assembly to fill through <see cref="Writable"/>.</summary>
+    internal static SecretBytes Allocate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var (buffer, offset) = Carve(length);
+        return new SecretBytes(buffer, offset, length);
+    }
 
     /// <summary>Takes ownership of a buffer allocated with <see cref="AllocatePinned"/>.</summary>
-    internal static SecretBytes Adopt(byte[] pinnedBuffer) => new(pinnedBuffer, takeOwnership: true);
+    internal static SecretBytes Adopt(byte[] pinnedBuffer) => new(pinnedBuffer, 0, pinnedBuffer.Length);
 
     /// <summary>A zeroed pinned buffer that <see cref="Adopt"/> can take over.</summary>
     internal static byte[] AllocatePinned(int length) => GC.AllocateArray<byte>(length, pinned: true);
+
+    // A zeroed, pinned place for a secret: a slice of this thread's slab for small ones (never handed out twice; the
+    // slab is collected once every secret in it is), an array of its own for large ones. Slices start 16-byte aligned
+    // within the slab so round keys and lanes read whole.
+    private static (byte[] Buffer, int Offset) Carve(int length)
+    {
+        if (length > MaxSlabbed)
+        {
+            return (AllocatePinned(length), 0);
+        }
+
+        int size = (length + 15) & ~15;
+        if (t_slab is null || t_slabUsed + size > SlabBytes)
+        {
+            t_slab = AllocatePinned(SlabBytes);
+            t_slabUsed = 0;
+        }
+
+        int offset = t_slabUsed;
+        t_slabUsed += size;
+        return (t_slab, offset);
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

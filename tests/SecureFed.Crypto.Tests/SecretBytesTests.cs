@@ -102,4 +102,57 @@ public class SecretBytesTests
 
         public void Dispose() => Disposed = true;
     }
+
+    [Fact]
+    public void SmallSecrets_ShareSlabs_WithoutOverlap()
+    {
+        var secrets = Enumerable.Range(0, 200).Select(i => new SecretBytes(Enumerable.Repeat((byte)(i + 1), 32).ToArray())).ToList();
+
+        // 200 secrets of 32 bytes take one or two 16 KiB pinned slabs, not 200 pinned arrays.
+        Assert.InRange(secrets.Select(s => s.Buffer.Array).Distinct().Count(), 1, 2);
+        var placed = secrets.Select(s => (s.Buffer.Array, s.Buffer.Offset)).ToList();
+        Assert.Equal(placed.Count, placed.Distinct().Count());
+
+        // Disposing one zeroes its own bytes and none of its neighbours'.
+        secrets[100].Dispose();
+        Assert.True(secrets[100].IsZeroedForTesting());
+        Assert.Equal(Enumerable.Repeat((byte)100, 32), secrets[99].Reveal().ToArray());
+        Assert.Equal(Enumerable.Repeat((byte)102, 32), secrets[101].Reveal().ToArray());
+        foreach (var s in secrets)
+        {
+            s.Dispose();
+        }
+    }
+
+    [Fact]
+    public void LargeSecret_HasItsOwnArray_AndComparesWithSlabbedOnes()
+    {
+        var bytes = Enumerable.Range(0, 600).Select(i => (byte)(i % 256)).ToArray();
+        using var large = new SecretBytes(bytes);
+        using var again = new SecretBytes(bytes);
+        Assert.Equal(0, large.Buffer.Offset);
+        Assert.Equal(600, large.Buffer.Array.Length);
+        Assert.True(large.Equals(again));
+        using var small = new SecretBytes(bytes.AsSpan(0, 40));
+        using var smallAgain = new SecretBytes(bytes.AsSpan(0, 40));
+        Assert.True(small.Equals(smallAgain));
+        Assert.False(small.Equals(large));
+    }
+
+    [Fact]
+    public void SecretsMadeOnManyThreads_KeepTheirOwnBytes()
+    {
+        var made = new System.Collections.Concurrent.ConcurrentBag<(SecretBytes Secret, byte Fill)>();
+        Parallel.For(0, 2000, i =>
+        {
+            byte fill = (byte)(i % 251 + 1);
+            made.Add((new SecretBytes(Enumerable.Repeat(fill, 16 + (i % 48)).ToArray()), fill));
+        });
+
+        foreach (var (secret, fill) in made)
+        {
+            Assert.All(secret.Reveal().ToArray(), b => Assert.Equal(fill, b));
+            secret.Dispose();
+        }
+    }
 }

@@ -30,7 +30,7 @@ internal sealed class AesCtrKeystream : IDisposable
     // small chunks are dominated by that fixed cost.
     private const int FallbackChunkBlocks = 1024;
 
-    private readonly Vector128<byte>[]? _roundKeys;
+    private readonly SecretBytes? _roundKeys; // 15 round keys of 16 bytes
     private readonly BclAes? _bcl;
     private readonly ulong _ivHigh;
     private readonly ulong _ivLow;
@@ -54,8 +54,8 @@ internal sealed class AesCtrKeystream : IDisposable
         _ivLow = BinaryPrimitives.ReadUInt64BigEndian(initialCounterBlock[8..]);
         if (allowHardware && HardwareAccelerated)
         {
-            _roundKeys = GC.AllocateArray<Vector128<byte>>(Rounds + 1, pinned: true);
-            ExpandKey(key, _roundKeys);
+            _roundKeys = SecretBytes.Allocate((Rounds + 1) * BlockSize);
+            ExpandKey(key, MemoryMarshal.Cast<byte, Vector128<byte>>(_roundKeys.Writable));
         }
         else
         {
@@ -110,10 +110,7 @@ internal sealed class AesCtrKeystream : IDisposable
 
     public void Dispose()
     {
-        if (_roundKeys is not null)
-        {
-            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(_roundKeys.AsSpan()));
-        }
+        _roundKeys?.Dispose();
 
         _bcl?.Dispose();
         _disposed = true;
@@ -130,7 +127,7 @@ internal sealed class AesCtrKeystream : IDisposable
 
         if (_roundKeys is not null)
         {
-            ApplyBlocksHardware<TOp>(_roundKeys, _ivHigh, _ivLow, firstBlock, data);
+            ApplyBlocksHardware<TOp>(MemoryMarshal.Cast<byte, Vector128<byte>>(_roundKeys.Reveal()), _ivHigh, _ivLow, firstBlock, data);
         }
         else
         {
@@ -191,7 +188,7 @@ internal sealed class AesCtrKeystream : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyBlocksHardware<TOp>(
-        Vector128<byte>[] roundKeys, ulong ivHigh, ulong ivLow, ulong firstBlock, Span<byte> data)
+        ReadOnlySpan<Vector128<byte>> roundKeys, ulong ivHigh, ulong ivLow, ulong firstBlock, Span<byte> data)
         where TOp : struct, IKeystreamOp
     {
         unchecked

@@ -27,7 +27,8 @@ internal sealed class BouncyCastleX25519KeyAgreement : IKeyAgreement
     {
         RequirePrivateKey(privateKey);
         var publicKey = new byte[Size];
-        X25519.ScalarMultBase(privateKey.Buffer, 0, publicKey, 0);
+        var (key, offset) = privateKey.Buffer;
+        X25519.ScalarMultBase(key, offset, publicKey, 0);
         return publicKey;
     }
 
@@ -40,23 +41,26 @@ internal sealed class BouncyCastleX25519KeyAgreement : IKeyAgreement
                 $"An X25519 public key is {Size} bytes; got {peerPublicKey.Length}.", nameof(peerPublicKey));
         }
 
-        byte[] shared = SecretBytes.AllocatePinned(Size);
-        X25519.ScalarMult(privateKey.Buffer, 0, peerPublicKey.ToArray(), 0, shared, 0);
+        var shared = SecretBytes.Allocate(Size);
+        var (key, offset) = privateKey.Buffer;
+        var (output, outputOffset) = shared.Buffer;
+        X25519.ScalarMult(key, offset, peerPublicKey.ToArray(), 0, output, outputOffset);
 
         // RFC 7748 section 6.1: an all-zero output means a low-order input point; check in constant time.
         int accumulated = 0;
-        foreach (byte b in shared)
+        foreach (byte b in shared.Reveal())
         {
             accumulated |= b;
         }
 
         if (accumulated == 0)
         {
+            shared.Dispose();
             throw new CryptographicException(
                 "X25519 produced the all-zero shared secret: the peer public key is a low-order point.");
         }
 
-        return SecretBytes.Adopt(shared);
+        return shared;
     }
 
     private static void RequirePrivateKey(SecretBytes privateKey)

@@ -12,8 +12,8 @@ internal sealed class HkdfSha256KeyDerivation : IKeyDerivation
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, MaxLength);
-        byte[] output = SecretBytes.AllocatePinned(length);
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, output, salt, info);
-        return SecretBytes.Adopt(output);
+        var output = SecretBytes.Allocate(length);
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, ikm, output.Writable, salt, info);
+        return output;
     }
 }

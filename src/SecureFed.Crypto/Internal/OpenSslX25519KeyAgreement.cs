@@ -119,15 +119,15 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
                 $"An X25519 public key is {Size} bytes; got {peerPublicKey.Length}.", nameof(peerPublicKey));
         }
 
-        byte[] shared = SecretBytes.AllocatePinned(Size);
+        var shared = SecretBytes.Allocate(Size);
         try
         {
-            Derive(privateKey.EngineKey(ImportPrivateKey).Handle, peerPublicKey, shared);
-            return SecretBytes.Adopt(shared);
+            Derive(privateKey.EngineKey(ImportPrivateKey).Handle, peerPublicKey, shared.Writable);
+            return shared;
         }
         catch
         {
-            CryptographicOperations.ZeroMemory(shared);
+            shared.Dispose();
             throw;
         }
     }

@@ -98,8 +98,8 @@ internal sealed class ShamirSecretSharing<TField, TElement> : ISecretSharing
             for (; made < indices.Length; made++)
             {
                 var x = TElement.CreateTruncating(indices[made]);
-                byte[] value = SecretBytes.AllocatePinned(secret.Length);
-                var y = MemoryMarshal.Cast<byte, TElement>(value.AsSpan());
+                var value = SecretBytes.Allocate(secret.Length);
+                var y = MemoryMarshal.Cast<byte, TElement>(value.Writable);
                 if (threshold == 1)
                 {
                     secretElements.CopyTo(y);
@@ -118,7 +118,7 @@ internal sealed class ShamirSecretSharing<TField, TElement> : ISecretSharing
                     TField.Xor(y, secretElements);
                 }
 
-                shares[made] = new SecretShare(indices[made], SecretBytes.Adopt(value));
+                shares[made] = new SecretShare(indices[made], value);
             }
         }
         catch
@@ -203,37 +203,30 @@ internal sealed class ShamirSecretSharing<TField, TElement> : ISecretSharing
         }
 
         Span<TElement> basis = threshold <= StackLimit ? stackalloc TElement[threshold] : new TElement[threshold];
-        byte[] secret = SecretBytes.AllocatePinned(length);
+        var secret = SecretBytes.Allocate(length);
         BasisAt(TElement.Zero, xs, weights, basis);
-        Interpolate(shares, basis, MemoryMarshal.Cast<byte, TElement>(secret.AsSpan()));
+        Interpolate(shares, basis, MemoryMarshal.Cast<byte, TElement>(secret.Writable));
         if (shares.Count > threshold)
         {
             // Surplus shares must agree with the interpolated polynomials; otherwise some share is corrupt.
-            byte[] expected = SecretBytes.AllocatePinned(length);
-            try
+            using var expected = SecretBytes.Allocate(length);
+            int mismatch = 0;
+            for (int e = threshold; e < shares.Count; e++)
             {
-                int mismatch = 0;
-                for (int e = threshold; e < shares.Count; e++)
-                {
-                    BasisAt(TElement.CreateTruncating(shares[e].Index), xs, weights, basis);
-                    Interpolate(shares, basis, MemoryMarshal.Cast<byte, TElement>(expected.AsSpan()));
-                    mismatch |= CryptographicOperations.FixedTimeEquals(expected, shares[e].Value.Reveal()) ? 0 : 1;
-                }
-
-                if (mismatch != 0)
-                {
-                    CryptographicOperations.ZeroMemory(secret);
-                    throw new CryptographicException(
-                        "The shares are inconsistent: at least one share does not lie on the polynomial of the others.");
-                }
+                BasisAt(TElement.CreateTruncating(shares[e].Index), xs, weights, basis);
+                Interpolate(shares, basis, MemoryMarshal.Cast<byte, TElement>(expected.Writable));
+                mismatch |= CryptographicOperations.FixedTimeEquals(expected.Reveal(), shares[e].Value.Reveal()) ? 0 : 1;
             }
-            finally
+
+            if (mismatch != 0)
             {
-                CryptographicOperations.ZeroMemory(expected);
+                secret.Dispose();
+                throw new CryptographicException(
+                    "The shares are inconsistent: at least one share does not lie on the polynomial of the others.");
             }
         }
 
-        return SecretBytes.Adopt(secret);
+        return secret;
     }
 
     private static string LengthMessage(int length) =>

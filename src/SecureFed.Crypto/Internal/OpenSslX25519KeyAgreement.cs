@@ -18,7 +18,7 @@ namespace SecureFed.Crypto.Internal;
 /// </remarks>
 internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
 {
-    private const int Size = X25519KeyPair.KeySize;
+    private const int Size = X25519Rules.Size;
     private const int NidX25519 = 1034; // EVP_PKEY_X25519 in obj_mac.h
 
     private static readonly string[] LibraryNames = ["libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.3.dylib"];
@@ -33,6 +33,7 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
     private readonly delegate* unmanaged<nint, nint, int> _deriveSetPeer;
     private readonly delegate* unmanaged<nint, byte*, nuint*, int> _derive;
     private readonly delegate* unmanaged<void> _clearErrors;
+    private readonly X25519Rules.Multiply _multiply;
 
     private OpenSslX25519KeyAgreement(nint library)
     {
@@ -46,6 +47,7 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
         _deriveSetPeer = (delegate* unmanaged<nint, nint, int>)NativeLibrary.GetExport(library, "EVP_PKEY_derive_set_peer");
         _derive = (delegate* unmanaged<nint, byte*, nuint*, int>)NativeLibrary.GetExport(library, "EVP_PKEY_derive");
         _clearErrors = (delegate* unmanaged<void>)NativeLibrary.GetExport(library, "ERR_clear_error");
+        _multiply = (own, peer, shared) => Derive(own.EngineKey(ImportPrivateKey).Handle, peer, shared.Writable);
     }
 
     /// <summary>The engine on this machine, or null when no usable libcrypto is found (or it fails the RFC 7748
@@ -78,24 +80,11 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
         return null;
     }
 
-    public X25519KeyPair Generate(IRandomSource rng)
-    {
-        ArgumentNullException.ThrowIfNull(rng);
-        var privateKey = SecretBytes.Generate(Size, rng);
-        try
-        {
-            return new X25519KeyPair(DerivePublicKey(privateKey), privateKey);
-        }
-        catch
-        {
-            privateKey.Dispose();
-            throw;
-        }
-    }
+    public X25519KeyPair Generate(IRandomSource rng) => X25519Rules.Generate(this, rng);
 
     public byte[] DerivePublicKey(SecretBytes privateKey)
     {
-        RequirePrivateKey(privateKey);
+        X25519Rules.RequirePrivateKey(privateKey);
         var publicKey = new byte[Size];
         var key = privateKey.EngineKey(ImportPrivateKey);
         nuint length = Size;
@@ -110,29 +99,11 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
         return publicKey;
     }
 
-    public SecretBytes Agree(SecretBytes privateKey, ReadOnlySpan<byte> peerPublicKey)
-    {
-        RequirePrivateKey(privateKey);
-        if (peerPublicKey.Length != Size)
-        {
-            throw new ArgumentException(
-                $"An X25519 public key is {Size} bytes; got {peerPublicKey.Length}.", nameof(peerPublicKey));
-        }
+    public SecretBytes Agree(SecretBytes privateKey, ReadOnlySpan<byte> peerPublicKey) =>
+        X25519Rules.Agree(privateKey, peerPublicKey, _multiply);
 
-        var shared = SecretBytes.Allocate(Size);
-        try
-        {
-            Derive(privateKey.EngineKey(ImportPrivateKey).Handle, peerPublicKey, shared.Writable);
-            return shared;
-        }
-        catch
-        {
-            shared.Dispose();
-            throw;
-        }
-    }
-
-    private void Derive(nint own, ReadOnlySpan<byte> peerPublicKey, Span<byte> shared)
+    // False when OpenSSL refuses the result, which its X25519 does for exactly the all-zero one.
+    private bool Derive(nint own, ReadOnlySpan<byte> peerPublicKey, Span<byte> shared)
     {
         nint peer = 0;
         nint context = 0;
@@ -159,12 +130,12 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
             {
                 if (_derive(context, output, &length) != 1 || length != Size)
                 {
-                    // OpenSSL's X25519 refuses exactly the all-zero result; say so as the managed engine does.
                     _clearErrors();
-                    throw new CryptographicException(
-                        "X25519 produced the all-zero shared secret: the peer public key is a low-order point.");
+                    return false;
                 }
             }
+
+            return true;
         }
         finally
         {
@@ -204,12 +175,8 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
         var point = Convert.FromHexString("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
         var expected = Convert.FromHexString("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
         Span<byte> output = stackalloc byte[Size];
-        using (var key = ImportPrivateKey(scalar))
-        {
-            Derive(key.Handle, point, output);
-        }
-
-        return output.SequenceEqual(expected);
+        using var key = ImportPrivateKey(scalar);
+        return Derive(key.Handle, point, output) && output.SequenceEqual(expected);
     }
 
     /// <summary>An imported private key; disposing frees it (OpenSSL zeroes the key bytes). A secret never disposed
@@ -238,13 +205,4 @@ internal sealed unsafe class OpenSslX25519KeyAgreement : IKeyAgreement
         }
     }
 
-    private static void RequirePrivateKey(SecretBytes privateKey)
-    {
-        ArgumentNullException.ThrowIfNull(privateKey);
-        if (privateKey.Length != Size)
-        {
-            throw new ArgumentException(
-                $"An X25519 private key is {Size} bytes; got {privateKey.Length}.", nameof(privateKey));
-        }
-    }
 }

@@ -433,6 +433,7 @@ public sealed class SecAggServer
         var sum = _maskedSum!;
         _maskedSum = null;
         var masks = new List<(SecretBytes Seed, bool Add)>();
+        var maskKeys = new List<SecretBytes>();
         try
         {
             foreach (var id in _u3)
@@ -451,11 +452,13 @@ public sealed class SecAggServer
                 }
             }
 
+            var pairs = new List<(SecretBytes MaskKey, string Dropped, string Survivor)>();
             foreach (var dropped in _dropped)
             {
                 var owner = dropped;
                 bool Advertised(SecretBytes key) => CryptographicOperations.FixedTimeEquals(_crypto.KeyAgreement.DerivePublicKey(key), _advertisements[owner].MaskPublicKey);
-                using var maskKey = Reconstruct(dropped, _revealedMaskKeys, Advertised);
+                var maskKey = Reconstruct(dropped, _revealedMaskKeys, Advertised);
+                maskKeys.Add(maskKey);
                 if (!Advertised(maskKey))
                 {
                     throw new SecAggAbortedException(
@@ -465,12 +468,37 @@ public sealed class SecAggServer
                     };
                 }
 
+                // Only neighbours masked with the dropped client (all survivors with the complete graph).
                 foreach (var survivor in Near(dropped, _u3))
                 {
-                    // Only neighbours masked with the dropped client (all survivors with the complete graph). The survivor added PRG(s_uv) when the dropped id sorts after it and subtracted it otherwise;
-                    // undo exactly that.
-                    var pairSeed = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
-                    masks.Add((pairSeed, string.CompareOrdinal(dropped, survivor) < 0));
+                    pairs.Add((maskKey, dropped, survivor));
+                }
+            }
+
+            // One agreement per (dropped, survivor) pair, 11 500 at 1000 silos and 10% dropout: spread over the cores
+            // like the expansion that follows.
+            var seeds = new SecretBytes?[pairs.Count];
+            try
+            {
+                Parallel.For(0, pairs.Count, i =>
+                {
+                    var (maskKey, dropped, survivor) = pairs[i];
+                    seeds[i] = SecAggCrypto.PairwiseSeed(_crypto, _parameters, maskKey, _advertisements[survivor].MaskPublicKey, dropped, survivor);
+                });
+            }
+            catch (AggregateException ex)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
+            }
+            finally
+            {
+                for (int i = 0; i < seeds.Length; i++)
+                {
+                    // The survivor added PRG(s_uv) when the dropped id sorts after it and subtracted it otherwise; undo exactly that.
+                    if (seeds[i] is { } seed)
+                    {
+                        masks.Add((seed, string.CompareOrdinal(pairs[i].Dropped, pairs[i].Survivor) < 0));
+                    }
                 }
             }
 
@@ -486,6 +514,11 @@ public sealed class SecAggServer
             foreach (var (seed, _) in masks)
             {
                 seed.Dispose();
+            }
+
+            foreach (var key in maskKeys)
+            {
+                key.Dispose();
             }
         }
 

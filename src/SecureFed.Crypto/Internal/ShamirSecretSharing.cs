@@ -88,13 +88,13 @@ internal sealed class ShamirSecretSharing<TField, TElement> : ISecretSharing
 
         // coefficients[(k - 1) * length + j] is the x^k coefficient of element j's polynomial (k = 1..threshold-1);
         // the constant term is the secret element. All element positions are evaluated together (Horner, vectorised).
-        byte[] coefficientBytes = SecretBytes.AllocatePinned((threshold - 1) * secret.Length);
-        var coefficients = MemoryMarshal.Cast<byte, TElement>(coefficientBytes.AsSpan());
+        var coefficientSecret = SecretBytes.Allocate((threshold - 1) * secret.Length);
+        var coefficients = MemoryMarshal.Cast<byte, TElement>(coefficientSecret.Writable);
         var shares = new SecretShare[indices.Length];
         int made = 0;
         try
         {
-            rng.Fill(coefficientBytes);
+            rng.Fill(coefficientSecret.Writable);
             for (; made < indices.Length; made++)
             {
                 var x = TElement.CreateTruncating(indices[made]);
@@ -132,7 +132,7 @@ internal sealed class ShamirSecretSharing<TField, TElement> : ISecretSharing
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(coefficientBytes);
+            coefficientSecret.Dispose();
         }
 
         return shares;

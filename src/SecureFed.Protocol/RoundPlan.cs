@@ -107,10 +107,12 @@ public sealed record SecureAggregationPlan(
     /// This plan with its graph fixed for <paramref name="participants"/> silos: <paramref name="mode"/> "complete",
     /// "harary" (SecAgg+ with k and t_N from <see cref="SecureAggregation.SecAggGraph.Choose"/> for the corruption
     /// and dropout bounds; the complete graph when that neighbourhood would be everyone), or "auto" (harary from
-    /// <see cref="SecAggPlusFrom"/> silos on). The seed is fresh randomness; once in the plan it is hashed with it.
+    /// <see cref="SecAggPlusFrom"/> silos on). The ring order comes from <paramref name="seed"/> (32 bytes; fresh
+    /// randomness when empty); once in the plan it is hashed with it.
     /// </summary>
     /// <exception cref="ProtocolViolationException">An unknown mode or bounds out of range.</exception>
-    public SecureAggregationPlan WithGraphFor(int participants, string mode, double corruptFraction, double dropoutFraction)
+    /// <exception cref="ArgumentException">A seed that is neither empty nor 32 bytes.</exception>
+    public SecureAggregationPlan WithGraphFor(int participants, string mode, double corruptFraction, double dropoutFraction, ReadOnlySpan<byte> seed = default)
     {
         bool plus = mode switch
         {
@@ -127,7 +129,7 @@ public sealed record SecureAggregationPlan(
         SecureAggregation.SecAggGraph graph;
         try
         {
-            graph = SecureAggregation.SecAggGraph.Choose(participants, corruptFraction, dropoutFraction, SecureAggregation.SecAggGraph.NewSeed());
+            graph = SecureAggregation.SecAggGraph.Choose(participants, corruptFraction, dropoutFraction, seed.IsEmpty ? SecureAggregation.SecAggGraph.NewSeed() : seed);
         }
         catch (ArgumentOutOfRangeException ex)
         {

@@ -26,8 +26,14 @@ public sealed class SecAggGraphFederationTests
             Assert.Matches("^[0-9a-f]{64}$", p.SecureAggregation.GraphSeed);
         });
 
-        // Each round's plan has its own seed, and the signed ledger names exactly those plans (the graph is in the plan hash).
-        Assert.Equal(2, hararyPlans.Select(p => p.SecureAggregation!.GraphSeed).Distinct().Count());
+        // Both rounds' plans carry the federation's one seed, so every silo keeps its neighbours; the signed ledger
+        // names exactly those plans (the graph is in the plan hash).
+        Assert.Equal(2, hararyPlans.Count);
+        Assert.Single(hararyPlans.Select(p => p.SecureAggregation!.GraphSeed).Distinct());
+        var neighbourhoods = hararyPlans.Select(p => string.Join(";", p.Participants.Select(
+            s => string.Join(",", Protocol.SecureAggregation.SecAggParameters.Create(
+                p.FederationId, 1, p.Participants, 4, graph: p.SecureAggregation!.ToGraph()).NeighbourhoodOf(s))))).ToList();
+        Assert.Equal(neighbourhoods[0], neighbourhoods[1]);
         var training = ledger.Where(e => e.Status == RoundStatus.Completed).ToList();
         Assert.Equal(hararyPlans.Select(p => p.ComputeHash()).Order(), training.Select(e => e.PlanHash).Order());
         Assert.All(training, e => Assert.Equal("secure", e.Aggregation));
@@ -81,6 +87,21 @@ public sealed class SecAggGraphFederationTests
         // The privacy plan's colluding silos raise the corruption bound when they exceed it: a larger neighbourhood.
         var privacy = new PrivacyPlan(1.0, 1.0, 201, 24, "gaussian", "rdp", 1e-5, 0);
         Assert.Equal(180, SecAggGraphOptions.Default.Apply(template, 300, privacy).GraphDegree); // γ = 24/300 = 8%
+    }
+
+    [Fact]
+    public void Apply_FederationSeed_FixesTheRingAcrossRoundsAndMembershipChanges()
+    {
+        var template = new SecureAggregationPlan(32, 16, 16.0, Threshold: 10);
+        var seed = SecAggGraphOptions.NewFederationSeed();
+        var first = SecAggGraphOptions.Default.Apply(template, 300, null, seed);
+        var again = SecAggGraphOptions.Default.Apply(template, 299, null, seed);
+        Assert.Equal(Convert.ToHexStringLower(seed), first.GraphSeed);
+        Assert.Equal(first.GraphSeed, again.GraphSeed);
+
+        // Without a federation seed each plan draws its own.
+        Assert.NotEqual(SecAggGraphOptions.Default.Apply(template, 300, null).GraphSeed, SecAggGraphOptions.Default.Apply(template, 300, null).GraphSeed);
+        Assert.Throws<ArgumentException>(() => SecAggGraphOptions.Default.Apply(template, 300, null, new byte[31]));
     }
 
     private static float Delta(int silo, int coordinate) => (0.125f * silo) + (0.01f * coordinate);

@@ -34,6 +34,9 @@ internal sealed class RoundOrchestrator
     private readonly RetryPlanner _retries;
     private readonly JoinWait _join;
     private readonly AttemptNotes _notes = new();
+
+    // One SecAgg+ ring order for the federation's rounds, so silos keep their neighbours (SecAggGraphOptions.NewFederationSeed).
+    private readonly byte[] _graphSeed = SecAggGraphOptions.NewFederationSeed();
     private long _serverStateVersion = -1;
     private readonly Lock _gate = new();
     private RoundState? _current;
@@ -453,7 +456,8 @@ internal sealed class RoundOrchestrator
                         MaskedInputTimeout = _options.TrainTimeout,
                     },
                     sessions.Count,
-                    _options.Privacy)
+                    _options.Privacy,
+                    _graphSeed)
                 : null,
             _options.StudyHash,
             kind,

@@ -49,8 +49,8 @@ public sealed record SecAggGraphOptions(string Mode = SecAggGraphOptions.Auto, d
     /// <summary>
     /// A graph seed for every round of one federation. The ring order is SHA-256(seed, id), so with one seed a silo
     /// keeps its neighbours from round to round (a silo leaving or joining moves only the neighbourhoods around its
-    /// ring position): its agent checks each neighbour's certificate and keys once, not every round, which at 1000
-    /// silos was most of a silo's cost beyond its masks. Privacy is unchanged or better: the per-round bounds of
+    /// ring position, while k stays the same): its agent checks each neighbour's certificate and keys once, not
+    /// every round. Privacy is unchanged or better: the per-round bounds of
     /// <see cref="Protocol.SecureAggregation.SecAggGraph.Choose"/> (no neighbourhood with t_N corrupt members, 2^-40)
     /// then hold for the federation once instead of being union-bounded over a fresh draw each round. Each round's
     /// keys and masks stay fresh; the seed is public (in every plan and its hash).

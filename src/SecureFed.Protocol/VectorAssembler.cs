@@ -73,13 +73,9 @@ public sealed class VectorAssembler
             }
         }
 
-        for (var i = 0; i < target.Length; i++)
+        if (FloatVectors.FirstNonFinite(target) is var bad and >= 0)
         {
-            if (!float.IsFinite(target[i]))
-            {
-                throw new ProtocolViolationException(
-                    FaultKind.InvalidArgument, $"non-finite value at index {_filled + i}");
-            }
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"non-finite value at index {_filled + bad}");
         }
 
         _filled += values.Count;

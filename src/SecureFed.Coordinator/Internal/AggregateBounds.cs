@@ -48,15 +48,9 @@ internal static class AggregateBounds
     /// </summary>
     public static string? CheckUpload(SumTask task, PrivacyPlan? dp, ReadOnlySpan<float> upload)
     {
-        double squares = 0;
-        for (var i = 0; i < upload.Length; i++)
+        if (FloatVectors.FirstNonFinite(upload) is var bad and >= 0)
         {
-            if (!float.IsFinite(upload[i]))
-            {
-                return string.Create(CultureInfo.InvariantCulture, $"value {i} is not a finite number");
-            }
-
-            squares += (double)upload[i] * upload[i];
+            return string.Create(CultureInfo.InvariantCulture, $"value {bad} is not a finite number");
         }
 
         if (dp is null || task.ClipNorm <= 0)
@@ -64,7 +58,7 @@ internal static class AggregateBounds
             return null;
         }
 
-        var norm = Math.Sqrt(squares);
+        var norm = Math.Sqrt(FloatVectors.SumOfSquares(upload));
         var bound = NormBound(task, dp, 1, upload.Length);
         return norm <= bound
             ? null

@@ -71,6 +71,7 @@ public static class SecAggBenchmark
             ["coordinator_cpu_ratio"] = Ratio(secure.CoordinatorCpuMs, plain.CoordinatorCpuMs),
             ["client_cpu_ratio"] = Ratio(secure.Client.CpuMs, plain.Client.CpuMs),
             ["bytes_up_ratio"] = Ratio(secure.Client.BytesUp, plain.Client.BytesUp),
+            ["plain_ingest_mb_per_s"] = plain.IngestMegabytesPerSecond,
         };
     }
 
@@ -95,10 +96,14 @@ public static class SecAggBenchmark
     /// <param name="MeanError">Largest error of the released mean.</param>
     /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
     /// <param name="Stages">The coordinator's wall time per stage of the measured round, from its stage spans.</param>
+    /// <param name="Ingest">The plain upload payload the coordinator took in and the time from its first chunk to its last (plain only).</param>
     private sealed record Measurement(
         TimeSpan Round, ProcessCounters Process, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
-        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages)
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages, (long Bytes, double WindowMs)? Ingest)
     {
+        /// <summary>Megabytes (10^6) of plain updates a second into the coordinator while they arrived, or null.</summary>
+        public double? IngestMegabytesPerSecond => Ingest is { Bytes: > 0, WindowMs: > 0 } i ? Math.Round(i.Bytes / 1e6 / (i.WindowMs / 1e3), 1) : null;
+
         public double ProcessCpuMs => Process.CpuMs;
 
         /// <summary>The coordinator's CPU, when it is alone in this process.</summary>
@@ -117,6 +122,9 @@ public static class SecAggBenchmark
             ["wire_bytes_up_per_client"] = Client.WireUp,
             ["wire_bytes_down_per_client"] = Client.WireDown,
             ["stages_ms"] = Stages.DeepClone(),
+            ["ingest_bytes"] = Ingest?.Bytes,
+            ["ingest_window_ms"] = Ingest?.WindowMs,
+            ["ingest_mb_per_s"] = IngestMegabytesPerSecond,
         };
     }
 
@@ -210,7 +218,8 @@ public static class SecAggBenchmark
                 client,
                 error,
                 seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0),
-                stages.Of(measured.Round));
+                stages.Of(measured.Round),
+                stages.IngestOf(measured.Round));
         }
         finally
         {

@@ -24,6 +24,13 @@ public sealed class BenchTests
         Assert.True((bool)result["exact_sum"]!);
         Assert.Equal(dropout > 0 ? 1 : 0, (int)result["dropped_silos"]!);
         Assert.True((long)result["bytes_up_per_client"]! > 2000 * 4, "a masked 32-bit vector of 2000 values is at least 8000 bytes");
+
+        // The coordinator's ingest, from the plain upload stage's span: every value of every plain upload, once.
+        var plainSilos = 4 - (int)result["dropped_silos"]!;
+        Assert.Equal(plainSilos * 2000L * 4, (long)result["plain"]!["ingest_bytes"]!);
+        Assert.True((double)result["plain"]!["ingest_window_ms"]! >= 0);
+        Assert.Null(result["secure"]!["ingest_bytes"]);
+        Assert.True(result.ContainsKey("plain_ingest_mb_per_s"));
     }
     [Fact]
     public async Task SecAggBench_AgentsAsProcesses_ReportsEachRolesCpuAndBytesForPlainAndSecure()

@@ -27,6 +27,9 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
         }
 
         var tally = state.CloseUploads();
+        var (bytes, window) = state.UploadIngest();
+        stage?.SetTag("securefed.upload.bytes", bytes);
+        stage?.SetTag("securefed.upload.window_ms", Math.Round(window.TotalMilliseconds, 1));
         StageSupport.EndStage(stage, tally.Updates.Count);
 
         // Seen one by one, so an impossible upload is pinned on its sender (a proven fault) and left out of the sum.

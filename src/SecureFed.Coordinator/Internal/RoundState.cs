@@ -16,6 +16,9 @@ internal sealed class RoundState
     private readonly TaskCompletionSource _allDecided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _allUploaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private long _uploadBytes; // the current task's plain upload payload so far, and when its first and last chunk came
+    private long _firstUpload;
+    private long _lastUpload;
     private readonly List<AttemptFault> _faults = [];
     private readonly HashSet<string> _contributors = new(StringComparer.Ordinal);
     private string _task;
@@ -71,6 +74,7 @@ internal sealed class RoundState
         {
             _task = task;
             _seen.Clear();
+            (_uploadBytes, _firstUpload, _lastUpload) = (0, 0, 0);
             foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Done or SiloStatus.Uploading))
             {
                 p.Status = SiloStatus.Accepted;
@@ -155,6 +159,9 @@ internal sealed class RoundState
             p.Status = SiloStatus.Uploading;
             _seen.Add(siloId);
             p.Assembler.Add(chunk.Offset, chunk.TotalLength, chunk.Values);
+            _lastUpload = System.Diagnostics.Stopwatch.GetTimestamp();
+            _firstUpload = _firstUpload == 0 ? _lastUpload : _firstUpload;
+            _uploadBytes += (long)chunk.Values.Count * sizeof(float);
             if (chunk.Last)
             {
                 if (chunk.ExampleCount == 0 || chunk.ExampleCount > int.MaxValue)
@@ -222,6 +229,16 @@ internal sealed class RoundState
         lock (_gate)
         {
             return _seen.Count;
+        }
+    }
+
+    /// <summary>The current task's accepted plain upload payload (4 bytes a value) and the time from its first chunk's
+    /// arrival to its last's: the coordinator's ingest, for the stage span.</summary>
+    public (long Bytes, TimeSpan Window) UploadIngest()
+    {
+        lock (_gate)
+        {
+            return (_uploadBytes, _firstUpload == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(_firstUpload, _lastUpload));
         }
     }
 

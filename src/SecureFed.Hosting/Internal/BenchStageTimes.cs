@@ -14,6 +14,7 @@ internal sealed class BenchStageTimes : IDisposable
 {
     private readonly ActivityListener _listener;
     private readonly ConcurrentDictionary<(long Round, string Stage), double> _ms = new();
+    private readonly ConcurrentDictionary<long, (long Bytes, double WindowMs)> _ingest = new();
 
     public BenchStageTimes()
     {
@@ -38,6 +39,10 @@ internal sealed class BenchStageTimes : IDisposable
         return json;
     }
 
+    /// <summary>The plain upload payload the coordinator took in during <paramref name="round"/> and the time from
+    /// its first chunk to its last (the tags of the plain upload stage; summed over tasks), or null (no plain upload).</summary>
+    public (long Bytes, double WindowMs)? IngestOf(long round) => _ingest.TryGetValue(round, out var ingest) ? ingest : null;
+
     public void Dispose() => _listener.Dispose();
 
     private void Stopped(Activity span)
@@ -56,6 +61,11 @@ internal sealed class BenchStageTimes : IDisposable
                 var name = span.OperationName[prefix.Length..];
                 var key = task is null || task == name ? name : $"{task}.{name}";
                 _ms.AddOrUpdate((round, key), span.Duration.TotalMilliseconds, (_, old) => old + span.Duration.TotalMilliseconds);
+                if (span.GetTagItem("securefed.upload.bytes") is long bytes && span.GetTagItem("securefed.upload.window_ms") is double window)
+                {
+                    _ingest.AddOrUpdate(round, (bytes, window), (_, old) => (old.Bytes + bytes, old.WindowMs + window));
+                }
+
                 return;
             }
         }

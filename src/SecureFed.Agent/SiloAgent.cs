@@ -16,9 +16,10 @@ namespace SecureFed.Agent;
 /// <summary>
 /// A silo's agent. Dials out to the coordinator (a silo opens no inbound port), reconnects with exponential
 /// backoff, checks every plan against the silo's own policy, trains on local data and uploads the update.
-/// <see cref="RunAsync"/> returns when the federation is complete. One run at a time.
+/// <see cref="RunAsync"/> returns when the federation is complete. One run at a time; dispose the agent once its
+/// run has returned.
 /// </summary>
-public sealed class SiloAgent
+public sealed class SiloAgent : IDisposable
 {
     private readonly AgentOptions _options;
     private readonly X509Certificate2 _certificate;
@@ -33,6 +34,7 @@ public sealed class SiloAgent
     private readonly Random _dropouts;
     private long _bytesSent;
     private long _maskTicks;
+    private int _disposed;
 
     /// <summary>Creates the agent; fails fast when the silo certificate is not a valid consortium silo certificate.</summary>
     public SiloAgent(
@@ -86,9 +88,20 @@ public sealed class SiloAgent
     /// <summary>Raised when a round's result arrives.</summary>
     public event Action<long, RoundResult>? RoundResultReceived;
 
+    /// <summary>Frees the peer certificates and keys the agent keeps for its life. Call once <see cref="RunAsync"/> has
+    /// returned: a run still going fails at its next secure round. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _peers.Dispose();
+        }
+    }
+
     /// <summary>Runs until the federation completes. Throws <see cref="RpcException"/> when the coordinator refuses this silo's identity.</summary>
     public async Task<AgentOutcome> RunAsync(CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         using var channel = AgentChannel.Create(_options.Coordinator, _certificate, _root, _options.MaxMessageBytes, _time, _options.DenyList, (_options.KeepAlivePingDelay, _options.KeepAlivePingTimeout));
         var client = new Federation.FederationClient(channel);
         var failures = 0;

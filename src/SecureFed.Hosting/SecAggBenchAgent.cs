@@ -29,7 +29,7 @@ public static class SecAggBenchAgent
         using var certificate = CertificateStore.LoadCertificateWithKey(options.Certificate, options.PrivateKey);
         using var root = CertificateStore.LoadCertificate(options.CaCertificate);
         var trainer = new FixedTrainer(FixedTrainer.RandomDelta(options.Parameters, options.Seed));
-        var agent = new SiloAgent(
+        using var agent = new SiloAgent(
             new AgentOptions
             {
                 Coordinator = options.Coordinator,

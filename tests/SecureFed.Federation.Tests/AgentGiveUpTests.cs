@@ -55,12 +55,24 @@ public sealed class AgentGiveUpTests
     {
         await using var fed = new TestFederation(1);
         var closed = new Uri("https://localhost:1"); // nothing listens on port 1
-        var agent = new SiloAgent(
+        using var agent = new SiloAgent(
             new AgentOptions { Coordinator = closed, FederationId = "test-federation", ReconnectMin = TimeSpan.FromMilliseconds(20), ReconnectMax = TimeSpan.FromMilliseconds(40), MaxReconnectAttempts = 3 },
             fed.Pki.Silos["silo-1"], fed.Pki.Ca.Certificate, new FakeTrainer(0.1f), new LocalPolicy { AllowedDatasets = ["fake"] });
 
         var error = await Assert.ThrowsAsync<TimeoutException>(() => agent.RunAsync(CancellationToken.None).WaitAsync(TestFederation.Timeout));
 
         Assert.Contains("connection refused at https://localhost:1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DisposedAgent_RefusesToRun_AndDisposingTwiceIsHarmless()
+    {
+        await using var fed = new TestFederation(1);
+        var agent = Agent(fed, new Uri("https://localhost:1"), "test-federation");
+        agent.Dispose();
+        agent.Dispose();
+
+        var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => agent.RunAsync(CancellationToken.None));
+        Assert.Contains(nameof(SiloAgent), error.ObjectName, StringComparison.Ordinal);
     }
 }

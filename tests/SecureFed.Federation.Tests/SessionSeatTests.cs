@@ -74,7 +74,7 @@ public sealed class SessionSeatTests
         var copyLogs = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var copyLogging = new ListLoggerProvider(copyLogs);
         var copyTrainer = new FakeTrainer(100f);
-        var copy = new Agent.SiloAgent(
+        using var copy = new Agent.SiloAgent(
             new Agent.AgentOptions { Coordinator = coordinator.Address, FederationId = "test-federation", ReconnectMin = TimeSpan.FromMilliseconds(50), ReconnectMax = TimeSpan.FromMilliseconds(200) },
             fed.Pki.Silos["silo-1"], fed.Pki.Ca.Certificate, copyTrainer, new Agent.LocalPolicy { AllowedDatasets = ["fake"] }, copyLogging.CreateLogger("copy"));
         using var stopCopy = new CancellationTokenSource();

@@ -77,7 +77,7 @@ internal static class ServeCommands
             var file = AgentConfig.Load(path);
             using var telemetry = Telemetry.Start("securefed-agent", parse.GetValue(traceFile));
             using var loggerFactory = LoggerFactory.Create(ConsoleLogging);
-            var agent = Configured(path, () => file.Build(loggerFactory.CreateLogger("SecureFed.Agent")));
+            using var agent = Configured(path, () => file.Build(loggerFactory.CreateLogger("SecureFed.Agent")));
             using var interruption = Interruption.Listen(ct, "stopping the agent");
             Agent.AgentOutcome outcome;
             try

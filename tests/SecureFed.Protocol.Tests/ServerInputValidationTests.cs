@@ -38,6 +38,32 @@ public class ServerInputValidationTests
         Assert.Equal(h.PlainSum(h.Ids), h.Unmask(h.Sign(h.Mask(h.Share(h.Server.CloseAdvertiseKeys())))));
     }
 
+    [Theory]
+    [InlineData("cipher", "0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("mask", "0100000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("mask", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")]
+    [InlineData("cipher", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    public void ReceiveAdvertisement_LowOrderKeySignedByItsSender_RefusedNamingItRoundContinues(string which, string point)
+    {
+        // A member signs a low-order key itself (a valid signature): every peer would refuse to agree with it.
+        using var h = new Harness(4, length: 4);
+        var start = h.Server.Start();
+        var ads = h.Ids.Select(id => h.Clients[id].AdvertiseKeys(start)).ToList();
+        var lowOrder = Convert.FromHexString(point);
+        var bad = which == "cipher" ? ads[1] with { CipherPublicKey = lowOrder } : ads[1] with { MaskPublicKey = lowOrder };
+        bad = bad with { Signature = h.Signer(bad.Sender).Sign(SecureAggregation.Internal.SecAggCrypto.AdvertisementPayload(h.Parameters, bad.Sender, bad.CipherPublicKey, bad.MaskPublicKey)) };
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveAdvertisement(bad));
+        Assert.Contains($"the advertisement of {bad.Sender} has a low-order X25519 public key", ex.Message, StringComparison.Ordinal);
+        foreach (var ad in ads.Where((_, i) => i != 1))
+        {
+            h.Server.ReceiveAdvertisement(ad);
+        }
+
+        var survivors = h.Except(bad.Sender).ToList();
+        Assert.Equal(h.PlainSum(survivors), h.Unmask(h.Sign(h.Mask(h.Share(h.Server.CloseAdvertiseKeys(), survivors), survivors), survivors)));
+    }
+
     [Fact]
     public void ReceiveConsistencySignature_BadSignatureOrNotInU3_Refused()
     {

@@ -187,6 +187,13 @@ public sealed class SecAggServer
             }
         }
 
+        // Signed by its sender, so the sender's own doing: every peer would refuse the agreement and leave the round,
+        // which aborts, round after round, with no one to blame unless the coordinator refuses the key here.
+        if (SecAggCrypto.IsLowOrder(_crypto, message.CipherPublicKey) || SecAggCrypto.IsLowOrder(_crypto, message.MaskPublicKey))
+        {
+            throw Malformed($"the advertisement of {message.Sender} has a low-order X25519 public key (RFC 7748 section 6.1), which every peer refuses and no honest silo generates");
+        }
+
         _advertisements.Add(message.Sender, message with { CipherPublicKey = message.CipherPublicKey.ToArray(), MaskPublicKey = message.MaskPublicKey.ToArray() });
     });
 

@@ -180,6 +180,27 @@ internal static class SecAggCrypto
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="publicKey"/> is a point every X25519 agreement refuses (its result is all zeros, RFC 7748
+    /// section 6.1: a point of order dividing 8). X25519 clamps every scalar to a multiple of 8, so one agreement with
+    /// any key decides it for all; no honest party generates such a key.
+    /// </summary>
+    public static bool IsLowOrder(CryptoProvider crypto, ReadOnlySpan<byte> publicKey)
+    {
+        try
+        {
+            using var shared = crypto.KeyAgreement.Agree(LowOrderProbe.Value.PrivateKey, publicKey);
+            return false;
+        }
+        catch (CryptographicException)
+        {
+            return true;
+        }
+    }
+
+    // Any key pair tells low-order points apart (see IsLowOrder); not secret, it only ever agrees with advertised keys.
+    private static readonly Lazy<X25519KeyPair> LowOrderProbe = new(() => CryptoProvider.Default.KeyAgreement.Generate(SystemRandomSource.Instance));
+
     /// <summary>s_uv = HKDF(X25519(s_self_sk, s_peer_pk), salt = context, info = (label, min id, max id)):
     /// symmetric in the two parties.</summary>
     public static SecretBytes PairwiseSeed(

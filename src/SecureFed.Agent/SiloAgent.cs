@@ -98,6 +98,20 @@ public sealed class SiloAgent : IDisposable
         }
     }
 
+    /// <summary>Runs as <see cref="RunAsync"/> does, then disposes the agent however the run ends: for an agent made
+    /// for one run.</summary>
+    public async Task<AgentOutcome> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunAsync(cancellationToken);
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
     /// <summary>Runs until the federation completes. Throws <see cref="RpcException"/> when the coordinator refuses this silo's identity.</summary>
     public async Task<AgentOutcome> RunAsync(CancellationToken cancellationToken)
     {

@@ -134,15 +134,7 @@ public static class FederationSimulation
                 new AgentOptions { Coordinator = coordinator.Address, FederationId = coordinatorOptions.FederationId, DropoutProbability = options.Dropout, DropoutSeed = options.Seed + i },
                 siloCerts[i], ca.Certificate, new StudyTrainer(tables[i], torchGate, loggerFactory.CreateLogger($"SecureFed.Agent.{id}")), policy,
                 loggerFactory.CreateLogger($"SecureFed.Agent.{id}"), time, ledgers[i]);
-            return Task.Run(
-                async () =>
-                {
-                    using (agent)
-                    {
-                        return await agent.RunAsync(agentsStop.Token);
-                    }
-                },
-                CancellationToken.None);
+            return Task.Run(() => agent.RunOnceAsync(agentsStop.Token), CancellationToken.None);
         }).ToArray();
 
         FederationOutcome outcome;

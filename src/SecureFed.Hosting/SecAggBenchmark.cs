@@ -256,15 +256,7 @@ public static class SecAggBenchmark
             },
             certs[i], root, trainers[i], new LocalPolicy { AllowedDatasets = ["bench"] })).ToArray();
         var meters = agents.Select(a => new BenchAgentMeter(a, ownsProcess: false)).ToArray();
-        var runs = agents.Select(a => Task.Run(
-            async () =>
-            {
-                using (a)
-                {
-                    return await a.RunAsync(stop.Token);
-                }
-            },
-            CancellationToken.None)).ToArray();
+        var runs = agents.Select(a => Task.Run(() => a.RunOnceAsync(stop.Token), CancellationToken.None)).ToArray();
         var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
         await stop.CancelAsync();
         try

@@ -75,4 +75,15 @@ public sealed class AgentGiveUpTests
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => agent.RunAsync(CancellationToken.None));
         Assert.Contains(nameof(SiloAgent), error.ObjectName, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RunOnce_DisposesTheAgentWhenItsRunEnds()
+    {
+        await using var fed = new TestFederation(1);
+        var agent = Agent(fed, new Uri("https://localhost:1"), "test-federation");
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)); // nothing listens: it retries until stopped
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => agent.RunOnceAsync(stop.Token));
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => agent.RunAsync(CancellationToken.None));
+    }
 }

@@ -169,13 +169,7 @@ internal sealed class TestFederation : IAsyncDisposable
     {
         stop ??= new CancellationTokenSource();
         _agentStops.Add(stop);
-        AgentRuns.Add(Task.Run(async () =>
-        {
-            using (agent)
-            {
-                return await agent.RunAsync(stop.Token);
-            }
-        }));
+        AgentRuns.Add(Task.Run(() => agent.RunOnceAsync(stop.Token)));
         return agent;
     }
 

@@ -147,10 +147,16 @@ public static class SecAggMapping
     {
         Sender = s.Sender, Recipient = s.Recipient, Ciphertext = ByteString.CopyFrom(s.Ciphertext),
         KeyCommitment = ByteString.CopyFrom(s.KeyCommitment), Signature = ByteString.CopyFrom(s.Signature),
+        LeafIndex = checked((uint)s.LeafIndex), LeafCount = checked((uint)s.LeafCount), Proof = ByteString.CopyFrom(s.Proof),
     };
 
+    // A position past int.MaxValue cannot belong to a real tree; it is kept out of range so the tree check refuses it.
     private static EncryptedShare FromWire(W.EncryptedShare s) =>
-        new(s.Sender, s.Recipient, s.Ciphertext.ToByteArray()) { KeyCommitment = s.KeyCommitment.ToByteArray(), Signature = s.Signature.ToByteArray() };
+        new(s.Sender, s.Recipient, s.Ciphertext.ToByteArray())
+        {
+            KeyCommitment = s.KeyCommitment.ToByteArray(), Signature = s.Signature.ToByteArray(),
+            LeafIndex = (int)Math.Min(s.LeafIndex, int.MaxValue), LeafCount = (int)Math.Min(s.LeafCount, int.MaxValue), Proof = s.Proof.ToByteArray(),
+        };
 
     private static W.RevealedShare ToWire(RevealedShare s) => new() { Owner = s.Owner, Value = ByteString.CopyFrom(s.Value) };
 

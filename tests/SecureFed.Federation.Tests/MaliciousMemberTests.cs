@@ -65,12 +65,14 @@ public sealed class MaliciousMemberTests
             // Random ciphertexts under its own valid signature and the honest key commitments: shares nobody can open.
             var parameters = agent.RunningSecureSum!;
             var forged = m.Clone();
-            foreach (var share in forged.ShareKeys.Shares)
+            var domain = forged.ShareKeys.Shares.Select(share => new Protocol.SecureAggregation.EncryptedShare(
+                share.Sender, share.Recipient, System.Security.Cryptography.RandomNumberGenerator.GetBytes(share.Ciphertext.Length))
+            { KeyCommitment = share.KeyCommitment.ToByteArray() }).ToArray();
+            var signed = SecAggCrypto.SignShares(parameters, signer, forged.ShareKeys.Sender, domain);
+            for (int i = 0; i < signed.Length; i++)
             {
-                var garbage = System.Security.Cryptography.RandomNumberGenerator.GetBytes(share.Ciphertext.Length);
-                var domain = new Protocol.SecureAggregation.EncryptedShare(share.Sender, share.Recipient, garbage) { KeyCommitment = share.KeyCommitment.ToByteArray() };
-                share.Ciphertext = ByteString.CopyFrom(garbage);
-                share.Signature = ByteString.CopyFrom(signer.Sign(SecAggCrypto.SharePayload(parameters, domain)));
+                forged.ShareKeys.Shares[i].Ciphertext = ByteString.CopyFrom(signed[i].Ciphertext);
+                forged.ShareKeys.Shares[i].Signature = ByteString.CopyFrom(signed[i].Signature);
             }
 
             return forged;

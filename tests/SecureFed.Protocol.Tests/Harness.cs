@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using SecureFed.Crypto;
 using SecureFed.Protocol.SecureAggregation;
+using SecureFed.Protocol.SecureAggregation.Internal;
 
 namespace SecureFed.Protocol.Tests;
 
@@ -51,6 +52,10 @@ internal sealed class Harness : IDisposable
     public IReadOnlyList<string> Ids => Parameters.Participants;
 
     public ISigner Signer(string id) => _signers[id];
+
+    /// <summary>Shares one sender signed (<c>SecAggCrypto.SignShares</c>) with the paths the server adds when it routes them.</summary>
+    public EncryptedShare[] Routed(EncryptedShare[] signed) =>
+        SecAggCrypto.WithPaths(Parameters, Verifiers[signed[0].Sender], signed[0].Sender, signed) ?? throw new InvalidOperationException("not one signed tree");
 
     public static RingVector RandomInput(ulong seed, string id, int length, int ringBits)
     {

@@ -312,13 +312,93 @@ public class SecureAggregationTests
     }
 
     [Fact]
+    public void MaskInput_IntactShareWithoutItsSignature_OpensAnyway()
+    {
+        // The signature is checked only for a share that fails: one that opens under the pair's directional key can
+        // only come from its sender, so the recipient spends no verification on it.
+        using var h = new Harness(4, length: 8);
+        var deliveries = h.Share(h.Advertise());
+        var delivery = deliveries["silo-00"];
+        var shares = delivery.Shares.Select(s => s with { Signature = [], Proof = [] }).ToArray();
+
+        var masked = h.Clients["silo-00"].MaskInput(delivery with { Shares = shares }, h.Inputs["silo-00"]);
+
+        Assert.Equal("silo-00", masked.Sender);
+        Assert.Equal(SecAggStage.ConsistencyCheck, h.Clients["silo-00"].Stage);
+    }
+
+    [Fact]
+    public void MaskInput_FailingShareWithAnAlteredPath_IsBlamedOnTransitNotOnItsSender()
+    {
+        using var h = new Harness(5, length: 8);
+        var deliveries = h.Share(h.Advertise());
+        var delivery = deliveries["silo-00"];
+        var victim = delivery.Shares[2];
+        var path = (byte[])victim.Proof.Clone();
+        Assert.NotEmpty(path); // four shares per sender: two levels of siblings
+        path[0] ^= 1;
+        var garbled = (byte[])victim.Ciphertext.Clone();
+        garbled[0] ^= 1;
+        var shares = delivery.Shares.Select(s => ReferenceEquals(s, victim) ? s with { Proof = path, Ciphertext = garbled } : s).ToArray();
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Clients["silo-00"].MaskInput(delivery with { Shares = shares }, h.Inputs["silo-00"]));
+
+        Assert.Equal(FaultKind.PermissionDenied, ex.Kind);
+        Assert.Contains("(altered in transit)", ex.Message, StringComparison.Ordinal);
+
+        // The leaf count is signed with the root: a path read against another tree size does not verify either.
+        using var h2 = new Harness(5, length: 8);
+        var delivery2 = h2.Share(h2.Advertise())["silo-00"];
+        var resized = delivery2.Shares.Select((s, i) => i == 2 ? s with { LeafCount = s.LeafCount + 1, Ciphertext = new byte[s.Ciphertext.Length] } : s).ToArray();
+        var ex2 = Assert.Throws<ProtocolViolationException>(() => h2.Clients["silo-00"].MaskInput(delivery2 with { Shares = resized }, h2.Inputs["silo-00"]));
+        Assert.Contains("(altered in transit)", ex2.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReceiveShareKeys_OneShareAlteredAfterSigning_RefusesTheSendersWholeTree()
+    {
+        using var h = new Harness(4, length: 8);
+        var advertised = h.Advertise();
+        var messages = h.Ids.ToDictionary(id => id, id => h.Clients[id].ShareKeys(advertised));
+        var shares = messages["silo-01"].Shares.ToArray();
+        Assert.All(shares, s => Assert.Equal(shares[0].Signature, s.Signature)); // one signature for all of them
+        var altered = (byte[])shares[1].Ciphertext.Clone();
+        altered[3] ^= 0x80;
+        shares[1] = shares[1] with { Ciphertext = altered };
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(messages["silo-01"] with { Shares = shares }));
+        Assert.Equal(FaultKind.PermissionDenied, ex.Kind);
+        Assert.Contains("silo-01", ex.Message, StringComparison.Ordinal);
+
+        // Shares swapped between positions break the tree as well.
+        var swapped = messages["silo-02"].Shares.ToArray();
+        (swapped[0], swapped[1]) = (swapped[1] with { LeafIndex = 0 }, swapped[0] with { LeafIndex = 1 });
+        Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(messages["silo-02"] with { Shares = swapped }));
+    }
+
+    [Fact]
+    public void ReceiveShareKeys_SharesSignedOneByOne_RefusedWithTheUpgradeHint()
+    {
+        using var h = new Harness(3, length: 4);
+        var advertised = h.Advertise();
+        var message = h.Clients["silo-00"].ShareKeys(advertised);
+        var legacy = message.Shares.Select(s => s with
+        {
+            LeafCount = 0, LeafIndex = 0, Signature = h.Signer("silo-00").Sign(SecAggCrypto.SharePayload(h.Parameters, s)),
+        }).ToArray();
+
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Server.ReceiveShareKeys(message with { Shares = legacy }));
+
+        Assert.Contains("signed its shares one by one", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MaskInput_GarbageShareItsSenderSigned_ComplainsWithTheKeyAndTheServerConvictsTheSender()
     {
         using var h = new Harness(4, length: 8);
         var deliveries = h.Share(h.Advertise());
         var honest = deliveries["silo-00"].Shares.Single(s => s.Sender == "silo-02");
-        var garbage = honest with { Ciphertext = new byte[honest.Ciphertext.Length] };
-        garbage = garbage with { Signature = h.Signer("silo-02").Sign(SecAggCrypto.SharePayload(h.Parameters, garbage)) };
+        var garbage = h.Routed(SecAggCrypto.SignShares(h.Parameters, h.Signer("silo-02"), "silo-02", [honest with { Ciphertext = new byte[honest.Ciphertext.Length] }]))[0];
         var shares = deliveries["silo-00"].Shares.Select(s => s.Sender == "silo-02" ? garbage : s).ToArray();
 
         var complaint = Assert.Throws<ShareComplaintException>(() => h.Clients["silo-00"].MaskInput(deliveries["silo-00"] with { Shares = shares }, h.Inputs["silo-00"]));
@@ -363,11 +443,7 @@ public class SecureAggregationTests
         var advertised = h.Advertise();
         var messages = h.Ids.ToDictionary(id => id, id => h.Clients[id].ShareKeys(advertised));
         var bad = messages["silo-01"];
-        var forged = bad.Shares.Select(s =>
-        {
-            var g = s with { Ciphertext = new byte[s.Ciphertext.Length] };
-            return g with { Signature = h.Signer("silo-01").Sign(SecAggCrypto.SharePayload(h.Parameters, g)) };
-        }).ToArray();
+        var forged = SecAggCrypto.SignShares(h.Parameters, h.Signer("silo-01"), "silo-01", [.. bad.Shares.Select(s => s with { Ciphertext = new byte[s.Ciphertext.Length] })]);
         foreach (var (id, m) in messages)
         {
             h.Server.ReceiveShareKeys(id == "silo-01" ? m with { Shares = forged } : m);

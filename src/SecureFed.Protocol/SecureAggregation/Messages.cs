@@ -57,8 +57,21 @@ public sealed record EncryptedShare(string Sender, string Recipient, byte[] Ciph
     /// </summary>
     public byte[] KeyCommitment { get; init; } = [];
 
-    /// <summary>The sender's signature (its certificate key) over (context, sender, recipient, ciphertext, commitment).</summary>
+    /// <summary>
+    /// The sender's signature (its certificate key) over the root of the hash tree of all its shares of the round, whose
+    /// leaves are (context, sender, recipient, ciphertext, commitment): the same on every share of one sender.
+    /// </summary>
     public byte[] Signature { get; init; } = [];
+
+    /// <summary>This share's position among its sender's shares, the leaves of the signed tree.</summary>
+    public int LeafIndex { get; init; }
+
+    /// <summary>How many shares its sender signed in one tree (signed with the root).</summary>
+    public int LeafCount { get; init; }
+
+    /// <summary>The sibling hashes from this share's leaf to the signed root (32 bytes each, lowest first), added by
+    /// the server when it routes the share; empty from the sender.</summary>
+    public byte[] Proof { get; init; } = [];
 }
 
 /// <summary>Stage 1, client to server: one <see cref="EncryptedShare"/> for every other member of U1, and a

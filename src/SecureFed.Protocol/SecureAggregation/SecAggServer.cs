@@ -228,15 +228,24 @@ public sealed class SecAggServer
             {
                 throw Malformed($"a share of {message.Sender} to {share.Recipient} has no key commitment or no signature");
             }
-
-            // Checked here, so a share the recipient later finds unsigned was altered after this server (and one the
-            // recipient cannot open is the sender's own doing, which a complaint then proves).
-            if (_verifiers is not null
-                && (!_verifiers.TryGetValue(message.Sender, out var verifier) || !verifier.Verify(SecAggCrypto.SharePayload(_parameters, share), share.Signature)))
-            {
-                throw new ProtocolViolationException(FaultKind.PermissionDenied, $"the share of {message.Sender} to {share.Recipient} has an invalid signature");
-            }
         }
+
+        // Checked here, once for all the sender's shares, so a share the recipient later finds unsigned was altered
+        // after this server (and one the recipient cannot open is the sender's own doing, which a complaint then proves).
+        ISignatureVerifier? verifier = null;
+        if (_verifiers is not null && !_verifiers.TryGetValue(message.Sender, out verifier))
+        {
+            throw new ProtocolViolationException(FaultKind.PermissionDenied, $"the shares of {message.Sender} have no signer this server knows");
+        }
+
+        if (message.Shares.Count > 0 && message.Shares.All(s => s.LeafCount == 0))
+        {
+            throw Malformed($"{message.Sender} signed its shares one by one, as agents before share trees did; it needs this coordinator's agent version");
+        }
+
+        var routed = SecAggCrypto.WithPaths(_parameters, verifier, message.Sender, message.Shares)
+            ?? throw new ProtocolViolationException(
+                FaultKind.PermissionDenied, $"the shares of {message.Sender} do not carry its valid signature over all of them, each at its position");
 
         int due = _parameters.Graph.Kind == SecAggGraphKind.Complete
             ? _u1.Length - 1
@@ -253,7 +262,7 @@ public sealed class SecAggServer
 
         _selfMaskCommitments.Add(message.Sender, message.SelfMaskCommitment.ToArray());
 
-        _shareKeys.Add(message.Sender, message);
+        _shareKeys.Add(message.Sender, message with { Shares = routed });
     });
 
     /// <summary>Drop decision for stage 1: U2 = senders; aborts below t; returns, for each member of U2, the

@@ -113,11 +113,74 @@ internal static class SecAggCrypto
         }
     }
 
-    /// <summary>What a sender signs for one encrypted share: (label, context, round, sender, recipient, ciphertext, key commitment).</summary>
+    /// <summary>What a sender commits to for one encrypted share, a leaf of its share tree: (label, context, round,
+    /// sender, recipient, ciphertext, key commitment).</summary>
     public static byte[] SharePayload(SecAggParameters p, EncryptedShare share) =>
         SignedPayload.Encode(
             SignedPayload.Utf8("securefed/v1/secagg/share-signature"), p.Context.ToArray(), SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
             SignedPayload.Utf8(share.Sender), SignedPayload.Utf8(share.Recipient), share.Ciphertext, share.KeyCommitment);
+
+    /// <summary>What a sender signs once for all its shares: (label, context, round, sender, leaf count, root of
+    /// <see cref="ShareTree"/> over the <see cref="SharePayload"/> of each share, in the order sent).</summary>
+    public static byte[] ShareRootPayload(SecAggParameters p, string sender, int count, ReadOnlySpan<byte> root) =>
+        SignedPayload.Encode(
+            SignedPayload.Utf8("securefed/v1/secagg/share-root"), p.Context.ToArray(), SignedPayload.UInt64(unchecked((ulong)p.RoundId)),
+            SignedPayload.Utf8(sender), SignedPayload.UInt64((ulong)count), root.ToArray());
+
+    /// <summary>The sender's side: one signature over the tree of <paramref name="shares"/>, carried by each share
+    /// with its position (the server adds the paths, <see cref="WithPaths"/>).</summary>
+    public static EncryptedShare[] SignShares(SecAggParameters p, ISigner signer, string sender, IReadOnlyList<EncryptedShare> shares)
+    {
+        if (shares.Count == 0)
+        {
+            return [];
+        }
+
+        var root = ShareTree.Root([.. shares.Select(s => ShareTree.Leaf(SharePayload(p, s)))]);
+        var signature = signer.Sign(ShareRootPayload(p, sender, shares.Count, root));
+        return [.. shares.Select((s, i) => s with { Signature = signature, LeafIndex = i, LeafCount = shares.Count, Proof = [] })];
+    }
+
+    /// <summary>The server's side: checks that <paramref name="shares"/> are one signed tree (each at its position,
+    /// one signature, verified once) and returns them with the path each recipient needs to check its own.</summary>
+    /// <returns>Null when the positions, the count or the signature do not hold.</returns>
+    public static EncryptedShare[]? WithPaths(SecAggParameters p, ISignatureVerifier? verifier, string sender, IReadOnlyList<EncryptedShare> shares)
+    {
+        if (shares.Count == 0)
+        {
+            return [];
+        }
+
+        var signature = shares[0].Signature;
+        for (int i = 0; i < shares.Count; i++)
+        {
+            if (shares[i].LeafIndex != i || shares[i].LeafCount != shares.Count || !shares[i].Signature.AsSpan().SequenceEqual(signature))
+            {
+                return null;
+            }
+        }
+
+        var leaves = shares.Select(s => ShareTree.Leaf(SharePayload(p, s))).ToArray();
+        if (verifier is not null && !verifier.Verify(ShareRootPayload(p, sender, shares.Count, ShareTree.Root(leaves)), signature))
+        {
+            return null;
+        }
+
+        var paths = ShareTree.Paths(leaves);
+        return [.. shares.Select((s, i) => s with { Proof = paths[i] })];
+    }
+
+    /// <summary>The recipient's side: whether <paramref name="share"/>'s path leads to a root its sender signed.</summary>
+    public static bool VerifyShare(SecAggParameters p, ISignatureVerifier verifier, EncryptedShare share)
+    {
+        if (share.Signature is not { Length: > 0 } || share.KeyCommitment is null || share.Proof is null)
+        {
+            return false;
+        }
+
+        var root = ShareTree.RootFromPath(ShareTree.Leaf(SharePayload(p, share)), share.LeafIndex, share.LeafCount, share.Proof);
+        return root is not null && verifier.Verify(ShareRootPayload(p, share.Sender, share.LeafCount, root), share.Signature);
+    }
 
     public static byte[] ShareAssociatedData(SecAggParameters p, string sender, string recipient) =>
         SignedPayload.Encode(

@@ -312,6 +312,24 @@ public class SecureAggregationTests
     }
 
     [Fact]
+    public void Unmask_VerifiesConsistencySignaturesOnlyUntilTHaveVerified()
+    {
+        using var h = new Harness(5, length: 4); // t = 4
+        var request = h.ThroughConsistencyCheck();
+        ConsistencySignature Garbled(ConsistencySignature s) => s with { Signature = s.Signature.Select(b => (byte)(b ^ 0xFF)).ToArray() };
+
+        // The fifth signature is past the four that suffice: counted, not verified, so the silo reveals its shares.
+        var lastGarbled = request with { Signatures = [.. request.Signatures.Take(4), Garbled(request.Signatures[4])] };
+        var response = h.Clients["silo-00"].Unmask(lastGarbled);
+        Assert.Equal("silo-00", response.Sender);
+
+        // Among the first four it is verified, and the silo refuses.
+        var firstGarbled = request with { Signatures = [Garbled(request.Signatures[0]), .. request.Signatures.Skip(1)] };
+        var ex = Assert.Throws<ProtocolViolationException>(() => h.Clients["silo-01"].Unmask(firstGarbled));
+        Assert.Contains("inconsistent survivor sets", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MaskInput_IntactShareWithoutItsSignature_OpensAnyway()
     {
         // The signature is checked only for a share that fails: one that opens under the pair's directional key can

@@ -349,7 +349,10 @@ public sealed class SecAggClient : IDisposable
                 throw Malformed($"two consistency signatures from {signature.Sender}");
             }
 
-            if (!counts)
+            // Only t_N valid signatures are needed (Bonawitz et al.'s argument rests on t members having signed one
+            // U3; honest members sign only one), and the server verified every one on receipt, so once t_N have
+            // verified the rest are counted, not verified: at 100 silos that is 32 fewer verifications per silo.
+            if (!counts || signers.Count > _parameters.NeighbourhoodThreshold)
             {
                 continue;
             }

@@ -161,12 +161,13 @@ internal static class SecAggCrypto
         }
 
         var leaves = shares.Select(s => ShareTree.Leaf(SharePayload(p, s))).ToArray();
-        if (verifier is not null && !verifier.Verify(ShareRootPayload(p, sender, shares.Count, ShareTree.Root(leaves)), signature))
+        var paths = ShareTree.Paths(leaves);
+        var root = ShareTree.RootFromPath(leaves[0], 0, leaves.Length, paths[0])!; // the tree once, not twice
+        if (verifier is not null && !verifier.Verify(ShareRootPayload(p, sender, shares.Count, root), signature))
         {
             return null;
         }
 
-        var paths = ShareTree.Paths(leaves);
         return [.. shares.Select((s, i) => s with { Proof = paths[i] })];
     }
 

@@ -115,6 +115,7 @@ public static class DomainMapping
                 GraphDegree = checked((uint)sa.GraphDegree),
                 NeighbourhoodThreshold = checked((uint)sa.NeighbourhoodThreshold),
                 GraphSeed = sa.GraphSeed,
+                MaskPrg = sa.MaskPrg == Crypto.MaskPrgs.Aes256Ctr ? "" : sa.MaskPrg,
             };
         }
 
@@ -151,7 +152,8 @@ public static class DomainMapping
                     checked((int)sa.RingBits), checked((int)sa.ScaleBits), sa.MaxAbsValue, checked((int)sa.Threshold),
                     TimeSpan.FromMilliseconds(sa.KeyStageTimeoutMs), TimeSpan.FromMilliseconds(sa.MaskedInputTimeoutMs),
                     sa.Graph.Length == 0 ? SecureAggregationPlan.CompleteGraph : sa.Graph, checked((int)sa.GraphDegree),
-                    checked((int)sa.NeighbourhoodThreshold), sa.GraphSeed).Validate()
+                    checked((int)sa.NeighbourhoodThreshold), sa.GraphSeed,
+                    sa.MaskPrg.Length == 0 ? Crypto.MaskPrgs.Aes256Ctr : sa.MaskPrg).Validate()
                 : null,
             wire.StudyHash,
             string.IsNullOrEmpty(wire.Kind) ? RoundKinds.Training : wire.Kind,

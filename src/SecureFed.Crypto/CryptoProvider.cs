@@ -6,17 +6,20 @@ namespace SecureFed.Crypto;
 
 /// <summary>
 /// The set of primitive implementations SecureFed uses, so callers depend on the operation interfaces only.
-/// <see cref="Default"/> is X25519 (the system's OpenSSL where found, else BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-256-CTR masks
-/// (AES-NI when present), Shamir over GF(2^8) and GF(2^16), and ECDSA P-256 signatures. Every member is thread-safe.
+/// <see cref="Default"/> is X25519 (the system's OpenSSL where found, else BouncyCastle), HKDF-SHA256, ChaCha20-Poly1305, AES-CTR masks
+/// (AES-128 or AES-256 by <see cref="MaskGeneratorFor"/>; AES-NI when present), Shamir over GF(2^8) and GF(2^16), and ECDSA P-256 signatures. Every member is thread-safe.
 /// </summary>
 public sealed class CryptoProvider
 {
+    private readonly IMaskGenerator _aes128Masks;
+
     private CryptoProvider()
     {
         KeyAgreement = (IKeyAgreement?)OpenSslX25519KeyAgreement.TryCreate() ?? new BouncyCastleX25519KeyAgreement();
         KeyDerivation = new HkdfSha256KeyDerivation();
         Aead = new ChaCha20Poly1305Aead();
         MaskGenerator = new AesCtrMaskGenerator();
+        _aes128Masks = new AesCtrMaskGenerator(name: MaskPrgs.Aes128Ctr);
         SecretSharing = new ShamirSecretSharing<Gf256ShamirField, byte>();
         WideSecretSharing = new ShamirSecretSharing<Gf65536ShamirField, ushort>();
     }
@@ -33,8 +36,17 @@ public sealed class CryptoProvider
     /// <summary>ChaCha20-Poly1305 authenticated encryption.</summary>
     public IAead Aead { get; }
 
-    /// <summary>AES-256-CTR mask generator.</summary>
+    /// <summary>The AES-256-CTR mask generator.</summary>
     public IMaskGenerator MaskGenerator { get; }
+
+    /// <summary>The mask generator named <paramref name="name"/> (a <see cref="MaskPrgs"/> value).</summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="MaskPrgs.All"/>.</exception>
+    public IMaskGenerator MaskGeneratorFor(string name) => name switch
+    {
+        MaskPrgs.Aes256Ctr => MaskGenerator,
+        MaskPrgs.Aes128Ctr => _aes128Masks,
+        _ => throw new ArgumentException($"mask PRG '{name}' must be one of {string.Join(", ", MaskPrgs.All)}", nameof(name)),
+    };
 
     /// <summary>Shamir secret sharing over GF(2^8): at most 255 shares.</summary>
     public ISecretSharing SecretSharing { get; }

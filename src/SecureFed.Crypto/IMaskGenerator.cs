@@ -5,8 +5,10 @@ namespace SecureFed.Crypto;
 /// Z/2^64, Z/2^32 or into bytes (Bonawitz et al., CCS 2017, section 4: PRG(b_u) and PRG(s_uv)).
 /// </summary>
 /// <remarks>
-/// <para>Construction: AES-256 in counter mode (NIST SP 800-38A section 6.5) keyed with the seed, initial
-/// counter block all zeros, the whole 128-bit block incremented as a big-endian integer. Keystream byte j is
+/// <para>Construction (<see cref="Name"/>, one of <see cref="MaskPrgs"/>): AES in counter mode (NIST SP 800-38A
+/// section 6.5), the whole 128-bit counter block incremented as a big-endian integer. aes-256-ctr is keyed with the
+/// seed and counts from the zero block; aes-128-ctr is keyed with seed bytes [0, 16) and counts from the block in
+/// seed bytes [16, 32). Keystream byte j is
 /// mask byte j; ring element i of a <see cref="ulong"/> mask is the little-endian value of keystream bytes
 /// [8i, 8i+8), of a <see cref="uint"/> mask of bytes [4i, 4i+4). The stream is therefore a fixed function of the
 /// seed, the same on every platform and for every way of cutting it into chunks: the <c>elementOffset</c>
@@ -24,6 +26,9 @@ public interface IMaskGenerator
 {
     /// <summary>Seed length in bytes (32).</summary>
     int SeedSize { get; }
+
+    /// <summary>The construction's name: a <see cref="MaskPrgs"/> value, which plans and round contexts carry.</summary>
+    string Name { get; }
 
     /// <summary>Writes mask elements [elementOffset, elementOffset + output.Length) into <paramref name="output"/>.</summary>
     /// <exception cref="ArgumentException">The seed is not 32 bytes.</exception>

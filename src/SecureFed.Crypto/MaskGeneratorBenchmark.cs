@@ -26,13 +26,14 @@ public static class MaskGeneratorBenchmark
     /// <param name="megabytes">Size of the vector masked per pass, in MiB (1..4096).</param>
     /// <param name="operation">What to time.</param>
     /// <param name="passes">Timed passes after one warm-up pass; the fastest counts.</param>
+    /// <param name="prg">The <see cref="MaskPrgs"/> generator to time.</param>
     public static double MeasureGigabytesPerSecond(
-        int megabytes, MaskBenchmarkOperation operation = MaskBenchmarkOperation.Expand, int passes = 5)
+        int megabytes, MaskBenchmarkOperation operation = MaskBenchmarkOperation.Expand, int passes = 5, string prg = MaskPrgs.Aes256Ctr)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(megabytes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(megabytes, 4096);
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
-        var generator = CryptoProvider.Default.MaskGenerator;
+        var generator = CryptoProvider.Default.MaskGeneratorFor(prg);
         var vector = new ulong[megabytes * (1024 * 1024 / sizeof(ulong))];
         Span<byte> seed = stackalloc byte[generator.SeedSize];
         SystemRandomSource.Instance.Fill(seed);

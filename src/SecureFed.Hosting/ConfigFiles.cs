@@ -103,6 +103,12 @@ public sealed class CoordinatorConfig
     /// <summary>SecAgg+: the fraction of silos assumed to drop out of a round (δ), which sizes the graph.</summary>
     public double SecAggDropout { get; set; } = SecAggGraphOptions.Default.DropoutFraction;
 
+    /// <summary>
+    /// The PRG silos expand their masks with: aes-128-ctr (the default; the round's keys are at the 128-bit level) or
+    /// aes-256-ctr (for a policy that names it; the keystream costs 1.4 times as much). Fixed in each round's plan.
+    /// </summary>
+    public string SecAggMaskPrg { get; set; } = Crypto.MaskPrgs.Aes128Ctr;
+
     /// <summary>Central noise multiplier z; 0 turns differential privacy off.</summary>
     public double NoiseMultiplier { get; set; }
 
@@ -163,6 +169,16 @@ public sealed class CoordinatorConfig
 
     /// <summary>The graph keys (SecAggGraph, SecAggCorruption, SecAggDropout) as validated options; throws naming the key.</summary>
     public SecAggGraphOptions ToGraphOptions() => new SecAggGraphOptions(SecAggGraph.Trim().ToLowerInvariant(), SecAggCorruption, SecAggDropout).Validate();
+
+    /// <summary>The SecAggMaskPrg key as a <see cref="Crypto.MaskPrgs"/> name; throws naming the key.</summary>
+    public string ToMaskPrg()
+    {
+        var name = SecAggMaskPrg.Trim().ToLowerInvariant();
+        return Crypto.MaskPrgs.All.Contains(name)
+            ? name
+            : throw new ArgumentException(
+                $"option SecAggMaskPrg = '{Identity.PeerText.Bound(SecAggMaskPrg, 40)}' is invalid: must be {string.Join(" or ", Crypto.MaskPrgs.All)}");
+    }
 
     /// <summary>The deny-list file, checked now against the CA certificate (a bad list fails at start, naming the file).</summary>
     internal static DenyListFile LoadDenyList(string path, string caCertificate)
@@ -230,7 +246,7 @@ public sealed class CoordinatorConfig
             EvaluationClipNorm = EvaluationClipNorm,
             SecureAggregation = Aggregation switch
             {
-                "secure" => FederationSimulation.SecureAggregationFor(privacy, RingBits),
+                "secure" => FederationSimulation.SecureAggregationFor(privacy, RingBits) with { MaskPrg = ToMaskPrg() },
                 "plain" => null,
                 _ => throw new ArgumentException($"option Aggregation = '{Aggregation}' is invalid: must be secure or plain"),
             },

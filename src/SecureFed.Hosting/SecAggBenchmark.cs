@@ -39,12 +39,12 @@ public static class SecAggBenchmark
         var command = options.AgentsInProcess ? null : options.AgentCommand ?? SecAggBenchAgentCommand.Locate();
         var silos = options.Silos;
         var dropped = (int)Math.Round(silos * options.Dropout);
-        var template = new SecureAggregationPlan(options.RingBits, 16, 16.0);
+        var template = new SecureAggregationPlan(options.RingBits, 16, 16.0, MaskPrg: options.MaskPrg);
         var graph = options.GraphOptions.Validate();
 
-        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, null, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
-        var secure = await RunFederationAsync(silos, dropped, options.Parameters, template, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
-        var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64);
+        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, options.ChunkFloats, null, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
+        var secure = await RunFederationAsync(silos, dropped, options.Parameters, options.ChunkFloats, template, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
+        var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64, prg: options.MaskPrg);
         return new JsonObject
         {
             ["silos"] = silos,
@@ -61,6 +61,8 @@ public static class SecAggBenchmark
             ["bytes_up_per_client"] = secure.Client.BytesUp,
             ["plain_bytes_up_per_client"] = plain.Client.BytesUp,
             ["prg_gb_per_s"] = Math.Round(prg, 3),
+            ["mask_prg"] = options.MaskPrg,
+            ["chunk_floats"] = options.ChunkFloats,
             ["exact_sum"] = secure.MeanError < 1e-3,
             ["agents_in_process"] = options.AgentsInProcess,
             ["graph"] = secure.Graph.Graph,
@@ -139,7 +141,7 @@ public static class SecAggBenchmark
     }
 
     private static async Task<Measurement> RunFederationAsync(
-        int silos, int dropped, int parameters, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, LogLevel logLevel, CancellationToken ct)
+        int silos, int dropped, int parameters, int chunkFloats, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, LogLevel logLevel, CancellationToken ct)
     {
         var time = TimeProvider.System;
         var dir = Path.Combine(Path.GetTempPath(), "securefed-bench", Guid.NewGuid().ToString("N"));
@@ -164,8 +166,8 @@ public static class SecAggBenchmark
             StorePath = Path.Combine(dir, "bench.db"),
             SecureAggregation = secure,
             SecureAggregationGraph = graph,
-            MaxChunkFloats = 65536,
-            MaxMessageBytes = 4 * 1024 * 1024,
+            MaxChunkFloats = chunkFloats,
+            MaxMessageBytes = Math.Max(4 * 1024 * 1024, (chunkFloats * 4) + 4096),
             // Room for reconnects while the old connection closes, and pings a starved process can answer in time
             // (at 1000 in-process silos the default 20 s cut connections by the hundred, and each reconnect cost a
             // handshake on the same two cores).

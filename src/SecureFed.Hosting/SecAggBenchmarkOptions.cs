@@ -43,6 +43,12 @@ public sealed record SecAggBenchmarkOptions
     /// <summary>Ring 2^k: 32 or 64.</summary>
     public int RingBits { get; init; } = 32;
 
+    /// <summary>The plan's mask PRG (the coordinator's SecAggMaskPrg): aes-128-ctr or aes-256-ctr.</summary>
+    public string MaskPrg { get; init; } = Crypto.MaskPrgs.Aes128Ctr;
+
+    /// <summary>Floats (or ring words) per upload chunk (the coordinator's MaxChunkFloats).</summary>
+    public int ChunkFloats { get; init; } = 65536;
+
     /// <summary>The coordinator's graph choice: auto, complete or harary.</summary>
     public string Graph { get; init; } = SecAggGraphOptions.Auto;
 
@@ -102,6 +108,16 @@ public sealed record SecAggBenchmarkOptions
         if (RingBits is not (32 or 64))
         {
             throw new ArgumentException($"--ring-bits {RingBits} is invalid: must be 32 or 64");
+        }
+
+        if (!Crypto.MaskPrgs.All.Contains(MaskPrg))
+        {
+            throw new ArgumentException($"--mask-prg '{MaskPrg}' is invalid: must be {string.Join(" or ", Crypto.MaskPrgs.All)}");
+        }
+
+        if (ChunkFloats is < 1 or > 1 << 20)
+        {
+            throw new ArgumentException($"--chunk-floats {ChunkFloats} is invalid: must be within 1..1048576");
         }
 
         if (!SecAggGraphOptions.Modes.Contains(Graph))

@@ -76,10 +76,13 @@ public sealed record PrivacyPlan(
 /// <param name="GraphDegree">k, the neighbours per silo (harary only).</param>
 /// <param name="NeighbourhoodThreshold">t_N, the shares of k+1 that reconstruct a silo's secret (harary only).</param>
 /// <param name="GraphSeed">64 lowercase hex characters: the 32-byte seed that fixes the ring order (harary only).</param>
+/// <param name="MaskPrg">The mask PRG every party expands masks with (<see cref="Crypto.MaskPrgs"/>): aes-128-ctr for
+/// new plans; aes-256-ctr is what a plan from before the choice, whose wire form leaves it empty, means.</param>
 public sealed record SecureAggregationPlan(
     int RingBits = 32, int ScaleBits = 16, double MaxAbsValue = 16.0, int Threshold = 0,
     TimeSpan KeyStageTimeout = default, TimeSpan MaskedInputTimeout = default,
-    string Graph = SecureAggregationPlan.CompleteGraph, int GraphDegree = 0, int NeighbourhoodThreshold = 0, string GraphSeed = "")
+    string Graph = SecureAggregationPlan.CompleteGraph, int GraphDegree = 0, int NeighbourhoodThreshold = 0, string GraphSeed = "",
+    string MaskPrg = Crypto.MaskPrgs.Aes128Ctr)
 {
     /// <summary>The <see cref="Graph"/> value of full-graph Bonawitz.</summary>
     public const string CompleteGraph = "complete";
@@ -148,6 +151,10 @@ public sealed record SecureAggregationPlan(
     public static int ThresholdFor(int participants, int atLeast) =>
         Math.Min(participants, Math.Max(SecureAggregation.SecAggParameters.DefaultThreshold(participants), atLeast));
 
+    // A name from a peer's plan, as at most 40 printable ASCII characters for an error message.
+    private static string Bounded(string value) =>
+        new([.. value.Take(40).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '?'), .. value.Length > 40 ? "..." : ""]);
+
     /// <summary>Throws <see cref="ProtocolViolationException"/> unless the values are in range.</summary>
     public SecureAggregationPlan Validate()
     {
@@ -159,10 +166,17 @@ public sealed record SecureAggregationPlan(
                 $"secure aggregation plan: ring bits {RingBits} (32 or 64), scale bits {ScaleBits} (1..40), max abs {MaxAbsValue} (> 0), threshold {Threshold} (>= 0), timeouts >= 0");
         }
 
+        if (!Crypto.MaskPrgs.All.Contains(MaskPrg))
+        {
+            throw new ProtocolViolationException(
+                FaultKind.InvalidArgument,
+                $"secure aggregation plan: mask PRG '{Bounded(MaskPrg)}' must be one of {string.Join(", ", Crypto.MaskPrgs.All)} (a newer coordinator's plan? upgrade this agent)");
+        }
+
         bool harary = Graph == HararyGraph;
         if (!harary && Graph != CompleteGraph)
         {
-            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation plan: graph '{Graph}' must be {CompleteGraph} or {HararyGraph}");
+            throw new ProtocolViolationException(FaultKind.InvalidArgument, $"secure aggregation plan: graph '{Bounded(Graph)}' must be {CompleteGraph} or {HararyGraph}");
         }
 
         if (harary
@@ -279,6 +293,12 @@ public sealed record RoundPlan(
                 Field("secagg.degree", sa.GraphDegree.ToString(CultureInfo.InvariantCulture));
                 Field("secagg.neighbourhoodthreshold", sa.NeighbourhoodThreshold.ToString(CultureInfo.InvariantCulture));
                 Field("secagg.graphseed", sa.GraphSeed);
+            }
+
+            // Only a PRG other than the original one, so earlier plans hash as before.
+            if (sa.MaskPrg != Crypto.MaskPrgs.Aes256Ctr)
+            {
+                Field("secagg.prg", sa.MaskPrg);
             }
         }
 

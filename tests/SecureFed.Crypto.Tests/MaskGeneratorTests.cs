@@ -75,6 +75,65 @@ public class MaskGeneratorTests
         Assert.Equal(Keystream(key, counter, 16 * 41, hardware: false), Keystream(key, counter, 16 * 41, hardware: true));
     }
 
+    // NIST SP 800-38A F.5.1 CTR-AES128.Encrypt (same counter block and plaintext as F.5.5).
+    private const string Nist128Key = "2b7e151628aed2a6abf7158809cf4f3c";
+    private const string Nist128OutputBlocks =
+        "ec8cdf7398607cb0f2d21675ea9ea1e4362b7c3c6773516318a077d7fc5073ae6a2cc3787889374fbeb4c81b17ba6c44e89c399ff0f198c6d40a31db156cabfe";
+    private const string Nist128Ciphertext =
+        "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee";
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Keystream_NistSp80038aF51_Aes128_MatchesOutputBlocksAndCiphertext(bool hardware)
+    {
+        byte[] keystream = Keystream(Nist128Key, NistCounter, 64, hardware);
+        Assert.Equal(Nist128OutputBlocks, ToHex(keystream));
+        byte[] plaintext = Hex(NistPlaintext);
+        Assert.Equal(Nist128Ciphertext, ToHex([.. plaintext.Select((p, i) => (byte)(p ^ keystream[i]))]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Aes128Generator_KeysWithTheSeedsFirstHalfAndCountsFromItsSecond(bool hardware)
+    {
+        // The seed is key || initial counter block, so the NIST vector's key and counter give its output blocks,
+        // and 20 blocks run the 8-block pipelined loop twice and the single-block tail.
+        byte[] seed = [.. Hex(Nist128Key), .. Hex(NistCounter)];
+        var generator = new AesCtrMaskGenerator(hardware, MaskPrgs.Aes128Ctr);
+        byte[] output = new byte[16 * 20];
+        generator.ExpandBytes(seed, output);
+        Assert.Equal(Nist128OutputBlocks, ToHex(output[..64]));
+        Assert.Equal(Keystream(Nist128Key, NistCounter, 16 * 20, hardware), output);
+        Assert.Equal(MaskPrgs.Aes128Ctr, generator.Name);
+    }
+
+    [Fact]
+    public void Aes128AndAes256Generators_GiveDifferentStreamsForOneSeed()
+    {
+        // Parties that disagree on the PRG must not produce masks that cancel by accident.
+        var a = new ulong[64];
+        var b = new ulong[64];
+        CryptoProvider.Default.MaskGeneratorFor(MaskPrgs.Aes128Ctr).Expand(Seed(3), a);
+        CryptoProvider.Default.MaskGeneratorFor(MaskPrgs.Aes256Ctr).Expand(Seed(3), b);
+        Assert.All(a.Zip(b), pair => Assert.NotEqual(pair.First, pair.Second));
+    }
+
+    [Fact]
+    public void MaskGeneratorFor_UnknownName_NamesTheChoices()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CryptoProvider.Default.MaskGeneratorFor("chacha20"));
+        Assert.Contains("'chacha20'", ex.Message);
+        Assert.Contains("aes-128-ctr", ex.Message);
+        Assert.Same(CryptoProvider.Default.MaskGenerator, CryptoProvider.Default.MaskGeneratorFor(MaskPrgs.Aes256Ctr));
+    }
+
+    [Fact]
+    public void Keystream_KeyOfNeither16Nor32Bytes_IsRefused()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new AesCtrKeystream(new byte[24], new byte[16]));
+        Assert.Contains("got 24", ex.Message);
+    }
+
     [Fact]
     public void ExpandBytes_FixedSeed_MatchesAes256CtrFromZeroCounter()
     {
@@ -265,11 +324,11 @@ public class MaskGeneratorTests
     public void Engines_RandomLengthsAndOffsets_ProduceSameResults()
     {
         // Without AES-NI both sides run the fallback and this degenerates to a self-comparison.
-        var hardware = new AesCtrMaskGenerator(allowHardware: true);
-        var fallback = new AesCtrMaskGenerator(allowHardware: false);
-        var gen = Gen.Select(Gen.ULong.Array[0, 2000], Gen.Byte.Array[32], Gen.Long[0, 5000]);
-        gen.Sample((original, seed, offset) =>
+        var gen = Gen.Select(Gen.ULong.Array[0, 2000], Gen.Byte.Array[32], Gen.Long[0, 5000], Gen.OneOfConst(MaskPrgs.Aes128Ctr, MaskPrgs.Aes256Ctr));
+        gen.Sample((original, seed, offset, prg) =>
         {
+            var hardware = new AesCtrMaskGenerator(allowHardware: true, prg);
+            var fallback = new AesCtrMaskGenerator(allowHardware: false, prg);
             ulong[] a = (ulong[])original.Clone();
             ulong[] b = (ulong[])original.Clone();
             hardware.AddExpand(seed, a, offset);

@@ -100,6 +100,20 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public async Task SecAggBench_MaskPrgAndChunkOptions_ReachThePlanAndTheCoordinator()
+    {
+        // Through the CLI: AES-256 masks in 100-word chunks still sum exactly, and the JSON names both.
+        var result = await BenchThroughCliAsync("--silos", "4", "--params", "1000", "--mask-prg", "aes-256-ctr", "--chunk-floats", "100");
+        Assert.True((bool)result["exact_sum"]!);
+        Assert.Equal("aes-256-ctr", (string)result["mask_prg"]!);
+        Assert.Equal(100, (int)result["chunk_floats"]!);
+
+        var fresh = await SecAggBenchmark.RunAsync(new SecAggBenchmarkOptions { Silos = 4, Parameters = 100 }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal("aes-128-ctr", (string)fresh["mask_prg"]!);
+        Assert.True((bool)fresh["exact_sum"]!);
+    }
+
+    [Fact]
     public async Task SecAggBench_GraphAutoBelow256_UsesCompleteGraph()
     {
         var result = await SecAggBenchmark.RunAsync(new SecAggBenchmarkOptions { Silos = 4, Parameters = 100 }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
@@ -110,6 +124,8 @@ public sealed class BenchTests
 
     [Theory]
     [InlineData("--graph", "ring", "ring")]
+    [InlineData("--mask-prg", "des", "des")]
+    [InlineData("--chunk-floats", "0", "--chunk-floats 0 is invalid")]
     [InlineData("--silos", "201", "--silos 201 is invalid")]
     public async Task SecAggBench_BadOption_ExitsWithCodeTwoNamingIt(string option, string value, string message)
     {

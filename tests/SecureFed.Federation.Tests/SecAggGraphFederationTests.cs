@@ -5,7 +5,8 @@ using SecureFed.Protocol;
 
 namespace SecureFed.Federation.Tests;
 
-/// <summary>The coordinator's graph option over real streams: SecAgg+ releases what the complete graph releases, and the plan says which ran.</summary>
+/// <summary>The coordinator's graph and mask PRG options over real streams: SecAgg+ releases what the complete graph
+/// releases, AES-256 masks release what AES-128 masks release, and the plan says which ran.</summary>
 public sealed class SecAggGraphFederationTests
 {
     private const int Silos = 6;
@@ -104,18 +105,82 @@ public sealed class SecAggGraphFederationTests
         Assert.Throws<ArgumentException>(() => SecAggGraphOptions.Default.Apply(template, 300, null, new byte[31]));
     }
 
+    [Fact]
+    public async Task SecureRound_Aes256Masks_SameModelAsTheAes128DefaultAndPlanSaysWhich()
+    {
+        var (aes128, plans128, _) = await RunAsync(SecAggGraphOptions.Default);
+        var (aes256, plans256, ledger) = await RunAsync(SecAggGraphOptions.Default, new SecureAggregationPlan(32, 16, 16.0, MaskPrg: Crypto.MaskPrgs.Aes256Ctr));
+        Assert.All(plans128, p => Assert.Equal(Crypto.MaskPrgs.Aes128Ctr, p.SecureAggregation!.MaskPrg));
+        Assert.All(plans256, p => Assert.Equal(Crypto.MaskPrgs.Aes256Ctr, p.SecureAggregation!.MaskPrg));
+        var training = ledger.Where(e => e.Status == RoundStatus.Completed).ToList();
+        Assert.Equal(plans256.Select(p => p.ComputeHash()).Order(), training.Select(e => e.PlanHash).Order());
+        for (var j = 0; j < aes128.Length; j++)
+        {
+            Assert.True(Math.Abs(aes128[j] - ExpectedAfterTwoRounds(j)) < 1e-4, $"coordinate {j}: aes-128 {aes128[j]}, expected {ExpectedAfterTwoRounds(j)}");
+            Assert.True(Math.Abs(aes256[j] - ExpectedAfterTwoRounds(j)) < 1e-4, $"coordinate {j}: aes-256 {aes256[j]}, expected {ExpectedAfterTwoRounds(j)}");
+        }
+    }
+
+    [Fact]
+    public void PlanOnTheWire_MaskPrgRoundTrips_AndAnEmptyFieldMeansAes256()
+    {
+        var plan = new RoundPlan(
+            "fed", 3, "fake", new ModelDescriptor("logreg", 3, 2, 1), new TrainingParameters(1, 8, 0.1, 1), new string('0', 64), 8,
+            ["a", "b", "c"], DateTimeOffset.FromUnixTimeMilliseconds(1000), null, new SecureAggregationPlan(32, 16, 16.0, 2));
+        var header = Contracts.DomainMapping.Header("fed", 3, Stage.Plan);
+        var wire = Contracts.DomainMapping.ToWire(plan);
+        Assert.Equal(Crypto.MaskPrgs.Aes128Ctr, wire.SecureAggregation.MaskPrg);
+        var back = Contracts.DomainMapping.FromWire(header, wire);
+        Assert.Equal(Crypto.MaskPrgs.Aes128Ctr, back.SecureAggregation!.MaskPrg);
+        Assert.Equal(plan.ComputeHash(), back.ComputeHash());
+
+        // A coordinator from before the field sends none: that plan was on AES-256.
+        var legacy = plan with { SecureAggregation = plan.SecureAggregation! with { MaskPrg = Crypto.MaskPrgs.Aes256Ctr } };
+        var legacyWire = Contracts.DomainMapping.ToWire(legacy);
+        Assert.Equal("", legacyWire.SecureAggregation.MaskPrg);
+        Assert.Equal(legacy.ComputeHash(), Contracts.DomainMapping.FromWire(header, legacyWire).ComputeHash());
+
+        // A newer coordinator's PRG is refused with a hint, not expanded with the wrong one.
+        wire.SecureAggregation.MaskPrg = "aes-512-ctr";
+        var ex = Assert.Throws<ProtocolViolationException>(() => Contracts.DomainMapping.FromWire(header, wire));
+        Assert.Contains("'aes-512-ctr'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("upgrade this agent", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CoordinatorConfig_SecAggMaskPrg_BindsToThePlanAndDefaultsToAes128()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"securefed-prg-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggMaskPrg": "AES-256-CTR" } }""");
+            Assert.Equal(Crypto.MaskPrgs.Aes256Ctr, Hosting.CoordinatorConfig.Load(path).ToMaskPrg());
+            File.WriteAllText(path, """{ "Coordinator": { "SecAggMaskPrg": "des" } }""");
+            var error = Assert.Throws<ArgumentException>(() => Hosting.CoordinatorConfig.Load(path).ToMaskPrg());
+            Assert.Contains("SecAggMaskPrg = 'des'", error.Message, StringComparison.Ordinal);
+            Assert.Contains("aes-128-ctr or aes-256-ctr", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Equal(Crypto.MaskPrgs.Aes128Ctr, new Hosting.CoordinatorConfig().ToMaskPrg());
+    }
+
     private static float Delta(int silo, int coordinate) => (0.125f * silo) + (0.01f * coordinate);
 
     private static double ExpectedAfterTwoRounds(int coordinate) =>
         2 * Enumerable.Range(1, Silos).Average(s => (double)Delta(s, coordinate));
 
-    private static async Task<(float[] Model, List<RoundPlan> Plans, IReadOnlyList<LedgerEntry> Ledger)> RunAsync(SecAggGraphOptions graph)
+    private static async Task<(float[] Model, List<RoundPlan> Plans, IReadOnlyList<LedgerEntry> Ledger)> RunAsync(
+        SecAggGraphOptions graph, SecureAggregationPlan? template = null)
     {
         await using var fed = new TestFederation(Silos);
         var plans = new List<RoundPlan>();
         var options = fed.Options(rounds: 2, minSilos: Silos) with
         {
-            SecureAggregation = new SecureAggregationPlan(32, 16, 16.0),
+            SecureAggregation = template ?? new SecureAggregationPlan(32, 16, 16.0),
             SecureAggregationGraph = graph,
         };
         var coordinator = await fed.StartCoordinatorAsync(options);

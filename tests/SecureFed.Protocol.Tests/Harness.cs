@@ -18,10 +18,11 @@ internal sealed class Harness : IDisposable
     private readonly DeterministicRandomSource _rng;
 
     public Harness(
-        int n, int length = 16, int ringBits = 64, int? threshold = null, long round = 1, ulong seed = 1, Harness? sameKeysAs = null, SecAggGraph? graph = null)
+        int n, int length = 16, int ringBits = 64, int? threshold = null, long round = 1, ulong seed = 1, Harness? sameKeysAs = null, SecAggGraph? graph = null,
+        string? maskPrg = null)
     {
         var ids = Enumerable.Range(0, n).Select(i => "silo-" + i.ToString(n > 100 ? "D4" : "D2", CultureInfo.InvariantCulture)).ToArray();
-        Parameters = SecAggParameters.Create("fed-test", round, ids, length, ringBits, scaleBits: 16, threshold, graph);
+        Parameters = SecAggParameters.Create("fed-test", round, ids, length, ringBits, scaleBits: 16, threshold, graph, maskPrg);
         _rng = new DeterministicRandomSource(seed);
         _ownsKeys = sameKeysAs is null;
         _keys = sameKeysAs?._keys ?? ids.ToDictionary(id => id, _ => ECDsa.Create(ECCurve.NamedCurves.nistP256), StringComparer.Ordinal);

@@ -66,7 +66,7 @@ internal sealed class SecureAggregationSession : IDisposable
                 FaultKind.InvalidArgument, $"threshold {start.Threshold} differs from the plan's {sa.Threshold}, is below {minimum} or above the {start.Participants.Count} participants");
         }
 
-        var parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, taskName), plan.Round, start.Participants, task.Length, task.RingBits, task.ScaleBits, (int)start.Threshold, sa.ToGraph());
+        var parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, taskName), plan.Round, start.Participants, task.Length, task.RingBits, task.ScaleBits, (int)start.Threshold, sa.ToGraph(), sa.MaskPrg);
         var encoder = parameters.CreateEncoder(task.MaxAbsValue);
         var verifiers = new List<ISignatureVerifier>();
         var byId = new Dictionary<string, ISignatureVerifier>(StringComparer.Ordinal);

@@ -17,6 +17,9 @@ internal static class BenchCommand
         ringBits.AcceptOnlyFromAmong("32", "64");
         var graph = new Option<string>("--graph") { Description = "Secure aggregation graph, as the coordinator's SecAggGraph: auto (complete below 256 silos, SecAgg+ from 256), complete or harary (SecAgg+).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Auto };
         graph.AcceptOnlyFromAmong([.. SecureFed.Coordinator.SecAggGraphOptions.Modes]);
+        var maskPrg = new Option<string>("--mask-prg") { Description = "The plan's mask PRG, as the coordinator's SecAggMaskPrg: aes-128-ctr (default) or aes-256-ctr.", DefaultValueFactory = _ => SecureFed.Crypto.MaskPrgs.Aes128Ctr };
+        maskPrg.AcceptOnlyFromAmong([.. SecureFed.Crypto.MaskPrgs.All]);
+        var chunkFloats = new Option<int>("--chunk-floats") { Description = "Floats or ring words per upload chunk, as the coordinator's MaxChunkFloats (1..1048576).", DefaultValueFactory = _ => 65536 };
         var corruption = new Option<double>("--corruption") { Description = "SecAgg+: fraction of silos assumed corrupt, which sizes the graph (SecAggCorruption).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.CorruptFraction, CustomParser = NumberOptions.ParseDouble };
         var graphDropout = new Option<double>("--graph-dropout") { Description = "SecAgg+: fraction of silos assumed to drop, which sizes the graph (SecAggDropout; raised to --dropout).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.DropoutFraction, CustomParser = NumberOptions.ParseDouble };
         var inProcess = new Option<bool>("--agents-in-process") { Description = "Run the agents in this process (true), or each as its own securefed process (false), so the coordinator's and one client's CPU and bytes are measured apart.", DefaultValueFactory = _ => true };
@@ -25,7 +28,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };
         var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured round; prints one JSON object.")
         {
-            silos, parameters, dropout, ringBits, graph, corruption, graphDropout, inProcess, warmup, logLevel, json,
+            silos, parameters, dropout, ringBits, maskPrg, chunkFloats, graph, corruption, graphDropout, inProcess, warmup, logLevel, json,
         };
         secagg.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -36,6 +39,8 @@ internal static class BenchCommand
                     Parameters = parse.GetValue(parameters),
                     Dropout = parse.GetValue(dropout),
                     RingBits = parse.GetValue(ringBits),
+                    MaskPrg = parse.GetValue(maskPrg)!,
+                    ChunkFloats = parse.GetValue(chunkFloats),
                     Graph = parse.GetValue(graph)!,
                     Corruption = parse.GetValue(corruption),
                     GraphDropout = parse.GetValue(graphDropout),

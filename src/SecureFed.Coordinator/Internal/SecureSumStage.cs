@@ -46,7 +46,7 @@ internal sealed class SecureSumStage(SessionRegistry registry, int maxChunkFloat
         FixedPointEncoder encoder;
         try
         {
-            parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, task.Name), plan.Round, accepted, task.Length, task.RingBits, task.ScaleBits, sa.Threshold, sa.ToGraph());
+            parameters = SecAggParameters.Create(SumTask.SessionLabel(plan.FederationId, task.Name), plan.Round, accepted, task.Length, task.RingBits, task.ScaleBits, sa.Threshold, sa.ToGraph(), sa.MaskPrg);
             encoder = parameters.CreateEncoder(task.MaxAbsValue);
         }
         catch (Exception ex) when (ex is ArgumentException or SecureFedException)

@@ -11,8 +11,9 @@ using BclAes = System.Security.Cryptography.Aes;
 namespace SecureFed.Crypto.Internal;
 
 /// <summary>
-/// AES-256 in counter mode (NIST SP 800-38A section 6.5) with random access by block index. Counter block i is
-/// (initial counter block + i) mod 2^128, big-endian, as in SP 800-38A appendix B.1 with m = 128.
+/// AES-128 or AES-256 (by key length) in counter mode (NIST SP 800-38A section 6.5) with random access by block
+/// index. Counter block i is (initial counter block + i) mod 2^128, big-endian, as in SP 800-38A appendix B.1 with
+/// m = 128.
 /// </summary>
 /// <remarks>
 /// Two engines produce the same stream: AES-NI intrinsics (8 blocks in flight to hide the AESENC latency; the
@@ -23,14 +24,18 @@ namespace SecureFed.Crypto.Internal;
 internal sealed class AesCtrKeystream : IDisposable
 {
     public const int BlockSize = 16;
+
+    /// <summary>An AES-256 key (14 rounds).</summary>
     public const int KeySize = 32;
-    private const int Rounds = 14;
+
+    /// <summary>An AES-128 key (10 rounds).</summary>
+    public const int Aes128KeySize = 16;
 
     // Blocks per chunk in the BCL fallback (16 KiB): each EncryptEcb call sets up a native cipher context, so
     // small chunks are dominated by that fixed cost.
     private const int FallbackChunkBlocks = 1024;
 
-    private readonly SecretBytes? _roundKeys; // 15 round keys of 16 bytes
+    private readonly SecretBytes? _roundKeys; // Nr + 1 round keys of 16 bytes
     private readonly BclAes? _bcl;
     private readonly ulong _ivHigh;
     private readonly ulong _ivLow;
@@ -38,9 +43,10 @@ internal sealed class AesCtrKeystream : IDisposable
 
     public AesCtrKeystream(ReadOnlySpan<byte> key, ReadOnlySpan<byte> initialCounterBlock, bool allowHardware = true)
     {
-        if (key.Length != KeySize)
+        if (key.Length is not (KeySize or Aes128KeySize))
         {
-            throw new ArgumentException($"AES-256 needs a {KeySize}-byte key; got {key.Length}.", nameof(key));
+            throw new ArgumentException(
+                $"AES needs a {Aes128KeySize}-byte (AES-128) or {KeySize}-byte (AES-256) key; got {key.Length}.", nameof(key));
         }
 
         if (initialCounterBlock.Length != BlockSize)
@@ -54,8 +60,17 @@ internal sealed class AesCtrKeystream : IDisposable
         _ivLow = BinaryPrimitives.ReadUInt64BigEndian(initialCounterBlock[8..]);
         if (allowHardware && HardwareAccelerated)
         {
-            _roundKeys = SecretBytes.Allocate((Rounds + 1) * BlockSize);
-            ExpandKey(key, MemoryMarshal.Cast<byte, Vector128<byte>>(_roundKeys.Writable));
+            int rounds = key.Length == KeySize ? 14 : 10;
+            _roundKeys = SecretBytes.Allocate((rounds + 1) * BlockSize);
+            var roundKeys = MemoryMarshal.Cast<byte, Vector128<byte>>(_roundKeys.Writable);
+            if (key.Length == KeySize)
+            {
+                ExpandKey256(key, roundKeys);
+            }
+            else
+            {
+                ExpandKey128(key, roundKeys);
+            }
         }
         else
         {
@@ -196,8 +211,9 @@ internal sealed class AesCtrKeystream : IDisposable
             // Reverses the 16 bytes: turns the little-endian (low, high) lane pair into the big-endian block.
             var byteSwap = Vector128.Create((byte)15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
             ReadOnlySpan<Vector128<byte>> rk = roundKeys;
+            int rounds = rk.Length - 1;
             var k0 = rk[0];
-            var k14 = rk[Rounds];
+            var kLast = rk[rounds];
             (ulong high, ulong low) = CounterAt(ivHigh, ivLow, firstBlock);
             ref byte d = ref MemoryMarshal.GetReference(data);
             nuint length = (nuint)data.Length;
@@ -240,7 +256,7 @@ internal sealed class AesCtrKeystream : IDisposable
                 c5 ^= k0;
                 c6 ^= k0;
                 c7 ^= k0;
-                for (int r = 1; r < Rounds; r++)
+                for (int r = 1; r < rounds; r++)
                 {
                     var k = rk[r];
                     c0 = AesNi.Encrypt(c0, k);
@@ -253,14 +269,14 @@ internal sealed class AesCtrKeystream : IDisposable
                     c7 = AesNi.Encrypt(c7, k);
                 }
 
-                c0 = AesNi.EncryptLast(c0, k14);
-                c1 = AesNi.EncryptLast(c1, k14);
-                c2 = AesNi.EncryptLast(c2, k14);
-                c3 = AesNi.EncryptLast(c3, k14);
-                c4 = AesNi.EncryptLast(c4, k14);
-                c5 = AesNi.EncryptLast(c5, k14);
-                c6 = AesNi.EncryptLast(c6, k14);
-                c7 = AesNi.EncryptLast(c7, k14);
+                c0 = AesNi.EncryptLast(c0, kLast);
+                c1 = AesNi.EncryptLast(c1, kLast);
+                c2 = AesNi.EncryptLast(c2, kLast);
+                c3 = AesNi.EncryptLast(c3, kLast);
+                c4 = AesNi.EncryptLast(c4, kLast);
+                c5 = AesNi.EncryptLast(c5, kLast);
+                c6 = AesNi.EncryptLast(c6, kLast);
+                c7 = AesNi.EncryptLast(c7, kLast);
                 Store<TOp>(ref d, offset, c0);
                 Store<TOp>(ref d, offset + BlockSize, c1);
                 Store<TOp>(ref d, offset + (2 * BlockSize), c2);
@@ -278,12 +294,12 @@ internal sealed class AesCtrKeystream : IDisposable
             while (offset < length)
             {
                 var c = CounterBlock(high, low, 0, byteSwap) ^ k0;
-                for (int r = 1; r < Rounds; r++)
+                for (int r = 1; r < rounds; r++)
                 {
                     c = AesNi.Encrypt(c, rk[r]);
                 }
 
-                Store<TOp>(ref d, offset, AesNi.EncryptLast(c, k14));
+                Store<TOp>(ref d, offset, AesNi.EncryptLast(c, kLast));
                 offset += BlockSize;
                 ulong next = low + 1;
                 high += next < low ? 1UL : 0UL;
@@ -307,8 +323,37 @@ internal sealed class AesCtrKeystream : IDisposable
         TOp.Combine(existing, keystream).StoreUnsafe(ref destination, offset);
     }
 
+    // FIPS 197 section 5.2 key expansion for Nk = 4: each round key is the running xor of the last one's words,
+    // xored with SubWord(RotWord(last word)) ^ Rcon, from AESKEYGENASSIST (constant time).
+    private static void ExpandKey128(ReadOnlySpan<byte> key, Span<Vector128<byte>> rk)
+    {
+        ReadOnlySpan<byte> rcon = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1B, 0x36];
+        var a = Vector128.Create<byte>(key);
+        rk[0] = a;
+        for (int i = 0; i < rcon.Length; i++)
+        {
+            a = NextEven(a, KeygenAssist128(a, rcon[i]));
+            rk[i + 1] = a;
+        }
+    }
+
+    // AESKEYGENASSIST takes its round constant as an immediate; a switch keeps every call a constant.
+    private static Vector128<byte> KeygenAssist128(Vector128<byte> a, byte rcon) => rcon switch
+    {
+        0x01 => AesNi.KeygenAssist(a, 0x01),
+        0x02 => AesNi.KeygenAssist(a, 0x02),
+        0x04 => AesNi.KeygenAssist(a, 0x04),
+        0x08 => AesNi.KeygenAssist(a, 0x08),
+        0x10 => AesNi.KeygenAssist(a, 0x10),
+        0x20 => AesNi.KeygenAssist(a, 0x20),
+        0x40 => AesNi.KeygenAssist(a, 0x40),
+        0x80 => AesNi.KeygenAssist(a, 0x80),
+        0x1B => AesNi.KeygenAssist(a, 0x1B),
+        _ => AesNi.KeygenAssist(a, 0x36),
+    };
+
     // FIPS 197 section 5.2 key expansion for Nk = 8, computed with AESKEYGENASSIST (constant time).
-    private static void ExpandKey(ReadOnlySpan<byte> key, Span<Vector128<byte>> rk)
+    private static void ExpandKey256(ReadOnlySpan<byte> key, Span<Vector128<byte>> rk)
     {
         var a = Vector128.Create<byte>(key[..16]);
         var b = Vector128.Create<byte>(key[16..]);
@@ -342,7 +387,7 @@ internal sealed class AesCtrKeystream : IDisposable
         rk[14] = a;
     }
 
-    // w[i] = w[i-8] ^ SubWord(RotWord(w[i-1])) ^ Rcon, then the running xor across the four words.
+    // w[i] = w[i-Nk] ^ SubWord(RotWord(w[i-1])) ^ Rcon, then the running xor across the four words (Nk = 4 or 8).
     private static Vector128<byte> NextEven(Vector128<byte> previous, Vector128<byte> assist) =>
         PrefixXor(previous) ^ Sse2.Shuffle(assist.AsUInt32(), 0xFF).AsByte();
 

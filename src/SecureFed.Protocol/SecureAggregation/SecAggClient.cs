@@ -128,7 +128,7 @@ public sealed class SecAggClient : IDisposable
 
         RequireNeighbourhoodThreshold(u1.Count, "U1 (advertised keys)");
         _u1 = u1;
-        _selfMaskSeed = SecretBytes.Generate(_crypto.MaskGenerator.SeedSize, _rng);
+        _selfMaskSeed = SecretBytes.Generate(_parameters.MaskGenerator(_crypto).SeedSize, _rng);
 
         // One share for each member of N[u] at its global index (with the complete graph: indices 1..n, the same
         // shares as a plain t-of-n split).
@@ -257,7 +257,7 @@ public sealed class SecAggClient : IDisposable
                     }
                 }
 
-                MaskExpansion.Apply(_crypto.MaskGenerator, masked, masks, _parameters.RingBits);
+                MaskExpansion.Apply(_parameters.MaskGenerator(_crypto), masked, masks, _parameters.RingBits);
             }
             finally
             {

@@ -33,9 +33,10 @@ public sealed class SecAggParameters
     private readonly int[][]? _neighbourhoods;
 
     private SecAggParameters(
-        string federationId, long roundId, string[] participants, int threshold, int ringBits, int scaleBits, int vectorLength, SecAggGraph graph)
+        string federationId, long roundId, string[] participants, int threshold, int ringBits, int scaleBits, int vectorLength, SecAggGraph graph, string maskPrg)
     {
         Graph = graph;
+        MaskPrg = maskPrg;
         FederationId = federationId;
         RoundId = roundId;
         _participants = participants;
@@ -74,6 +75,13 @@ public sealed class SecAggParameters
             _neighbourhoods = Internal.HararyGraph.Neighbourhoods(participants, graph.Degree, graph.Seed);
         }
 
+        // Only a PRG other than the original AES-256-CTR is bound, for the same reason: parties that expand masks
+        // differently then fail at the first signature instead of producing a wrong sum.
+        if (maskPrg != MaskPrgs.Aes256Ctr)
+        {
+            fields.Add(SignedPayload.Utf8("prg/" + maskPrg));
+        }
+
         _context = SHA256.HashData(SignedPayload.Encode(fields.ToArray()));
     }
 
@@ -101,6 +109,12 @@ public sealed class SecAggParameters
     /// <summary>The neighbour graph: <see cref="SecAggGraph.Complete"/> (Bonawitz) or SecAgg+'s Harary graph.</summary>
     public SecAggGraph Graph { get; }
 
+    /// <summary>The mask PRG every party expands masks with (a <see cref="MaskPrgs"/> name).</summary>
+    public string MaskPrg { get; }
+
+    /// <summary>This round's mask generator.</summary>
+    internal IMaskGenerator MaskGenerator(CryptoProvider crypto) => crypto.MaskGeneratorFor(MaskPrg);
+
     /// <summary>t_N: shares that reconstruct a client's secret, and the fewest survivors each neighbourhood needs
     /// (the round threshold t with the complete graph).</summary>
     public int NeighbourhoodThreshold => Graph.Kind == SecAggGraphKind.Complete ? Threshold : Graph.NeighbourhoodThreshold;
@@ -126,6 +140,8 @@ public sealed class SecAggParameters
     /// <param name="threshold">t; null means <see cref="DefaultThreshold"/>. Must satisfy |U|/2 &lt; t ≤ |U|.</param>
     /// <param name="graph">The neighbour graph; null means <see cref="SecAggGraph.Complete"/>. A Harary graph needs
     /// an even degree k with k + 1 &lt; |U| and (k+1)/2 &lt; t_N ≤ k + 1.</param>
+    /// <param name="maskPrg">The mask PRG (<see cref="MaskPrgs"/>); null means <see cref="MaskPrgs.Aes256Ctr"/>, as
+    /// every round had before the plan named it.</param>
     /// <exception cref="ArgumentException">A parameter is invalid; the message names it, its value and the limit.</exception>
     public static SecAggParameters Create(
         string federationId,
@@ -135,9 +151,16 @@ public sealed class SecAggParameters
         int ringBits = 64,
         int scaleBits = 16,
         int? threshold = null,
-        SecAggGraph? graph = null)
+        SecAggGraph? graph = null,
+        string? maskPrg = null)
     {
         graph ??= SecAggGraph.Complete;
+        maskPrg ??= MaskPrgs.Aes256Ctr;
+        if (!MaskPrgs.All.Contains(maskPrg))
+        {
+            throw new ArgumentException($"mask PRG '{maskPrg}' must be one of {string.Join(", ", MaskPrgs.All)}", nameof(maskPrg));
+        }
+
         ArgumentException.ThrowIfNullOrEmpty(federationId);
         ArgumentNullException.ThrowIfNull(participants);
         var sorted = participants.ToArray();
@@ -206,7 +229,7 @@ public sealed class SecAggParameters
             }
         }
 
-        return new SecAggParameters(federationId, roundId, sorted, t, ringBits, scaleBits, vectorLength, graph);
+        return new SecAggParameters(federationId, roundId, sorted, t, ringBits, scaleBits, vectorLength, graph, maskPrg);
     }
 
     /// <summary>
@@ -256,5 +279,5 @@ public sealed class SecAggParameters
 
     /// <summary>Prints ids and numbers only.</summary>
     public override string ToString() =>
-        $"SecAggParameters(federation={FederationId}, round={RoundId}, n={_participants.Length}, t={Threshold}, k={RingBits}, f={ScaleBits}, length={VectorLength}, graph={Graph})";
+        $"SecAggParameters(federation={FederationId}, round={RoundId}, n={_participants.Length}, t={Threshold}, k={RingBits}, f={ScaleBits}, length={VectorLength}, graph={Graph}, prg={MaskPrg})";
 }

@@ -518,7 +518,7 @@ public sealed class SecAggServer
                 }
             }
 
-            MaskExpansion.Apply(_crypto.MaskGenerator, sum, masks, _parameters.RingBits);
+            MaskExpansion.Apply(_parameters.MaskGenerator(_crypto), sum, masks, _parameters.RingBits);
         }
         catch
         {

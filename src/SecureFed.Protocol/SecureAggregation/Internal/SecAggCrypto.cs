@@ -273,7 +273,7 @@ internal static class SecAggCrypto
         var (low, high) = string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
         using var shared = crypto.KeyAgreement.Agree(maskPrivateKey, peerMaskPublicKey);
         var info = SignedPayload.Encode(SignedPayload.Utf8("securefed/v1/secagg/pairwise-mask"), SignedPayload.Utf8(low), SignedPayload.Utf8(high));
-        return crypto.KeyDerivation.Derive(shared, p.Context, info, crypto.MaskGenerator.SeedSize);
+        return crypto.KeyDerivation.Derive(shared, p.Context, info, p.MaskGenerator(crypto).SeedSize);
     }
 
     private static ReadOnlyMemory<byte>[]? ParseFields(byte[] encoded, int count)

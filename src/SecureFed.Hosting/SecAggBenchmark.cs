@@ -74,6 +74,7 @@ public static class SecAggBenchmark
             ["client_cpu_ratio"] = Ratio(secure.Client.CpuMs, plain.Client.CpuMs),
             ["bytes_up_ratio"] = Ratio(secure.Client.BytesUp, plain.Client.BytesUp),
             ["plain_ingest_mb_per_s"] = plain.IngestMegabytesPerSecond,
+            ["plain_ingest_mb_per_cpu_s"] = plain.IngestMegabytesPerCpuSecond,
         };
     }
 
@@ -98,13 +99,22 @@ public static class SecAggBenchmark
     /// <param name="MeanError">Largest error of the released mean.</param>
     /// <param name="Graph">The graph the silos' last plan named, as they received it (plain: complete).</param>
     /// <param name="Stages">The coordinator's wall time per stage of the measured round, from its stage spans.</param>
-    /// <param name="Ingest">The plain upload payload the coordinator took in and the time from its first chunk to its last (plain only).</param>
+    /// <param name="Ingest">The plain upload payload the coordinator took in, the time from its first chunk to its last, and
+    /// this process's CPU over that time (plain only).</param>
     private sealed record Measurement(
         TimeSpan Round, ProcessCounters Process, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
-        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages, (long Bytes, double WindowMs)? Ingest)
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages, (long Bytes, double WindowMs, double CpuMs)? Ingest)
     {
         /// <summary>Megabytes (10^6) of plain updates a second into the coordinator while they arrived, or null.</summary>
         public double? IngestMegabytesPerSecond => Ingest is { Bytes: > 0, WindowMs: > 0 } i ? Math.Round(i.Bytes / 1e6 / (i.WindowMs / 1e3), 1) : null;
+
+        /// <summary>The coordinator's CPU over the ingest window, when it is alone in this process; else null.</summary>
+        public double? IngestCpuMs => AgentsInProcess || Ingest is null ? null : Math.Round(Ingest.Value.CpuMs, 1);
+
+        /// <summary>Megabytes of plain updates per second of the coordinator's CPU over the ingest window: what one core
+        /// of the coordinator takes in when the silos' own work is elsewhere (agents as processes only), or null.</summary>
+        public double? IngestMegabytesPerCpuSecond =>
+            IngestCpuMs is > 0 && Ingest is { Bytes: > 0 } i ? Math.Round(i.Bytes / 1e6 / (i.CpuMs / 1e3), 1) : null;
 
         public double ProcessCpuMs => Process.CpuMs;
 
@@ -127,6 +137,8 @@ public static class SecAggBenchmark
             ["ingest_bytes"] = Ingest?.Bytes,
             ["ingest_window_ms"] = Ingest?.WindowMs,
             ["ingest_mb_per_s"] = IngestMegabytesPerSecond,
+            ["ingest_cpu_ms"] = IngestCpuMs,
+            ["ingest_mb_per_cpu_s"] = IngestMegabytesPerCpuSecond,
         };
     }
 

@@ -27,9 +27,10 @@ internal sealed class PlainSumStage(TimeSpan timeout, TimeProvider time) : ISumS
         }
 
         var tally = state.CloseUploads();
-        var (bytes, window) = state.UploadIngest();
+        var (bytes, window, cpu) = state.UploadIngest();
         stage?.SetTag("securefed.upload.bytes", bytes);
         stage?.SetTag("securefed.upload.window_ms", Math.Round(window.TotalMilliseconds, 1));
+        stage?.SetTag("securefed.upload.process_cpu_ms", Math.Round(cpu.TotalMilliseconds, 1));
         StageSupport.EndStage(stage, tally.Updates.Count);
 
         // Seen one by one, so an impossible upload is pinned on its sender (a proven fault) and left out of the sum.

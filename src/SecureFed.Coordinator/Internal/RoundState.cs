@@ -19,6 +19,8 @@ internal sealed class RoundState
     private long _uploadBytes; // the current task's plain upload payload so far, and when its first and last chunk came
     private long _firstUpload;
     private long _lastUpload;
+    private TimeSpan _firstUploadCpu; // this process's CPU time at the first and the last chunk
+    private TimeSpan _lastUploadCpu;
     private readonly List<AttemptFault> _faults = [];
     private readonly HashSet<string> _contributors = new(StringComparer.Ordinal);
     private string _task;
@@ -75,6 +77,7 @@ internal sealed class RoundState
             _task = task;
             _seen.Clear();
             (_uploadBytes, _firstUpload, _lastUpload) = (0, 0, 0);
+            (_firstUploadCpu, _lastUploadCpu) = (TimeSpan.Zero, TimeSpan.Zero);
             foreach (var p in _participants.Values.Where(p => p.Status is SiloStatus.Done or SiloStatus.Uploading))
             {
                 p.Status = SiloStatus.Accepted;
@@ -160,7 +163,8 @@ internal sealed class RoundState
             _seen.Add(siloId);
             p.Assembler.Add(chunk.Offset, chunk.TotalLength, chunk.Values);
             _lastUpload = System.Diagnostics.Stopwatch.GetTimestamp();
-            _firstUpload = _firstUpload == 0 ? _lastUpload : _firstUpload;
+            _lastUploadCpu = Environment.CpuUsage.TotalTime;
+            (_firstUpload, _firstUploadCpu) = _firstUpload == 0 ? (_lastUpload, _lastUploadCpu) : (_firstUpload, _firstUploadCpu);
             _uploadBytes += (long)chunk.Values.Count * sizeof(float);
             if (chunk.Last)
             {
@@ -232,13 +236,16 @@ internal sealed class RoundState
         }
     }
 
-    /// <summary>The current task's accepted plain upload payload (4 bytes a value) and the time from its first chunk's
-    /// arrival to its last's: the coordinator's ingest, for the stage span.</summary>
-    public (long Bytes, TimeSpan Window) UploadIngest()
+    /// <summary>The current task's accepted plain upload payload (4 bytes a value), the time from its first chunk's
+    /// arrival to its last's, and this process's CPU time over that window: the coordinator's ingest, for the stage
+    /// span. The CPU is the coordinator's own only when no agent runs in its process.</summary>
+    public (long Bytes, TimeSpan Window, TimeSpan Cpu) UploadIngest()
     {
         lock (_gate)
         {
-            return (_uploadBytes, _firstUpload == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(_firstUpload, _lastUpload));
+            return _firstUpload == 0
+                ? (_uploadBytes, TimeSpan.Zero, TimeSpan.Zero)
+                : (_uploadBytes, System.Diagnostics.Stopwatch.GetElapsedTime(_firstUpload, _lastUpload), _lastUploadCpu - _firstUploadCpu);
         }
     }
 

@@ -14,7 +14,7 @@ internal sealed class BenchStageTimes : IDisposable
 {
     private readonly ActivityListener _listener;
     private readonly ConcurrentDictionary<(long Round, string Stage), double> _ms = new();
-    private readonly ConcurrentDictionary<long, (long Bytes, double WindowMs)> _ingest = new();
+    private readonly ConcurrentDictionary<long, (long Bytes, double WindowMs, double CpuMs)> _ingest = new();
 
     public BenchStageTimes()
     {
@@ -41,7 +41,7 @@ internal sealed class BenchStageTimes : IDisposable
 
     /// <summary>The plain upload payload the coordinator took in during <paramref name="round"/> and the time from
     /// its first chunk to its last (the tags of the plain upload stage; summed over tasks), or null (no plain upload).</summary>
-    public (long Bytes, double WindowMs)? IngestOf(long round) => _ingest.TryGetValue(round, out var ingest) ? ingest : null;
+    public (long Bytes, double WindowMs, double CpuMs)? IngestOf(long round) => _ingest.TryGetValue(round, out var ingest) ? ingest : null;
 
     public void Dispose() => _listener.Dispose();
 
@@ -63,7 +63,8 @@ internal sealed class BenchStageTimes : IDisposable
                 _ms.AddOrUpdate((round, key), span.Duration.TotalMilliseconds, (_, old) => old + span.Duration.TotalMilliseconds);
                 if (span.GetTagItem("securefed.upload.bytes") is long bytes && span.GetTagItem("securefed.upload.window_ms") is double window)
                 {
-                    _ingest.AddOrUpdate(round, (bytes, window), (_, old) => (old.Bytes + bytes, old.WindowMs + window));
+                    var cpu = span.GetTagItem("securefed.upload.process_cpu_ms") as double? ?? 0;
+                    _ingest.AddOrUpdate(round, (bytes, window, cpu), (_, old) => (old.Bytes + bytes, old.WindowMs + window, old.CpuMs + cpu));
                 }
 
                 return;

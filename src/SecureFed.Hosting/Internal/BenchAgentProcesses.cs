@@ -53,6 +53,12 @@ internal sealed class BenchAgentProcesses : IAsyncDisposable
                 info.Environment.Remove(key);
             }
 
+            // Every method compiled once, fully optimised, at its first call: a fresh agent process otherwise spends
+            // the benchmark recompiling at its higher tiers (a CPU profile of 10 agents showed the runtime's tiering
+            // compiler on half of an agent's CPU through all 11 rounds, warm-up included), and its measured round
+            // then counts the JIT, not the client. A caller's own setting of the variable is kept.
+            info.Environment.TryAdd("DOTNET_TieredCompilation", "0");
+
             var process = new Process { StartInfo = info };
             var output = new StringBuilder();
             var errors = new StringBuilder();

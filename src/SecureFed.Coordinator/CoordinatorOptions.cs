@@ -121,7 +121,13 @@ public sealed record CoordinatorOptions
     public string? LedgerPath { get; init; }
 
     /// <summary>Largest number of floats in one vector chunk.</summary>
-    public int MaxChunkFloats { get; init; } = 65536;
+    public int MaxChunkFloats { get; init; } = DefaultMaxChunkFloats;
+
+    /// <summary>The default of <see cref="MaxChunkFloats"/>: 256 KiB of floats a chunk.</summary>
+    public const int DefaultMaxChunkFloats = 65536;
+
+    /// <summary>The largest <see cref="MaxChunkFloats"/> allowed.</summary>
+    public const int MaxChunkFloatsLimit = 1 << 20;
 
     /// <summary>Largest gRPC message in bytes, both directions.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
@@ -186,7 +192,7 @@ public sealed record CoordinatorOptions
         Require(EvaluateModelHash is null || (EvaluateModelHash.Length == 64 && EvaluateModelHash.All(char.IsAsciiHexDigitLower)), nameof(EvaluateModelHash), $"'{EvaluateModelHash}'", "must be a model hash: 64 lowercase hex characters");
         Require(double.IsFinite(StatisticsClipNorm) && StatisticsClipNorm > 0, nameof(StatisticsClipNorm), StatisticsClipNorm, "must be positive");
         Require(double.IsFinite(EvaluationClipNorm) && EvaluationClipNorm > 0, nameof(EvaluationClipNorm), EvaluationClipNorm, "must be positive");
-        Require(MaxChunkFloats is >= 1 and <= 1 << 20, nameof(MaxChunkFloats), MaxChunkFloats, "must be within 1..1048576");
+        Require(MaxChunkFloats is >= 1 and <= MaxChunkFloatsLimit, nameof(MaxChunkFloats), MaxChunkFloats, $"must be within 1..{MaxChunkFloatsLimit}");
         Require(MaxMessageBytes >= (MaxChunkFloats * 4) + 4096, nameof(MaxMessageBytes), MaxMessageBytes, $"must hold a full chunk: at least {(MaxChunkFloats * 4) + 4096}");
         Require(Limits is not null, nameof(Limits), "null", "must be set");
         Limits!.Validate(MaxMessageBytes);

@@ -47,7 +47,7 @@ public sealed record SecAggBenchmarkOptions
     public string MaskPrg { get; init; } = Crypto.MaskPrgs.Aes128Ctr;
 
     /// <summary>Floats (or ring words) per upload chunk (the coordinator's MaxChunkFloats).</summary>
-    public int ChunkFloats { get; init; } = 65536;
+    public int ChunkFloats { get; init; } = CoordinatorOptions.DefaultMaxChunkFloats;
 
     /// <summary>The coordinator's graph choice: auto, complete or harary.</summary>
     public string Graph { get; init; } = SecAggGraphOptions.Auto;
@@ -115,9 +115,9 @@ public sealed record SecAggBenchmarkOptions
             throw new ArgumentException($"--mask-prg '{MaskPrg}' is invalid: must be {string.Join(" or ", Crypto.MaskPrgs.All)}");
         }
 
-        if (ChunkFloats is < 1 or > 1 << 20)
+        if (ChunkFloats is < 1 or > CoordinatorOptions.MaxChunkFloatsLimit)
         {
-            throw new ArgumentException($"--chunk-floats {ChunkFloats} is invalid: must be within 1..1048576");
+            throw new ArgumentException($"--chunk-floats {ChunkFloats} is invalid: must be within 1..{CoordinatorOptions.MaxChunkFloatsLimit}");
         }
 
         if (!SecAggGraphOptions.Modes.Contains(Graph))

@@ -11,6 +11,26 @@ internal sealed class ChildProcess : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
 
+    // A test run started in the background by a shell without job control (`nohup .ci/run &`) inherits SIGINT
+    // ignored, and the runtime keeps an ignored SIGINT ignored, so the Ctrl-C tests would see a CLI that never
+    // stops. coreutils' env (8.31 and later) restores the default before it runs dotnet; without it, children start
+    // as before.
+    private static readonly Lazy<string?> SignalReset = new(() =>
+    {
+        const string option = "--default-signal=INT";
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("/usr/bin/env") { ArgumentList = { option, "true" }, UseShellExecute = false, RedirectStandardError = true })!;
+            probe.StandardError.ReadToEnd();
+            probe.WaitForExit();
+            return probe.ExitCode == 0 ? option : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    });
+
     private ChildProcess(string name, Process process)
     {
         Name = name;
@@ -51,7 +71,7 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Starts the CLI (<paramref name="cli"/> is securefed.dll) with the given arguments and extra environment variables.</summary>
     public static ChildProcess Start(string name, string cli, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(SignalReset.Value is null ? "dotnet" : "/usr/bin/env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -59,6 +79,13 @@ internal sealed class ChildProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        if (SignalReset.Value is { } reset)
+        {
+            // env execs dotnet in place, so the process id stays the one the tests signal.
+            info.ArgumentList.Add(reset);
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(cli);
         foreach (var a in args)
         {

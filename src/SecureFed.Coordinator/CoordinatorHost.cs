@@ -1,11 +1,8 @@
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SecureFed.Coordinator.Internal;
@@ -137,37 +134,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         }
 
         var limits = options.Limits;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            // What a connection may cost before it is authenticated: a bounded count of connections, each with a
-            // bounded number of streams and deadlines for the handshake, the request headers and idling.
-            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
-            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
-            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
-            kestrel.Limits.KeepAliveTimeout = limits.IdleConnectionTimeout;
-            kestrel.Limits.RequestHeadersTimeout = limits.HandshakeTimeout;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
-            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
-            // Pings find peers that vanished without closing (a half-open TCP connection holds its stream forever).
-            // They also bound how long such a silo keeps its seat against its own restarted agent (SessionRegistry).
-            kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
-            kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
-            kestrel.Listen(options.ListenAddress, options.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                listen.UseHttps(new HttpsConnectionAdapterOptions
-                {
-                    ServerCertificate = serverCertificate,
-                    SslProtocols = SslProtocols.Tls13,
-                    ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                    // Accepted here, validated per call against the consortium CA only (FederationService).
-                    ClientCertificateValidation = static (_, _, _) => true,
-                    CheckCertificateRevocation = false,
-                    HandshakeTimeout = limits.HandshakeTimeout,
-                });
-            });
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => CoordinatorTransport.Configure(kestrel, limits, options.ListenAddress, options.Port, serverCertificate));
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = options.MaxMessageBytes;
@@ -231,7 +198,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken);
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Address = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+        Address = CoordinatorTransport.ClientAddress(address);
         _completion = Task.Run(() => _orchestrator.RunAsync(_stopping.Token), CancellationToken.None);
         _ = _completion.ContinueWith(
             t => _health.OnStopped(t.Exception!.InnerException?.Message ?? "error"),

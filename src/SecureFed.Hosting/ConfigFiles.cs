@@ -288,6 +288,9 @@ public sealed class CoordinatorLimitsConfig
     /// <summary>Bytes queued for one member before its stream ends RESOURCE_EXHAUSTED.</summary>
     public int MaxSessionOutboxBytes { get; set; } = Defaults.MaxSessionOutboxBytes;
 
+    /// <summary>HTTP/2 flow-control window, in bytes, granted to each connection and stream (what a peer may send unread).</summary>
+    public int ReceiveWindowBytes { get; set; } = Defaults.ReceiveWindowBytes;
+
     /// <summary>Notices sent to one member per minute.</summary>
     public int NoticesPerMinute { get; set; } = Defaults.NoticesPerMinute;
 
@@ -313,6 +316,7 @@ public sealed class CoordinatorLimitsConfig
         HelloTimeout = Seconds(nameof(HelloTimeoutSeconds), HelloTimeoutSeconds),
         MaxHealthWatches = MaxHealthWatches,
         MaxSessionOutboxBytes = MaxSessionOutboxBytes,
+        ReceiveWindowBytes = ReceiveWindowBytes,
         NoticesPerMinute = NoticesPerMinute,
         DrainTimeout = Seconds(nameof(DrainTimeoutSeconds), DrainTimeoutSeconds),
         UnhealthyAfterAborts = UnhealthyAfterAborts,

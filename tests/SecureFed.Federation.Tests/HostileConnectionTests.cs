@@ -398,17 +398,63 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Limits_ReceiveWindow_IsTheWindowTheServerGrantsEachConnectionAndStream()
+    {
+        const int window = 3 * Mib;
+        await using var fed = new TestFederation(3);
+        var coordinator = await fed.StartCoordinatorAsync(Idle(fed, new ConnectionLimits { ReceiveWindowBytes = window }));
+        await using var tls = await IdleTlsAsync(coordinator.Address) ?? throw new InvalidOperationException("TLS handshake refused");
+
+        // The client preface and an empty SETTINGS frame; then the server's first frames: its SETTINGS (the stream
+        // window, id 0x4) and a WINDOW_UPDATE of the connection (stream 0) from the protocol's 65535 up to its own.
+        await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        await tls.WriteAsync(new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 });
+        uint? streamWindow = null;
+        uint? connectionIncrement = null;
+        using var cts = new CancellationTokenSource(TestFederation.Timeout);
+        while (streamWindow is null || connectionIncrement is null)
+        {
+            var header = new byte[9];
+            await tls.ReadExactlyAsync(header, cts.Token);
+            var length = (header[0] << 16) | (header[1] << 8) | header[2];
+            var (type, flags, stream) = (header[3], header[4], BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(5)) & 0x7FFF_FFFF);
+            var payload = new byte[length];
+            await tls.ReadExactlyAsync(payload, cts.Token);
+            if (type == 4 && (flags & 1) == 0)
+            {
+                for (var i = 0; i + 6 <= length; i += 6)
+                {
+                    if (BinaryPrimitives.ReadUInt16BigEndian(payload.AsSpan(i)) == 4)
+                    {
+                        streamWindow = BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(i + 2));
+                    }
+                }
+
+                streamWindow ??= 65_535; // not sent: the protocol's default
+            }
+            else if (type == 8 && stream == 0)
+            {
+                connectionIncrement = BinaryPrimitives.ReadUInt32BigEndian(payload) & 0x7FFF_FFFF;
+            }
+        }
+
+        Assert.Equal((uint)window, streamWindow);
+        Assert.Equal((uint)(window - 65_535), connectionIncrement);
+    }
+
+    [Fact]
     public async Task Limits_FromConfigFile_BoundAndBadValuesNamed()
     {
         var path = Path.Combine(Path.GetTempPath(), $"securefed-limits-{Guid.NewGuid():N}.json");
         try
         {
-            File.WriteAllText(path, """{ "Coordinator": { "Limits": { "MaxConnections": 64, "HelloTimeoutSeconds": 2.5, "MaxSessionOutboxBytes": 16777216 } } }""");
+            File.WriteAllText(path, """{ "Coordinator": { "Limits": { "MaxConnections": 64, "HelloTimeoutSeconds": 2.5, "MaxSessionOutboxBytes": 16777216, "ReceiveWindowBytes": 2097152 } } }""");
             var limits = Hosting.CoordinatorConfig.Load(path).Limits.ToLimits();
 
             Assert.Equal(64, limits.MaxConnections);
             Assert.Equal(TimeSpan.FromSeconds(2.5), limits.HelloTimeout);
             Assert.Equal(16 * Mib, limits.MaxSessionOutboxBytes);
+            Assert.Equal(2 * Mib, limits.ReceiveWindowBytes);
             Assert.Equal(new ConnectionLimits().NoticesPerMinute, limits.NoticesPerMinute);
         }
         finally
@@ -422,6 +468,8 @@ public sealed class HostileConnectionTests(ITestOutputHelper output)
         var options = fed.Options(rounds: 1, minSilos: 1) with { Limits = new ConnectionLimits { MaxSessionOutboxBytes = 1000 } };
         var outbox = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Contains("Limits.MaxSessionOutboxBytes = 1000", outbox.Message, StringComparison.Ordinal);
+        var window = Assert.Throws<ArgumentException>((options with { Limits = new ConnectionLimits { ReceiveWindowBytes = 1000 } }).Validate);
+        Assert.Contains("Limits.ReceiveWindowBytes = 1000", window.Message, StringComparison.Ordinal);
     }
 
     private static async Task<string> WaitForLogAsync(TestFederation fed, string fragment)

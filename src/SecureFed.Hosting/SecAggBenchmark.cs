@@ -13,8 +13,8 @@ namespace SecureFed.Hosting;
 
 /// <summary>
 /// Plain against secure aggregation of the same inputs, each a real federation over loopback mutual TLS: N agents
-/// with fixed random deltas of L parameters, one warm-up round and one measured round each, the figures taken from
-/// the measured round alone. Silos that drop do so at the MaskedInput stage (after sharing keys), the case that
+/// with fixed random deltas of L parameters, warm-up rounds and then measured rounds each, every figure the median of
+/// the measured rounds' (one measured round by default). Silos that drop do so at the MaskedInput stage (after sharing keys), the case that
 /// costs the server most. Per role: the benchmark process's CPU over the measured round (the coordinator, and with
 /// agents in process every agent too), and with <see cref="SecAggBenchmarkOptions.AgentsInProcess"/> false each
 /// agent's own process CPU and (on Linux) the bytes its process read and wrote on its connection.
@@ -42,9 +42,12 @@ public static class SecAggBenchmark
         var template = new SecureAggregationPlan(options.RingBits, 16, 16.0, MaskPrg: options.MaskPrg);
         var graph = options.GraphOptions.Validate();
 
-        var plain = await RunFederationAsync(silos - dropped, 0, options.Parameters, options.ChunkFloats, null, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
-        var secure = await RunFederationAsync(silos, dropped, options.Parameters, options.ChunkFloats, template, graph, command, options.EffectiveWarmupRounds, options.LogLevel, cancellationToken);
+        var rounds = (options.EffectiveWarmupRounds, options.MeasuredRounds);
+        var plain = await RunFederationAsync(silos - dropped, 0, options, null, graph, command, rounds, cancellationToken);
+        var secure = await RunFederationAsync(silos, dropped, options, template, graph, command, rounds, cancellationToken);
         var prg = MaskGeneratorBenchmark.MeasureGigabytesPerSecond(64, prg: options.MaskPrg);
+        var transport = await TransportProbe.MeasureAsync(
+            Math.Min(silos - dropped, MaxProbeConnections), options.Parameters * 4L, options.ChunkFloats * 4, Limits(silos - dropped, options), options.MeasuredRounds, cancellationToken);
         return new JsonObject
         {
             ["silos"] = silos,
@@ -53,6 +56,7 @@ public static class SecAggBenchmark
             ["dropped_silos"] = dropped,
             ["ring_bits"] = options.RingBits,
             ["warmup_rounds"] = options.EffectiveWarmupRounds,
+            ["measured_rounds"] = options.MeasuredRounds,
             ["plain_ms"] = Math.Round(plain.Round.TotalMilliseconds, 1),
             ["secure_ms"] = Math.Round(secure.Round.TotalMilliseconds, 1),
             ["ratio"] = Math.Round(secure.Round / plain.Round, 3),
@@ -63,6 +67,7 @@ public static class SecAggBenchmark
             ["prg_gb_per_s"] = Math.Round(prg, 3),
             ["mask_prg"] = options.MaskPrg,
             ["chunk_floats"] = options.ChunkFloats,
+            ["receive_window_bytes"] = options.ReceiveWindowBytes,
             ["exact_sum"] = secure.MeanError < 1e-3,
             ["agents_in_process"] = options.AgentsInProcess,
             ["graph"] = secure.Graph.Graph,
@@ -75,6 +80,15 @@ public static class SecAggBenchmark
             ["bytes_up_ratio"] = Ratio(secure.Client.BytesUp, plain.Client.BytesUp),
             ["plain_ingest_mb_per_s"] = plain.IngestMegabytesPerSecond,
             ["plain_ingest_mb_per_cpu_s"] = plain.IngestMegabytesPerCpuSecond,
+            ["transport"] = new JsonObject
+            {
+                ["mb_per_s"] = transport.MegabytesPerSecond,
+                ["passes_mb_per_s"] = new JsonArray([.. transport.Passes.Select(p => (JsonNode?)p)]),
+                ["connections"] = transport.Connections,
+                ["bytes_per_connection"] = transport.BytesPerConnection,
+                ["message_bytes"] = transport.MessageBytes,
+            },
+            ["plain_ingest_of_transport"] = Ratio(plain.IngestMegabytesPerSecond, transport.MegabytesPerSecond),
         };
     }
 
@@ -87,10 +101,17 @@ public static class SecAggBenchmark
         logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     }
 
+    /// <summary>The most connections the transport probe opens (each a client certificate and a TLS handshake).</summary>
+    private const int MaxProbeConnections = 1000;
+
+    /// <summary>The coordinator's limits in a benchmark of <paramref name="silos"/> silos (the transport probe's too).</summary>
+    private static ConnectionLimits Limits(int silos, SecAggBenchmarkOptions run) =>
+        new() { MaxConnections = Math.Max(256, (2 * silos) + 16), KeepAlivePingTimeout = StarvedPingTimeout, ReceiveWindowBytes = run.ReceiveWindowBytes };
+
     private static double? Ratio(double? secure, double? plain) =>
         secure is { } s && plain is { } p && p > 0 ? Math.Round(s / p, 3) : null;
 
-    /// <summary>One federation's measured round.</summary>
+    /// <summary>One federation's measured round, or the median of its measured rounds (<see cref="Median"/>).</summary>
     /// <param name="Round">Its wall time.</param>
     /// <param name="Process">This process's CPU over it (coordinator, plus agents when in process) and its garbage collections.</param>
     /// <param name="AgentsInProcess">Whether the agents ran in this process.</param>
@@ -101,10 +122,49 @@ public static class SecAggBenchmark
     /// <param name="Stages">The coordinator's wall time per stage of the measured round, from its stage spans.</param>
     /// <param name="Ingest">The plain upload payload the coordinator took in, the time from its first chunk to its last, and
     /// this process's CPU over that time (plain only).</param>
+    /// <param name="Rounds">Each measured round (oldest first) when this is their median; else empty.</param>
     private sealed record Measurement(
         TimeSpan Round, ProcessCounters Process, bool AgentsInProcess, TimeSpan Unmask, BenchAgentCost Client, double MeanError,
-        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages, (long Bytes, double WindowMs, double CpuMs)? Ingest)
+        (string Graph, int Degree, int NeighbourhoodThreshold) Graph, JsonObject Stages, (long Bytes, double WindowMs, double CpuMs)? Ingest,
+        IReadOnlyList<Measurement> Rounds)
     {
+        /// <summary>
+        /// Each figure the median of <paramref name="rounds"/>' (the mean of the middle two for an even count), taken
+        /// figure by figure, so one slow round on a shared machine moves none of them far. Ratios are then of medians.
+        /// </summary>
+        public static Measurement Median(IReadOnlyList<Measurement> rounds)
+        {
+            if (rounds.Count == 1)
+            {
+                return rounds[0];
+            }
+
+            double M(Func<Measurement, double> f) => MedianOf(rounds.Select(f));
+            double? N(Func<Measurement, double?> f) => rounds.All(r => f(r).HasValue) ? MedianOf(rounds.Select(r => f(r)!.Value)) : null;
+            var stages = new JsonObject();
+            foreach (var stage in rounds.SelectMany(r => r.Stages.Select(s => s.Key)).Distinct().Order(StringComparer.Ordinal))
+            {
+                stages[stage] = Math.Round(MedianOf(rounds.Select(r => r.Stages[stage]?.GetValue<double>() ?? 0)), 1);
+            }
+
+            var ingest = rounds.All(r => r.Ingest.HasValue)
+                ? ((long)M(r => r.Ingest!.Value.Bytes), M(r => r.Ingest!.Value.WindowMs), M(r => r.Ingest!.Value.CpuMs))
+                : ((long, double, double)?)null;
+            var client = new BenchAgentCost(
+                N(r => r.Client.CpuMs), (long)M(r => r.Client.BytesUp), M(r => r.Client.MaskMs), rounds[^1].Client.WireUp, rounds[^1].Client.WireDown);
+            return new Measurement(
+                TimeSpan.FromMilliseconds(M(r => r.Round.TotalMilliseconds)),
+                new ProcessCounters(M(r => r.Process.CpuMs), M(r => r.Process.GcPauseMs), (int)Math.Round(M(r => r.Process.Gen2Collections))),
+                rounds[0].AgentsInProcess, TimeSpan.FromMilliseconds(M(r => r.Unmask.TotalMilliseconds)), client, rounds.Max(r => r.MeanError),
+                rounds[^1].Graph, stages, ingest, rounds);
+        }
+
+        private static double MedianOf(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+
         /// <summary>Megabytes (10^6) of plain updates a second into the coordinator while they arrived, or null.</summary>
         public double? IngestMegabytesPerSecond => Ingest is { Bytes: > 0, WindowMs: > 0 } i ? Math.Round(i.Bytes / 1e6 / (i.WindowMs / 1e3), 1) : null;
 
@@ -139,6 +199,8 @@ public static class SecAggBenchmark
             ["ingest_mb_per_s"] = IngestMegabytesPerSecond,
             ["ingest_cpu_ms"] = IngestCpuMs,
             ["ingest_mb_per_cpu_s"] = IngestMegabytesPerCpuSecond,
+            ["rounds_ms"] = Rounds.Count == 0 ? null : new JsonArray([.. Rounds.Select(r => (JsonNode?)Math.Round(r.Round.TotalMilliseconds, 1))]),
+            ["ingest_mb_per_s_rounds"] = Rounds.Count == 0 || Ingest is null ? null : new JsonArray([.. Rounds.Select(r => (JsonNode?)r.IngestMegabytesPerSecond)]),
         };
     }
 
@@ -153,8 +215,10 @@ public static class SecAggBenchmark
     }
 
     private static async Task<Measurement> RunFederationAsync(
-        int silos, int dropped, int parameters, int chunkFloats, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command, int warmup, LogLevel logLevel, CancellationToken ct)
+        int silos, int dropped, SecAggBenchmarkOptions run, SecureAggregationPlan? secure, SecAggGraphOptions graph, SecAggBenchAgentCommand? command,
+        (int Warmup, int Measured) rounds, CancellationToken ct)
     {
+        var (parameters, chunkFloats) = (run.Parameters, run.ChunkFloats);
         var time = TimeProvider.System;
         var dir = Path.Combine(Path.GetTempPath(), "securefed-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -168,7 +232,7 @@ public static class SecAggBenchmark
         {
             FederationId = FederationId,
             Port = 0,
-            Rounds = warmup + 1,
+            Rounds = rounds.Warmup + rounds.Measured,
             MinSilos = Math.Max(2, honest),
             TargetSilos = silos,
             Members = ids,
@@ -183,7 +247,7 @@ public static class SecAggBenchmark
             // Room for reconnects while the old connection closes, and pings a starved process can answer in time
             // (at 1000 in-process silos the default 20 s cut connections by the hundred, and each reconnect cost a
             // handshake on the same two cores).
-            Limits = new ConnectionLimits { MaxConnections = Math.Max(256, (2 * silos) + 16), KeepAlivePingTimeout = StarvedPingTimeout },
+            Limits = Limits(silos, run),
             // Every silo's client runs on this machine's few cores, so a stage's wall time grows with the silos: at 1000
             // in-process silos the key stages took longer than a fixed 60 s, and the stalled silos aborted the round.
             PlanTimeout = TimeSpan.FromSeconds(60 + (silos / 2)),
@@ -196,44 +260,49 @@ public static class SecAggBenchmark
         try
         {
             using var stages = new BenchStageTimes();
-            await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => LogToStandardError(b, logLevel), time);
+            await using var coordinator = CoordinatorHost.Create(options, coordinatorCert, ca.Certificate, new ZeroModel(parameters), b => LogToStandardError(b, run.LogLevel), time);
             var afterRound = new System.Collections.Concurrent.ConcurrentDictionary<long, ProcessCounters>();
             coordinator.RoundFinished += r => afterRound[r.Round] = ProcessCounters.Now();
             await coordinator.StartAsync(ct);
-            IReadOnlyList<BenchAgentCost> costs;
+            IReadOnlyList<IReadOnlyList<BenchAgentSample>> samples;
             FederationOutcome outcome;
             (string, int, int)? seen;
             if (command is null)
             {
-                (outcome, costs, seen) = await RunAgentsInProcessAsync(coordinator, ids, certs, ca.Certificate, parameters, dropped, ct);
+                (outcome, samples, seen) = await RunAgentsInProcessAsync(coordinator, ids, certs, ca.Certificate, parameters, dropped, ct);
             }
             else
             {
-                (outcome, costs, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
+                (outcome, samples, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
             }
 
-            var measured = outcome.Rounds[^1];
             var model = coordinator.Store.LatestModel()!.Parameters;
-            var rounds = coordinator.Store.ModelHistory().Count - 1;
+            var released = coordinator.Store.ModelHistory().Count - 1;
             var error = 0.0;
             for (var j = 0; j < parameters; j++)
             {
-                error = Math.Max(error, Math.Abs((model[j] / rounds) - expectedMean[j]));
+                error = Math.Max(error, Math.Abs((model[j] / released) - expectedMean[j]));
             }
 
-            var client = new BenchAgentCost(
-                Mean(costs.Select(c => c.CpuMs)), (long)costs.Average(c => c.BytesUp), costs.Average(c => c.MaskMs),
-                (long?)Mean(costs.Select(c => (double?)c.WireUp)), (long?)Mean(costs.Select(c => (double?)c.WireDown)));
-            return new Measurement(
-                measured.Duration,
-                afterRound[measured.Round] - afterRound[measured.Round - 1],
-                command is null,
-                measured.ServerUnmaskTime ?? TimeSpan.Zero,
-                client,
-                error,
-                seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0),
-                stages.Of(measured.Round),
-                stages.IngestOf(measured.Round));
+            var each = outcome.Rounds.TakeLast(rounds.Measured).Select(measured =>
+            {
+                var costs = Costs(samples, measured.Round);
+                var client = new BenchAgentCost(
+                    Mean(costs.Select(c => c.CpuMs)), (long)costs.Average(c => c.BytesUp), costs.Average(c => c.MaskMs),
+                    (long?)Mean(costs.Select(c => (double?)c.WireUp)), (long?)Mean(costs.Select(c => (double?)c.WireDown)));
+                return new Measurement(
+                    measured.Duration,
+                    afterRound[measured.Round] - afterRound[measured.Round - 1],
+                    command is null,
+                    measured.ServerUnmaskTime ?? TimeSpan.Zero,
+                    client,
+                    error,
+                    seen ?? (SecureAggregationPlan.CompleteGraph, 0, 0),
+                    stages.Of(measured.Round),
+                    stages.IngestOf(measured.Round),
+                    []);
+            }).ToList();
+            return Measurement.Median(each);
         }
         finally
         {
@@ -253,7 +322,7 @@ public static class SecAggBenchmark
         }
     }
 
-    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentsInProcessAsync(
+    private static async Task<(FederationOutcome, IReadOnlyList<IReadOnlyList<BenchAgentSample>>, (string, int, int)?)> RunAgentsInProcessAsync(
         CoordinatorHost coordinator, string[] ids, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
         System.Security.Cryptography.X509Certificates.X509Certificate2 root, int parameters, int dropped, CancellationToken ct)
     {
@@ -272,6 +341,17 @@ public static class SecAggBenchmark
         var meters = agents.Select(a => new BenchAgentMeter(a, ownsProcess: false)).ToArray();
         var runs = agents.Select(a => Task.Run(() => a.RunOnceAsync(stop.Token), CancellationToken.None)).ToArray();
         var outcome = await coordinator.Completion.WaitAsync(TimeSpan.FromMinutes(20), ct);
+        try
+        {
+            // The silos that stay end on FederationComplete, after the last round's result, which every measured round's
+            // cost is cut at; cancelled at once, an agent could miss it. The dropped ones are still reconnecting.
+            await Task.WhenAll(runs.Take(silos - dropped)).WaitAsync(TimeSpan.FromSeconds(20), ct);
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or TimeoutException)
+        {
+            // the cost of such an agent's last round is missing, which Costs names
+        }
+
         await stop.CancelAsync();
         try
         {
@@ -283,10 +363,10 @@ public static class SecAggBenchmark
         }
 
         var last = trainers[0].LastSecure;
-        return (outcome, Costs(meters.Take(silos - dropped).Select(m => m.Samples)), last is null ? null : (last.Graph, last.GraphDegree, last.NeighbourhoodThreshold));
+        return (outcome, [.. meters.Take(silos - dropped).Select(m => m.Samples)], last is null ? null : (last.Graph, last.GraphDegree, last.NeighbourhoodThreshold));
     }
 
-    private static async Task<(FederationOutcome, IReadOnlyList<BenchAgentCost>, (string, int, int)?)> RunAgentProcessesAsync(
+    private static async Task<(FederationOutcome, IReadOnlyList<IReadOnlyList<BenchAgentSample>>, (string, int, int)?)> RunAgentProcessesAsync(
         CoordinatorHost coordinator, string dir, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
         System.Security.Cryptography.X509Certificates.X509Certificate2 root, SecAggBenchAgentCommand command, int parameters, int dropped, CancellationToken ct)
     {
@@ -313,11 +393,11 @@ public static class SecAggBenchmark
             throw new InvalidOperationException(failure, ex);
         }
         var results = await children.CollectAsync(TimeSpan.FromSeconds(60), ct);
-        return (outcome, Costs(results.Select(SecAggBenchAgent.ParseSamples)), SecAggBenchAgent.ParseGraph(results[0]));
+        return (outcome, [.. results.Select(SecAggBenchAgent.ParseSamples)], SecAggBenchAgent.ParseGraph(results[0]));
     }
 
-    private static BenchAgentCost[] Costs(IEnumerable<IReadOnlyList<BenchAgentSample>> samples) =>
-        [.. samples.Select(s => BenchAgentCost.OfLastRound(s) ?? throw new InvalidOperationException("a benchmark agent saw fewer than two round results"))];
+    private static BenchAgentCost[] Costs(IEnumerable<IReadOnlyList<BenchAgentSample>> samples, long round) =>
+        [.. samples.Select(s => BenchAgentCost.OfRound(s, round) ?? throw new InvalidOperationException($"a benchmark agent saw no result of round {round} or of the one before it (saw {string.Join(",", s.Select(x => x.Round))})"))];
 
     private static double? Mean(IEnumerable<double?> values)
     {

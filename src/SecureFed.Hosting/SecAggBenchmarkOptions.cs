@@ -69,6 +69,15 @@ public sealed record SecAggBenchmarkOptions
     /// 10 silos cost each client 223 ms of CPU after 3 rounds, 45 ms after 15).</summary>
     public int EffectiveWarmupRounds => WarmupRounds ?? (Silos <= 30 ? 10 : Silos <= 100 ? 3 : 1);
 
+    /// <summary>The HTTP/2 window the coordinator grants each connection and stream, as its Limits.ReceiveWindowBytes.</summary>
+    public int ReceiveWindowBytes { get; init; } = ConnectionLimits.DefaultReceiveWindowBytes;
+
+    /// <summary>
+    /// Rounds measured after the warm-up (1..20): every figure is the median of theirs, so one round slowed by a
+    /// neighbour on a shared machine does not decide a ratio.
+    /// </summary>
+    public int MeasuredRounds { get; init; } = 1;
+
     /// <summary>The coordinator's log level on standard error (warnings by default: dropped or stalled silos, aborts).</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
 
@@ -103,6 +112,16 @@ public sealed record SecAggBenchmarkOptions
         if (WarmupRounds is < 1 or > 20)
         {
             throw new ArgumentException($"--warmup-rounds {WarmupRounds} is invalid: must be within 1..20 (the measured round is cut from the one before it)");
+        }
+
+        if (ReceiveWindowBytes is < 65_535)
+        {
+            throw new ArgumentException($"--receive-window {ReceiveWindowBytes} is invalid: must be at least 65535 (HTTP/2's initial window)");
+        }
+
+        if (MeasuredRounds is < 1 or > 20)
+        {
+            throw new ArgumentException($"--measured-rounds {MeasuredRounds} is invalid: must be within 1..20");
         }
 
         if (RingBits is not (32 or 64))

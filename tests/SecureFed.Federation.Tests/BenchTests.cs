@@ -118,6 +118,11 @@ public sealed class BenchTests
         Assert.Equal("aes-256-ctr", (string)result["mask_prg"]!);
         Assert.Equal(100, (int)result["chunk_floats"]!);
 
+        // The transport probe sends in the same chunks: ten 400-byte messages a client, all counted by its server.
+        Assert.Equal(400, (int)result["transport"]!["message_bytes"]!);
+        Assert.Equal(4000L, (long)result["transport"]!["bytes_per_connection"]!);
+        Assert.True((double)result["transport"]!["mb_per_s"]! > 0);
+
         var fresh = await SecAggBenchmark.RunAsync(new SecAggBenchmarkOptions { Silos = 4, Parameters = 100 }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal("aes-128-ctr", (string)fresh["mask_prg"]!);
         Assert.True((bool)fresh["exact_sum"]!);
@@ -132,7 +137,59 @@ public sealed class BenchTests
         Assert.Equal(3, (int)result["graph_degree"]!);
     }
 
+    [Fact]
+    public async Task SecAggBench_MeasuredRounds_EachFigureIsTheMedianOfItsRounds()
+    {
+        var result = await BenchThroughCliAsync("--silos", "3", "--params", "1000", "--warmup-rounds", "1", "--measured-rounds", "3", "--receive-window", "131072");
+
+        Assert.Equal(3, (int)result["measured_rounds"]!);
+        Assert.Equal(131072, (int)result["receive_window_bytes"]!);
+        Assert.True((bool)result["exact_sum"]!);
+        foreach (var run in new[] { "plain", "secure" })
+        {
+            // Three rounds of their own, and the reported round time is the middle one of them.
+            var rounds = result[run]!["rounds_ms"]!.AsArray().Select(r => (double)r!).ToArray();
+            Assert.Equal(3, rounds.Length);
+            Assert.All(rounds, r => Assert.True(r > 0, $"{run}: a round of {r} ms"));
+            Assert.Equal(rounds.Order().ElementAt(1), (double)result[run]!["round_ms"]!);
+            Assert.Equal((double)result[$"{run}_ms"]!, (double)result[run]!["round_ms"]!);
+        }
+
+        // The plain ingest: every round took in all three updates; the rate reported is the middle round's.
+        var rates = result["plain"]!["ingest_mb_per_s_rounds"]!.AsArray().Select(r => (double?)r).ToArray();
+        Assert.Equal(3, rates.Length);
+        if (rates.All(r => r.HasValue))
+        {
+            Assert.Equal(rates.Order().ElementAt(1), (double?)result["plain"]!["ingest_mb_per_s"]);
+        }
+
+        Assert.Equal(3 * 1000L * 4, (long)result["plain"]!["ingest_bytes"]!);
+        Assert.Null(result["secure"]!["ingest_mb_per_s_rounds"]);
+
+        // The bare transport beside it: one client per plain silo streaming an update's bytes in chunk-sized messages,
+        // as many measured passes as rounds, and the plain ingest as a share of it.
+        var transport = result["transport"]!.AsObject();
+        Assert.Equal(3, (int)transport["connections"]!);
+        Assert.Equal(1000L * 4, (long)transport["bytes_per_connection"]!);
+        Assert.Equal(65536 * 4, (int)transport["message_bytes"]!);
+        var passes = transport["passes_mb_per_s"]!.AsArray().Select(p => (double)p!).ToArray();
+        Assert.Equal(3, passes.Length);
+        Assert.All(passes, p => Assert.True(p > 0));
+        Assert.Equal(passes.Order().ElementAt(1), (double)transport["mb_per_s"]!);
+        if (result["plain"]!["ingest_mb_per_s"] is { } ingest)
+        {
+            Assert.Equal(Math.Round((double)ingest / (double)transport["mb_per_s"]!, 3), (double)result["plain_ingest_of_transport"]!);
+        }
+
+        // One measured round (the default) reports no per-round lists.
+        var single = await SecAggBenchmark.RunAsync(new SecAggBenchmarkOptions { Silos = 3, Parameters = 100, WarmupRounds = 1 }, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, (int)single["measured_rounds"]!);
+        Assert.Null(single["plain"]!["rounds_ms"]);
+    }
+
     [Theory]
+    [InlineData("--measured-rounds", "0", "--measured-rounds 0 is invalid")]
+    [InlineData("--receive-window", "1000", "--receive-window 1000 is invalid")]
     [InlineData("--graph", "ring", "ring")]
     [InlineData("--mask-prg", "des", "des")]
     [InlineData("--chunk-floats", "0", "--chunk-floats 0 is invalid")]

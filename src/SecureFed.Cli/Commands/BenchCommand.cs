@@ -24,11 +24,13 @@ internal static class BenchCommand
         var graphDropout = new Option<double>("--graph-dropout") { Description = "SecAgg+: fraction of silos assumed to drop, which sizes the graph (SecAggDropout; raised to --dropout).", DefaultValueFactory = _ => SecureFed.Coordinator.SecAggGraphOptions.Default.DropoutFraction, CustomParser = NumberOptions.ParseDouble };
         var inProcess = new Option<bool>("--agents-in-process") { Description = "Run the agents in this process (true), or each as its own securefed process (false), so the coordinator's and one client's CPU and bytes are measured apart.", DefaultValueFactory = _ => true };
         var warmup = new Option<int?>("--warmup-rounds") { Description = "Rounds before the measured one, so the runtime's JIT has settled (default: 10 up to 30 silos, 3 up to 100, 1 above; 1..20)." };
+        var window = new Option<int>("--receive-window") { Description = "HTTP/2 window in bytes the coordinator grants each connection and stream, as its Limits.ReceiveWindowBytes (at least 65535).", DefaultValueFactory = _ => SecureFed.Coordinator.ConnectionLimits.DefaultReceiveWindowBytes };
+        var measured = new Option<int>("--measured-rounds") { Description = "Rounds measured after the warm-up (1..20); every figure is the median of theirs.", DefaultValueFactory = _ => 1 };
         var logLevel = new Option<Microsoft.Extensions.Logging.LogLevel>("--log-level") { Description = "The coordinator's log on standard error: Warning (default: dropped or stalled silos, aborts), Information, Debug, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Warning };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };
-        var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured round; prints one JSON object.")
+        var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured rounds (their medians); prints one JSON object.")
         {
-            silos, parameters, dropout, ringBits, maskPrg, chunkFloats, graph, corruption, graphDropout, inProcess, warmup, logLevel, json,
+            silos, parameters, dropout, ringBits, maskPrg, chunkFloats, window, graph, corruption, graphDropout, inProcess, warmup, measured, logLevel, json,
         };
         secagg.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -41,11 +43,13 @@ internal static class BenchCommand
                     RingBits = parse.GetValue(ringBits),
                     MaskPrg = parse.GetValue(maskPrg)!,
                     ChunkFloats = parse.GetValue(chunkFloats),
+                    ReceiveWindowBytes = parse.GetValue(window),
                     Graph = parse.GetValue(graph)!,
                     Corruption = parse.GetValue(corruption),
                     GraphDropout = parse.GetValue(graphDropout),
                     AgentsInProcess = parse.GetValue(inProcess),
                     WarmupRounds = parse.GetValue(warmup),
+                    MeasuredRounds = parse.GetValue(measured),
                     LogLevel = parse.GetValue(logLevel),
                 },
                 ct);

@@ -15,24 +15,27 @@ internal sealed record BenchAgentSample(long Round, double? CpuMs, long BytesSen
 /// <summary>What one agent cost in the measured round: the difference of its samples around it (TCP bytes: the mean per round of the run).</summary>
 internal sealed record BenchAgentCost(double? CpuMs, long BytesUp, double MaskMs, long? WireUp, long? WireDown)
 {
-    /// <summary>The cost of the last round in <paramref name="samples"/> (null when fewer than two rounds were seen).</summary>
-    public static BenchAgentCost? OfLastRound(IReadOnlyList<BenchAgentSample> samples)
+    /// <summary>The cost of round <paramref name="round"/>: from the sample before its result to the one at it (null
+    /// when either is missing).</summary>
+    public static BenchAgentCost? OfRound(IReadOnlyList<BenchAgentSample> samples, long round)
     {
         var rounds = samples.OrderBy(s => s.Round).ToList();
-        if (rounds.Count < 2)
+        var at = rounds.FindIndex(s => s.Round == round);
+        if (at < 1)
         {
             return null;
         }
 
-        var (before, after) = (rounds[^2], rounds[^1]);
+        var (before, after) = (rounds[at - 1], rounds[at]);
 
         // The kernel has already received part of the next round when the agent reads a result, so the socket's
         // counters cannot be cut at a round; they are taken over the whole run (from before connecting to the
         // last result, TLS handshake included) per round.
-        var (start, perRound) = (rounds[0], Math.Max(1, after.Round - rounds[0].Round));
+        var last = rounds[^1];
+        var (start, perRound) = (rounds[0], Math.Max(1, last.Round - rounds[0].Round));
         return new BenchAgentCost(
             after.CpuMs - before.CpuMs, after.BytesSent - before.BytesSent, after.MaskMs - before.MaskMs,
-            (after.WireWritten - start.WireWritten) / perRound, (after.WireRead - start.WireRead) / perRound);
+            (last.WireWritten - start.WireWritten) / perRound, (last.WireRead - start.WireRead) / perRound);
     }
 }
 

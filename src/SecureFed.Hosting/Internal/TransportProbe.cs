@@ -18,8 +18,9 @@ namespace SecureFed.Hosting.Internal;
 /// The ceiling the plain ingest is measured against: what the coordinator's transport alone carries on this machine.
 /// N clients built as agents build theirs (<see cref="AgentChannel"/>, mutual TLS 1.3) each stream the bytes of one
 /// update, in messages of one upload chunk, to a listener set up as the coordinator's (<see cref="CoordinatorTransport"/>,
-/// the same limits) whose method only counts what arrives: no protobuf parse, no copy, no check. Both ends run in this
-/// process, as the agents do by default.
+/// the same limits) whose method only counts what arrives: no protobuf parse, no copy, no check. The rate is taken as
+/// the plain ingest is: the bytes over the time from the first message's arrival at the server to the last's. Both
+/// ends run in this process, as the agents do by default.
 /// </summary>
 internal static class TransportProbe
 {
@@ -28,9 +29,10 @@ internal static class TransportProbe
     /// <param name="Connections">Clients, each on its own connection.</param>
     /// <param name="BytesPerConnection">Bytes each streamed per pass: one update's values, 4 bytes each.</param>
     /// <param name="MessageBytes">Bytes a message: one upload chunk's values.</param>
-    /// <param name="MegabytesPerSecond">Megabytes (10^6) a second, from the first call's start to the last call's end: the median of the passes.</param>
+    /// <param name="MegabytesPerSecond">Megabytes (10^6) a second from the first message's arrival to the last's: the median of the passes
+    /// (null when no pass had two messages apart in time).</param>
     /// <param name="Passes">Each measured pass's rate, in order.</param>
-    public sealed record Result(int Connections, long BytesPerConnection, int MessageBytes, double MegabytesPerSecond, IReadOnlyList<double> Passes);
+    public sealed record Result(int Connections, long BytesPerConnection, int MessageBytes, double? MegabytesPerSecond, IReadOnlyList<double> Passes);
 
     /// <summary>One warm-up pass, then <paramref name="passes"/> measured ones over the same connections.</summary>
     public static async Task<Result> MeasureAsync(int connections, long bytesPerConnection, int messageBytes, ConnectionLimits limits, int passes, CancellationToken ct)
@@ -61,10 +63,8 @@ internal static class TransportProbe
             var rates = new List<double>();
             for (var pass = 0; pass <= passes; pass++)
             {
-                Interlocked.Exchange(ref counter.Bytes, 0);
-                var clock = Stopwatch.StartNew();
+                counter.Reset();
                 await Task.WhenAll(channels.Select(ch => Task.Run(() => SendAsync(ch, counter.Upload, payload, bytesPerConnection, ct), ct)));
-                clock.Stop();
                 var expected = connections * bytesPerConnection;
                 var received = Interlocked.Read(ref counter.Bytes);
                 if (received != expected)
@@ -72,14 +72,14 @@ internal static class TransportProbe
                     throw new InvalidOperationException($"the transport probe's server counted {received} bytes of the {expected} sent");
                 }
 
-                if (pass > 0)
+                if (pass > 0 && counter.Window is { TotalSeconds: > 0 } window)
                 {
-                    rates.Add(Math.Round(expected / 1e6 / clock.Elapsed.TotalSeconds, 1));
+                    rates.Add(Math.Round(expected / 1e6 / window.TotalSeconds, 1));
                 }
             }
 
             var sorted = rates.Order().ToArray();
-            var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : Math.Round((sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2, 1);
+            double? median = sorted.Length == 0 ? null : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : Math.Round((sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2, 1);
             return new Result(connections, bytesPerConnection, messageBytes, median, rates);
         }
         finally
@@ -111,10 +111,12 @@ internal static class TransportProbe
         await call;
     }
 
-    /// <summary>One probe's method and the bytes its server has counted.</summary>
+    /// <summary>One probe's method, the bytes its server has counted and when the first and the last message arrived.</summary>
     internal sealed class Counter
     {
         public long Bytes;
+        private long _first;
+        private long _last;
 
         public Counter() => Upload = new(
             MethodType.ClientStreaming,
@@ -123,12 +125,32 @@ internal static class TransportProbe
             // The server's deserializer counts the message's bytes where the gRPC layer holds them, and keeps nothing.
             new Marshaller<byte[]>((message, context) => context.Complete(message), context =>
             {
+                var now = Stopwatch.GetTimestamp();
+                Interlocked.CompareExchange(ref _first, now, 0);
+                for (var last = Interlocked.Read(ref _last); now > last; last = Interlocked.Read(ref _last))
+                {
+                    if (Interlocked.CompareExchange(ref _last, now, last) == last)
+                    {
+                        break;
+                    }
+                }
+
                 Interlocked.Add(ref Bytes, context.PayloadLength);
                 return [];
             }),
             Marshallers.Create<byte[]>(static m => m, static b => b));
 
         public Method<byte[], byte[]> Upload { get; }
+
+        /// <summary>From the first message's arrival to the last's (zero for one message).</summary>
+        public TimeSpan Window => Stopwatch.GetElapsedTime(Interlocked.Read(ref _first), Interlocked.Read(ref _last));
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref Bytes, 0);
+            Interlocked.Exchange(ref _first, 0);
+            Interlocked.Exchange(ref _last, 0);
+        }
     }
 
     /// <summary>The probe's service: reads its stream to the end.</summary>

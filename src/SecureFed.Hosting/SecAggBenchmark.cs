@@ -14,10 +14,11 @@ namespace SecureFed.Hosting;
 /// <summary>
 /// Plain against secure aggregation of the same inputs, each a real federation over loopback mutual TLS: N agents
 /// with fixed random deltas of L parameters, warm-up rounds and then measured rounds each, every figure the median of
-/// the measured rounds' (one measured round by default). Silos that drop do so at the MaskedInput stage (after sharing keys), the case that
-/// costs the server most. Per role: the benchmark process's CPU over the measured round (the coordinator, and with
-/// agents in process every agent too), and with <see cref="SecAggBenchmarkOptions.AgentsInProcess"/> false each
-/// agent's own process CPU and (on Linux) the bytes its process read and wrote on its connection.
+/// the measured rounds' (one measured round by default). Silos that drop do so at the MaskedInput stage (after sharing
+/// keys), the case that costs the server most. Per role: the benchmark process's CPU over a measured round (the
+/// coordinator, and with agents in process every agent too), and with <see cref="SecAggBenchmarkOptions.AgentsInProcess"/>
+/// false each agent's own process CPU and (on Linux) the bytes its process read and wrote on its connection. Then the
+/// bare transport, for the plain ingest to be read against (<see cref="Internal.TransportProbe"/>).
 /// </summary>
 public static class SecAggBenchmark
 {
@@ -139,12 +140,12 @@ public static class SecAggBenchmark
                 return rounds[0];
             }
 
-            double M(Func<Measurement, double> f) => MedianOf(rounds.Select(f));
-            double? N(Func<Measurement, double?> f) => rounds.All(r => f(r).HasValue) ? MedianOf(rounds.Select(r => f(r)!.Value)) : null;
+            double M(Func<Measurement, double> f) => BenchStatistics.Median(rounds.Select(f))!.Value;
+            double? N(Func<Measurement, double?> f) => rounds.All(r => f(r).HasValue) ? M(r => f(r)!.Value) : null;
             var stages = new JsonObject();
             foreach (var stage in rounds.SelectMany(r => r.Stages.Select(s => s.Key)).Distinct().Order(StringComparer.Ordinal))
             {
-                stages[stage] = Math.Round(MedianOf(rounds.Select(r => r.Stages[stage]?.GetValue<double>() ?? 0)), 1);
+                stages[stage] = Math.Round(M(r => r.Stages[stage]?.GetValue<double>() ?? 0), 1);
             }
 
             var ingest = rounds.All(r => r.Ingest.HasValue)
@@ -157,12 +158,6 @@ public static class SecAggBenchmark
                 new ProcessCounters(M(r => r.Process.CpuMs), M(r => r.Process.GcPauseMs), (int)Math.Round(M(r => r.Process.Gen2Collections))),
                 rounds[0].AgentsInProcess, TimeSpan.FromMilliseconds(M(r => r.Unmask.TotalMilliseconds)), client, rounds.Max(r => r.MeanError),
                 rounds[^1].Graph, stages, ingest, rounds);
-        }
-
-        private static double MedianOf(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
         }
 
         /// <summary>Megabytes (10^6) of plain updates a second into the coordinator while they arrived, or null.</summary>

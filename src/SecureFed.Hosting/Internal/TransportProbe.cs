@@ -24,7 +24,6 @@ namespace SecureFed.Hosting.Internal;
 /// </summary>
 internal static class TransportProbe
 {
-
     /// <summary>What one probe measured.</summary>
     /// <param name="Connections">Clients, each on its own connection.</param>
     /// <param name="BytesPerConnection">Bytes each streamed per pass: one update's values, 4 bytes each.</param>
@@ -78,8 +77,7 @@ internal static class TransportProbe
                 }
             }
 
-            var sorted = rates.Order().ToArray();
-            double? median = sorted.Length == 0 ? null : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : Math.Round((sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2, 1);
+            var median = BenchStatistics.Median(rates) is { } m ? Math.Round(m, 1) : (double?)null;
             return new Result(connections, bytesPerConnection, messageBytes, median, rates);
         }
         finally

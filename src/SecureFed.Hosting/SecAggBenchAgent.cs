@@ -5,30 +5,39 @@ using SecureFed.Identity;
 
 namespace SecureFed.Hosting;
 
-/// <summary>Settings of one benchmark agent run as its own process (<c>securefed bench secagg-agent</c>, hidden).</summary>
+/// <summary>Settings of one benchmark agent process (<c>securefed bench secagg-agent</c>, hidden): one silo, or several.</summary>
 /// <param name="Coordinator">The benchmark coordinator's address.</param>
-/// <param name="Certificate">The silo's certificate (PEM).</param>
-/// <param name="PrivateKey">The silo's private key (PEM).</param>
+/// <param name="Silos">Each silo's certificate and private key (PEM files) and the seed of its fixed delta (the
+/// benchmark's silo index).</param>
 /// <param name="CaCertificate">The benchmark CA's certificate (PEM).</param>
-/// <param name="Seed">The seed of the silo's fixed delta (the benchmark's silo index).</param>
 /// <param name="Parameters">L, the delta's length.</param>
-/// <param name="DropAtMaskedInput">Go silent at the MaskedInput stage every round (a dropped silo).</param>
-public sealed record SecAggBenchAgentOptions(Uri Coordinator, string Certificate, string PrivateKey, string CaCertificate, int Seed, int Parameters, bool DropAtMaskedInput);
+/// <param name="DropAtMaskedInput">Every silo of the process goes silent at the MaskedInput stage every round (dropped silos).</param>
+public sealed record SecAggBenchAgentOptions(
+    Uri Coordinator, IReadOnlyList<(string Certificate, string PrivateKey, int Seed)> Silos, string CaCertificate, int Parameters, bool DropAtMaskedInput);
 
 /// <summary>
-/// One benchmark silo alone in a process, so that its CPU time and bytes are its own: runs until the federation ends
-/// and returns its counters after each round result (process CPU, protobuf bytes sent, masking time, and on Linux
-/// the TCP bytes its one connection carried each way, TLS and HTTP/2 framing included).
+/// Benchmark silos in a process of their own, apart from the coordinator: runs until the federation ends and returns
+/// each silo's counters after each round result (protobuf bytes sent, masking time; and when the silo is alone in the
+/// process, so they are its own, the process CPU and on Linux the TCP bytes its one connection carried each way, TLS
+/// and HTTP/2 framing included).
 /// </summary>
 public static class SecAggBenchAgent
 {
-    /// <summary>Runs the agent; the JSON it returns is what the parent benchmark reads from stdout.</summary>
+    /// <summary>Runs the silos; the JSON it returns (one object per silo, under <c>silos</c>) is what the parent reads from stdout.</summary>
     public static async Task<JsonObject> RunAsync(SecAggBenchAgentOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        using var certificate = CertificateStore.LoadCertificateWithKey(options.Certificate, options.PrivateKey);
         using var root = CertificateStore.LoadCertificate(options.CaCertificate);
-        var trainer = new FixedTrainer(FixedTrainer.RandomDelta(options.Parameters, options.Seed));
+        var alone = options.Silos.Count == 1;
+        var runs = options.Silos.Select(s => Task.Run(() => RunSiloAsync(options, s, root, alone, cancellationToken), cancellationToken)).ToArray();
+        return new JsonObject { ["silos"] = new JsonArray([.. await Task.WhenAll(runs)]) };
+    }
+
+    private static async Task<JsonNode?> RunSiloAsync(
+        SecAggBenchAgentOptions options, (string Certificate, string PrivateKey, int Seed) silo, System.Security.Cryptography.X509Certificates.X509Certificate2 root, bool alone, CancellationToken cancellationToken)
+    {
+        using var certificate = CertificateStore.LoadCertificateWithKey(silo.Certificate, silo.PrivateKey);
+        var trainer = new FixedTrainer(FixedTrainer.RandomDelta(options.Parameters, silo.Seed));
         using var agent = new SiloAgent(
             new AgentOptions
             {
@@ -38,7 +47,7 @@ public static class SecAggBenchAgent
                 KeepAlivePingTimeout = SecAggBenchmark.StarvedPingTimeout,
             },
             certificate, root, trainer, new LocalPolicy { AllowedDatasets = ["bench"] });
-        var meter = new BenchAgentMeter(agent, ownsProcess: true);
+        var meter = new BenchAgentMeter(agent, ownsProcess: alone);
         var outcome = await agent.RunAsync(cancellationToken);
         var samples = new JsonArray();
         foreach (var s in meter.Samples)
@@ -64,6 +73,9 @@ public static class SecAggBenchAgent
             ["samples"] = samples,
         };
     }
+
+    /// <summary>Each silo's object in one process's <see cref="RunAsync"/> JSON.</summary>
+    internal static IEnumerable<JsonObject> SilosOf(JsonObject result) => result["silos"]!.AsArray().Select(n => n!.AsObject());
 
     /// <summary>The graph the agent's last plan named, from <see cref="RunAsync"/>'s JSON (null for a plain run).</summary>
     internal static (string Graph, int Degree, int NeighbourhoodThreshold)? ParseGraph(JsonObject result) =>

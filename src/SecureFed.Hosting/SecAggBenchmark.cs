@@ -71,6 +71,7 @@ public static class SecAggBenchmark
             ["receive_window_bytes"] = options.ReceiveWindowBytes,
             ["exact_sum"] = secure.MeanError < 1e-3,
             ["agents_in_process"] = options.AgentsInProcess,
+            ["agent_processes"] = options.AgentsInProcess ? null : options.AgentProcesses ?? silos,
             ["graph"] = secure.Graph.Graph,
             ["graph_degree"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.Degree : silos - 1,
             ["neighbourhood_threshold"] = secure.Graph.Graph == SecureAggregationPlan.HararyGraph ? secure.Graph.NeighbourhoodThreshold : SecureAggregationPlan.ThresholdFor(silos, 0),
@@ -268,7 +269,7 @@ public static class SecAggBenchmark
             }
             else
             {
-                (outcome, samples, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, ct);
+                (outcome, samples, seen) = await RunAgentProcessesAsync(coordinator, dir, certs, ca.Certificate, command, parameters, dropped, run.AgentProcesses, ct);
             }
 
             var model = coordinator.Store.LatestModel()!.Parameters;
@@ -363,7 +364,7 @@ public static class SecAggBenchmark
 
     private static async Task<(FederationOutcome, IReadOnlyList<IReadOnlyList<BenchAgentSample>>, (string, int, int)?)> RunAgentProcessesAsync(
         CoordinatorHost coordinator, string dir, System.Security.Cryptography.X509Certificates.X509Certificate2[] certs,
-        System.Security.Cryptography.X509Certificates.X509Certificate2 root, SecAggBenchAgentCommand command, int parameters, int dropped, CancellationToken ct)
+        System.Security.Cryptography.X509Certificates.X509Certificate2 root, SecAggBenchAgentCommand command, int parameters, int dropped, int? processes, CancellationToken ct)
     {
         var caFile = Path.Combine(dir, "ca.pem");
         CertificateStore.WriteCertificate(caFile, root);
@@ -376,7 +377,7 @@ public static class SecAggBenchmark
             files.Add((cert, key));
         }
 
-        await using var children = BenchAgentProcesses.Start(command, coordinator.Address, caFile, files, parameters, dropped);
+        await using var children = BenchAgentProcesses.Start(command, coordinator.Address, caFile, files, parameters, dropped, processes);
         FederationOutcome outcome;
         try
         {
@@ -388,7 +389,8 @@ public static class SecAggBenchmark
             throw new InvalidOperationException(failure, ex);
         }
         var results = await children.CollectAsync(TimeSpan.FromSeconds(60), ct);
-        return (outcome, [.. results.Select(SecAggBenchAgent.ParseSamples)], SecAggBenchAgent.ParseGraph(results[0]));
+        var silos = results.SelectMany(SecAggBenchAgent.SilosOf).ToList();
+        return (outcome, [.. silos.Select(SecAggBenchAgent.ParseSamples)], SecAggBenchAgent.ParseGraph(silos[0]));
     }
 
     private static BenchAgentCost[] Costs(IEnumerable<IReadOnlyList<BenchAgentSample>> samples, long round) =>

@@ -84,6 +84,13 @@ public sealed record SecAggBenchmarkOptions
     /// <summary>Agents in the benchmark's process (true), or each in a process of its own, so a client's CPU and bytes are its own.</summary>
     public bool AgentsInProcess { get; init; } = true;
 
+    /// <summary>
+    /// With agents as processes, how many processes the silos are spread over (null: one each). Fewer processes cost
+    /// the shared machine less, so the coordinator's side is measured with cheaper producers; a client's CPU and wire
+    /// bytes are then no longer its own and are not reported.
+    /// </summary>
+    public int? AgentProcesses { get; init; }
+
     /// <summary>How to start an agent process (null: <see cref="SecAggBenchAgentCommand.Locate"/>).</summary>
     public SecAggBenchAgentCommand? AgentCommand { get; init; }
 
@@ -117,6 +124,11 @@ public sealed record SecAggBenchmarkOptions
         if (ReceiveWindowBytes is < 65_535)
         {
             throw new ArgumentException($"--receive-window {ReceiveWindowBytes} is invalid: must be at least 65535 (HTTP/2's initial window)");
+        }
+
+        if (AgentProcesses is { } processes && (AgentsInProcess || processes < 1 || processes > Silos))
+        {
+            throw new ArgumentException($"--agent-processes {processes} is invalid: must be within 1..{Silos} (the silos), with --agents-in-process false");
         }
 
         if (MeasuredRounds is < 1 or > 20)

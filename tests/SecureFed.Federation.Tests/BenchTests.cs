@@ -82,6 +82,29 @@ public sealed class BenchTests
     }
 
     [Fact]
+    public async Task SecAggBench_OneAgentProcess_EverySiloApartFromTheCoordinatorAndNoClaimOfAClientsOwnCost()
+    {
+        // Four silos, one dropping: the three that stay share one process, the dropped one has its own.
+        var result = await BenchThroughCliAsync("--silos", "4", "--params", "2000", "--dropout", "0.25", "--agents-in-process", "false", "--agent-processes", "1");
+
+        Assert.True((bool)result["exact_sum"]!);
+        Assert.Equal(1, (int)result["agent_processes"]!);
+        Assert.Equal(1, (int)result["dropped_silos"]!);
+        foreach (var run in new[] { "plain", "secure" })
+        {
+            // The coordinator is still alone in the benchmark's process; a client shares its process, so its CPU and
+            // its connection's bytes are not its own and are not reported.
+            Assert.True((double)result[run]!["coordinator_cpu_ms"]! > 0, $"{run}: coordinator CPU");
+            Assert.Null(result[run]!["client_cpu_ms"]);
+            Assert.Null(result[run]!["wire_bytes_up_per_client"]);
+            Assert.True((long)result[run]!["bytes_up_per_client"]! > 2000 * 4, $"{run}: protobuf bytes are still each silo's own");
+        }
+
+        Assert.Equal(3 * 2000L * 4, (long)result["plain"]!["ingest_bytes"]!);
+        Assert.Null(result["client_cpu_ratio"]);
+    }
+
+    [Fact]
     public async Task SecAggBench_GraphHarary_RunsSecAggPlusWithExactSum()
     {
         // γ = δ = 0 gives the smallest SecAgg+ graph (k = 2) at a size where the default bounds give the complete graph.
@@ -189,6 +212,7 @@ public sealed class BenchTests
 
     [Theory]
     [InlineData("--measured-rounds", "0", "--measured-rounds 0 is invalid")]
+    [InlineData("--agent-processes", "0", "--agent-processes 0 is invalid")]
     [InlineData("--receive-window", "1000", "--receive-window 1000 is invalid")]
     [InlineData("--graph", "ring", "ring")]
     [InlineData("--mask-prg", "des", "des")]

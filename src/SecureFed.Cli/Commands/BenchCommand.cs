@@ -25,12 +25,13 @@ internal static class BenchCommand
         var inProcess = new Option<bool>("--agents-in-process") { Description = "Run the agents in this process (true), or each as its own securefed process (false), so the coordinator's and one client's CPU and bytes are measured apart.", DefaultValueFactory = _ => true };
         var warmup = new Option<int?>("--warmup-rounds") { Description = "Rounds before the measured one, so the runtime's JIT has settled (default: 10 up to 30 silos, 3 up to 100, 1 above; 1..20)." };
         var window = new Option<int>("--receive-window") { Description = "HTTP/2 window in bytes the coordinator grants each connection and stream, as its Limits.ReceiveWindowBytes (at least 65535).", DefaultValueFactory = _ => SecureFed.Coordinator.ConnectionLimits.DefaultReceiveWindowBytes };
+        var agentProcesses = new Option<int?>("--agent-processes") { Description = "With --agents-in-process false, the processes the silos are spread over (default: one per silo; 1 puts every silo in one process apart from the coordinator). Below one per silo a client's CPU and wire bytes are not its own and are not reported." };
         var measured = new Option<int>("--measured-rounds") { Description = "Rounds measured after the warm-up (1..20); every figure is the median of theirs.", DefaultValueFactory = _ => 1 };
         var logLevel = new Option<Microsoft.Extensions.Logging.LogLevel>("--log-level") { Description = "The coordinator's log on standard error: Warning (default: dropped or stalled silos, aborts), Information, Debug, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Warning };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object (the default output is indented JSON too)." };
         var secagg = new Command("secagg", "Plain against secure aggregation of the same inputs over loopback gRPC with mutual TLS; per role (coordinator, one client) CPU time and bytes of the measured rounds (their medians); prints one JSON object.")
         {
-            silos, parameters, dropout, ringBits, maskPrg, chunkFloats, window, graph, corruption, graphDropout, inProcess, warmup, measured, logLevel, json,
+            silos, parameters, dropout, ringBits, maskPrg, chunkFloats, window, graph, corruption, graphDropout, inProcess, agentProcesses, warmup, measured, logLevel, json,
         };
         secagg.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -48,6 +49,7 @@ internal static class BenchCommand
                     Corruption = parse.GetValue(corruption),
                     GraphDropout = parse.GetValue(graphDropout),
                     AgentsInProcess = parse.GetValue(inProcess),
+                    AgentProcesses = parse.GetValue(agentProcesses),
                     WarmupRounds = parse.GetValue(warmup),
                     MeasuredRounds = parse.GetValue(measured),
                     LogLevel = parse.GetValue(logLevel),
@@ -67,21 +69,28 @@ internal static class BenchCommand
     private static Command BuildSecAggAgent()
     {
         var coordinator = new Option<string>("--coordinator") { Required = true, Description = "The benchmark coordinator's address." };
-        var cert = new Option<string>("--cert") { Required = true, Description = "Silo certificate (PEM)." };
-        var key = new Option<string>("--key") { Required = true, Description = "Silo private key (PEM)." };
+        var cert = new Option<string[]>("--cert") { Required = true, Description = "Silo certificate (PEM); once per silo of this process." };
+        var key = new Option<string[]>("--key") { Required = true, Description = "Silo private key (PEM); once per silo, in the order of --cert." };
         var ca = new Option<string>("--ca") { Required = true, Description = "CA certificate (PEM)." };
-        var seed = new Option<int>("--seed") { Required = true, Description = "Seed of the silo's fixed delta." };
+        var seed = new Option<int[]>("--seed") { Required = true, Description = "Seed of the silo's fixed delta; once per silo, in the order of --cert." };
         var parameters = new Option<int>("--params") { Required = true, Description = "Parameters L." };
-        var drop = new Option<bool>("--drop-at-masked-input") { Description = "Go silent at the MaskedInput stage every round." };
-        var command = new Command("secagg-agent", "One benchmark silo in its own process; prints its per-round counters as JSON.")
+        var drop = new Option<bool>("--drop-at-masked-input") { Description = "Every silo of this process goes silent at the MaskedInput stage every round." };
+        var command = new Command("secagg-agent", "Benchmark silos in a process of their own; prints their per-round counters as JSON.")
         {
             coordinator, cert, key, ca, seed, parameters, drop,
         };
         command.Hidden = true;
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
+            var (certs, keys, seeds) = (parse.GetValue(cert)!, parse.GetValue(key)!, parse.GetValue(seed)!);
+            if (keys.Length != certs.Length || seeds.Length != certs.Length)
+            {
+                throw new ArgumentException($"--cert, --key and --seed must each be given once per silo: {certs.Length}, {keys.Length} and {seeds.Length} were given");
+            }
+
+            var silos = certs.Select((c, i) => (c, keys[i], seeds[i])).ToList();
             var result = await SecAggBenchAgent.RunAsync(
-                new SecAggBenchAgentOptions(new Uri(parse.GetValue(coordinator)!, UriKind.Absolute), parse.GetValue(cert)!, parse.GetValue(key)!, parse.GetValue(ca)!, parse.GetValue(seed), parse.GetValue(parameters), parse.GetValue(drop)),
+                new SecAggBenchAgentOptions(new Uri(parse.GetValue(coordinator)!, UriKind.Absolute), silos, parse.GetValue(ca)!, parse.GetValue(parameters), parse.GetValue(drop)),
                 ct);
             parse.InvocationConfiguration.Output.WriteLine(result.ToJsonString());
             return 0;

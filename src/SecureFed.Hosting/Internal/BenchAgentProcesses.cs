@@ -6,19 +6,24 @@ using System.Text.Json.Nodes;
 namespace SecureFed.Hosting.Internal;
 
 /// <summary>
-/// The benchmark's agents as child processes of the securefed CLI (<c>bench secagg-agent</c>), one per silo, each
-/// printing its counters as one JSON object when the federation ends. Only the processes started here are stopped.
+/// The benchmark's agents as child processes of the securefed CLI (<c>bench secagg-agent</c>), one per silo or the silos
+/// spread over fewer, each printing its silos' counters as one JSON object when the federation ends. Dropped silos
+/// never share a process with silos that stay. Only the processes started here are stopped.
 /// </summary>
 internal sealed class BenchAgentProcesses : IAsyncDisposable
 {
     private readonly List<(Process Process, StringBuilder Output, StringBuilder Errors, bool Dropped)> _children = [];
 
-    /// <summary>Starts one child per silo; <paramref name="files"/> gives (certificate, key) per silo.</summary>
+    /// <summary>Starts the children; <paramref name="files"/> gives (certificate, key) per silo, the last <paramref name="dropped"/> of
+    /// them dropping; <paramref name="processes"/> spreads the silos over that many children (null: one each).</summary>
     public static BenchAgentProcesses Start(
-        SecAggBenchAgentCommand command, Uri coordinator, string caFile, IReadOnlyList<(string Certificate, string Key)> files, int parameters, int dropped)
+        SecAggBenchAgentCommand command, Uri coordinator, string caFile, IReadOnlyList<(string Certificate, string Key)> files, int parameters, int dropped,
+        int? processes = null)
     {
         var children = new BenchAgentProcesses();
-        for (var i = 0; i < files.Count; i++)
+        var staying = files.Count - dropped;
+        var groups = Spread(0, staying, processes ?? files.Count).Concat(Spread(staying, dropped, processes ?? files.Count));
+        foreach (var group in groups)
         {
             var info = new ProcessStartInfo(command.FileName)
             {
@@ -33,15 +38,15 @@ internal sealed class BenchAgentProcesses : IAsyncDisposable
 
             string[] args =
             [
-                "bench", "secagg-agent", "--coordinator", coordinator.ToString(), "--cert", files[i].Certificate, "--key", files[i].Key,
-                "--ca", caFile, "--seed", i.ToString(CultureInfo.InvariantCulture), "--params", parameters.ToString(CultureInfo.InvariantCulture),
+                "bench", "secagg-agent", "--coordinator", coordinator.ToString(), "--ca", caFile, "--params", parameters.ToString(CultureInfo.InvariantCulture),
+                .. group.SelectMany(i => new[] { "--cert", files[i].Certificate, "--key", files[i].Key, "--seed", i.ToString(CultureInfo.InvariantCulture) }),
             ];
             foreach (var a in args)
             {
                 info.ArgumentList.Add(a);
             }
 
-            var drop = i >= files.Count - dropped;
+            var drop = group[0] >= staying;
             if (drop)
             {
                 info.ArgumentList.Add("--drop-at-masked-input");
@@ -71,6 +76,18 @@ internal sealed class BenchAgentProcesses : IAsyncDisposable
         }
 
         return children;
+    }
+
+    /// <summary>Silos <paramref name="first"/>.. (<paramref name="count"/> of them) in consecutive groups, at most
+    /// <paramref name="processes"/> of them, as even as they divide.</summary>
+    private static IEnumerable<int[]> Spread(int first, int count, int processes)
+    {
+        var groups = Math.Min(count, processes);
+        for (var g = 0; g < groups; g++)
+        {
+            var (from, to) = (first + (count * g / groups), first + (count * (g + 1) / groups));
+            yield return [.. Enumerable.Range(from, to - from)];
+        }
     }
 
     /// <summary>

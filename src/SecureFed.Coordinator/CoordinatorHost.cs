@@ -1,8 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SecureFed.Coordinator.Internal;
@@ -117,12 +115,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
         Action<ILoggingBuilder>? configureLogging, TimeProvider time, InboundObserver? observer, StoreLock storeLock)
     {
         var store = FederationStore.Open(options.StorePath, options.FederationId, options.StudyHash, options.StudyDocument, storeLock);
-        // Configured here alone: the host's default sources (appsettings*.json in the working directory, ASPNETCORE_ and
-        // DOTNET_ variables) could re-point Kestrel behind the coordinator's options, and their file watcher read every
-        // change in that directory (a store or trace written there cost 5% of the coordinator's samples).
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        var builder = CoordinatorTransport.CreateBuilder();
         if (configureLogging is not null)
         {
             configureLogging(builder.Logging);
@@ -197,8 +190,7 @@ public sealed class CoordinatorHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _app.StartAsync(cancellationToken);
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Address = CoordinatorTransport.ClientAddress(address);
+        Address = CoordinatorTransport.ClientAddress(_app);
         _completion = Task.Run(() => _orchestrator.RunAsync(_stopping.Token), CancellationToken.None);
         _ = _completion.ContinueWith(
             t => _health.OnStopped(t.Exception!.InnerException?.Message ?? "error"),

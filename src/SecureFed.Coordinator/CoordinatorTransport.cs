@@ -1,9 +1,14 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace SecureFed.Coordinator;
 
@@ -14,6 +19,20 @@ namespace SecureFed.Coordinator;
 /// </summary>
 public static class CoordinatorTransport
 {
+    /// <summary>
+    /// A host builder configured by its caller alone: the default sources (appsettings*.json in the working directory,
+    /// ASPNETCORE_ and DOTNET_ variables) could re-point Kestrel behind the caller's options, and their file watcher
+    /// read every change in that directory (a store or trace written there cost 5% of the coordinator's samples). No
+    /// log providers either; the caller adds its own.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        return builder;
+    }
+
     /// <summary>Sets <paramref name="kestrel"/>'s limits and its one listener on <paramref name="address"/>:<paramref name="port"/>.</summary>
     public static void Configure(KestrelServerOptions kestrel, ConnectionLimits limits, IPAddress address, int port, X509Certificate2 serverCertificate)
     {
@@ -53,7 +72,11 @@ public static class CoordinatorTransport
         });
     }
 
-    /// <summary>The address a started server listens at, as a client dials it (a wildcard bind becomes loopback).</summary>
-    public static Uri ClientAddress(string bound) =>
-        new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+    /// <summary>The address a started host listens at, as a client dials it (a wildcard bind becomes loopback).</summary>
+    public static Uri ClientAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+    }
 }

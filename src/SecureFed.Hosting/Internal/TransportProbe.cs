@@ -4,10 +4,7 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using SecureFed.Agent;
 using SecureFed.Coordinator;
 using SecureFed.Identity;
@@ -40,9 +37,7 @@ internal static class TransportProbe
         using var ca = ConsortiumCa.Create("securefed-bench-transport", time, TimeSpan.FromDays(1));
         using var serverCert = ca.IssueCoordinator(["localhost"], [IPAddress.Loopback], TimeSpan.FromDays(1));
         var certs = Enumerable.Range(1, connections).Select(i => ca.IssueSilo(SiloId.Parse($"silo-{i}"), TimeSpan.FromDays(1))).ToArray();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
+        var builder = CoordinatorTransport.CreateBuilder();
         builder.WebHost.ConfigureKestrel(k => CoordinatorTransport.Configure(k, limits, IPAddress.Loopback, 0, serverCert));
         var maxMessage = messageBytes + 4096;
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = maxMessage);
@@ -55,7 +50,7 @@ internal static class TransportProbe
         var channels = new List<Grpc.Net.Client.GrpcChannel>();
         try
         {
-            var address = CoordinatorTransport.ClientAddress(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            var address = CoordinatorTransport.ClientAddress(app);
             channels.AddRange(certs.Select(c => AgentChannel.Create(address, c, ca.Certificate, maxMessage)));
             var payload = new byte[messageBytes];
             Random.Shared.NextBytes(payload);
